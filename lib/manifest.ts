@@ -1,0 +1,194 @@
+/**
+ * The one declaration of what Bridgeway is made of: tables, topics, functions
+ * (one per route group), the routes they serve and who may call them.
+ *
+ * Plain data, no behaviour. `lib/stack.ts` turns it into AWS resources and
+ * `lib/embedded/` plays it on one machine, so the two cannot drift apart.
+ */
+
+export type Role = 'admin' | 'outreach';
+export type KeyType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyType;
+}
+
+export interface TableDeclaration {
+  /** Environment variable through which handlers learn the physical table name. */
+  readonly envVar: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly indexes?: readonly {
+    readonly indexName: string;
+    readonly partitionKey: KeyAttribute;
+    readonly sortKey?: KeyAttribute;
+  }[];
+  /** Attribute holding an expiry epoch (seconds), when items are kept for a limited time. */
+  readonly timeToLiveAttribute?: string;
+}
+
+export const tables = {
+  /** Kiosk registration, sealed HMAC secret, stock per SKU and low-stock alert flags. */
+  kiosks: { envVar: 'TABLE_KIOSKS', partitionKey: { name: 'kioskId', type: 'S' } },
+  /** Every recorded kiosk event; the key is the idempotency guard. */
+  kioskEvents: {
+    envVar: 'TABLE_KIOSK_EVENTS',
+    partitionKey: { name: 'kioskId', type: 'S' },
+    sortKey: { name: 'eventId', type: 'S' },
+  },
+  /** Naloxone use reports; the key is the idempotency guard. */
+  useReports: { envVar: 'TABLE_USE_REPORTS', partitionKey: { name: 'reportId', type: 'S' } },
+  /** Counters maintained at write time, read by reports (pk = metric#month, sk = day#site). */
+  aggregates: {
+    envVar: 'TABLE_AGGREGATES',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+  },
+  /** Outreach tasks; no contact details. */
+  tasks: {
+    envVar: 'TABLE_TASKS',
+    partitionKey: { name: 'taskId', type: 'S' },
+    indexes: [
+      {
+        indexName: 'byStatus',
+        partitionKey: { name: 'status', type: 'S' },
+        sortKey: { name: 'dueAt', type: 'S' },
+      },
+    ],
+  },
+  /** Contact details, sealed with the sealing key, kept apart from everything else. */
+  contacts: { envVar: 'TABLE_CONTACTS', partitionKey: { name: 'contactId', type: 'S' } },
+  /** Who read which contact details, when. */
+  audit: {
+    envVar: 'TABLE_AUDIT',
+    partitionKey: { name: 'subject', type: 'S' },
+    sortKey: { name: 'entryId', type: 'S' },
+  },
+  /** Notifications written in the same transaction as the fact they announce, until published. */
+  outbox: { envVar: 'TABLE_OUTBOX', partitionKey: { name: 'messageId', type: 'S' } },
+} as const satisfies Record<string, TableDeclaration>;
+
+export type TableName = keyof typeof tables;
+
+export const topics = {
+  restock: { envVar: 'TOPIC_RESTOCK_ARN', displayName: 'Bridgeway restock alerts' },
+  'kiosk-ops': { envVar: 'TOPIC_KIOSK_OPS_ARN', displayName: 'Bridgeway kiosk operations' },
+  outreach: { envVar: 'TOPIC_OUTREACH_ARN', displayName: 'Bridgeway outreach tasks' },
+  'outreach-escalation': {
+    envVar: 'TOPIC_OUTREACH_ESCALATION_ARN',
+    displayName: 'Bridgeway outreach escalations',
+  },
+} as const;
+
+export type TopicName = keyof typeof topics;
+
+/** Application-level encryption key for kiosk secrets and contact details. */
+export const sealingKey = { envVar: 'SEALING_KEY_ID' } as const;
+
+export type TableAccess = 'read' | 'write' | 'readWrite';
+
+export interface FunctionDeclaration {
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly tables: Partial<Record<TableName, TableAccess>>;
+  readonly topics: readonly TopicName[];
+  /** `seal` encrypts, `open` decrypts with the sealing key. */
+  readonly sealing: readonly ('seal' | 'open')[];
+  readonly timeoutSeconds?: number;
+  readonly memoryMb?: number;
+  /** Run on a schedule, in minutes, besides (or instead of) serving routes. */
+  readonly scheduleMinutes?: number;
+}
+
+export const functions = {
+  meta: {
+    entry: 'functions/meta/handler.ts',
+    description: 'Health check and the OpenAPI document',
+    tables: {},
+    topics: [],
+    sealing: [],
+  },
+  kiosks: {
+    entry: 'functions/kiosks/handler.ts',
+    description: 'Registers kiosks',
+    tables: { kiosks: 'write' },
+    topics: [],
+    sealing: ['seal'],
+  },
+  kioskEvents: {
+    entry: 'functions/kiosk-events/handler.ts',
+    description: 'Records signed kiosk events: stock, aggregates, alerts, contact requests',
+    tables: {
+      kiosks: 'readWrite',
+      kioskEvents: 'readWrite',
+      aggregates: 'write',
+      tasks: 'write',
+      contacts: 'write',
+      outbox: 'readWrite',
+    },
+    topics: ['restock', 'kiosk-ops', 'outreach'],
+    sealing: ['seal', 'open'],
+  },
+  useReports: {
+    entry: 'functions/use-reports/handler.ts',
+    description: 'Records naloxone use reports',
+    tables: { useReports: 'readWrite', aggregates: 'write' },
+    topics: [],
+    sealing: [],
+  },
+  tasks: {
+    entry: 'functions/tasks/handler.ts',
+    description: 'Lists, shows and completes outreach tasks',
+    tables: { tasks: 'readWrite', contacts: 'read', audit: 'write' },
+    topics: [],
+    sealing: ['open'],
+  },
+  reports: {
+    entry: 'functions/reports/handler.ts',
+    description: 'Answers the administrators’ reports from pre-aggregated counters',
+    tables: { aggregates: 'read' },
+    topics: [],
+    sealing: [],
+  },
+  outboxRelay: {
+    entry: 'functions/outbox-relay/handler.ts',
+    description: 'Publishes notifications whose first publish failed',
+    tables: { outbox: 'readWrite' },
+    topics: ['restock', 'kiosk-ops', 'outreach', 'outreach-escalation'],
+    sealing: [],
+    scheduleMinutes: 5,
+  },
+} as const satisfies Record<string, FunctionDeclaration>;
+
+export type FunctionName = keyof typeof functions;
+
+/** Who may call a route: a signed kiosk, staff in one of the roles, or anyone. */
+export type RouteAuth = { readonly kind: 'kiosk' } | { readonly kind: 'staff'; readonly roles: readonly Role[] } | { readonly kind: 'public' };
+
+export interface RouteDeclaration {
+  readonly method: 'GET' | 'POST';
+  /** API Gateway style path, parameters in braces. */
+  readonly path: string;
+  readonly function: FunctionName;
+  readonly auth: RouteAuth;
+  readonly summary: string;
+}
+
+const admin = { kind: 'staff', roles: ['admin'] } as const;
+const staff = { kind: 'staff', roles: ['admin', 'outreach'] } as const;
+
+export const routes = [
+  { method: 'GET', path: '/health', function: 'meta', auth: { kind: 'public' }, summary: 'Readiness and the backend clock' },
+  { method: 'GET', path: '/openapi.json', function: 'meta', auth: { kind: 'public' }, summary: 'This API as OpenAPI 3.1' },
+  { method: 'POST', path: '/v1/kiosks', function: 'kiosks', auth: admin, summary: 'Register a kiosk' },
+  { method: 'POST', path: '/v1/kiosk/events', function: 'kioskEvents', auth: { kind: 'kiosk' }, summary: 'Record a signed kiosk event' },
+  { method: 'POST', path: '/v1/naloxone/use-reports', function: 'useReports', auth: staff, summary: 'Record a naloxone use report' },
+  { method: 'GET', path: '/v1/outreach/tasks', function: 'tasks', auth: staff, summary: 'List outreach tasks' },
+  { method: 'GET', path: '/v1/outreach/tasks/{taskId}', function: 'tasks', auth: staff, summary: 'Show one outreach task with its contact details' },
+  { method: 'POST', path: '/v1/outreach/tasks/{taskId}/complete', function: 'tasks', auth: staff, summary: 'Complete an outreach task' },
+  { method: 'GET', path: '/v1/reports/naloxone', function: 'reports', auth: admin, summary: 'Naloxone program report' },
+] as const satisfies readonly RouteDeclaration[];
+
+export type Route = (typeof routes)[number];
