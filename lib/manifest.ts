@@ -148,7 +148,7 @@ export const functions = {
   reports: {
     entry: 'functions/reports/handler.ts',
     description: 'Answers the administrators’ reports from pre-aggregated counters',
-    tables: { aggregates: 'read' },
+    tables: { aggregates: 'read', audit: 'write' },
     topics: [],
     sealing: [],
   },
@@ -165,7 +165,10 @@ export const functions = {
 export type FunctionName = keyof typeof functions;
 
 /** Who may call a route: a signed kiosk, staff in one of the roles, or anyone. */
-export type RouteAuth = { readonly kind: 'kiosk' } | { readonly kind: 'staff'; readonly roles: readonly Role[] } | { readonly kind: 'public' };
+export type RouteAuth =
+  | { readonly kind: 'kiosk' }
+  | { readonly kind: 'staff'; readonly roles: readonly Role[] }
+  | { readonly kind: 'public' };
 
 export interface RouteDeclaration {
   readonly method: 'GET' | 'POST';
@@ -180,15 +183,63 @@ const admin = { kind: 'staff', roles: ['admin'] } as const;
 const staff = { kind: 'staff', roles: ['admin', 'outreach'] } as const;
 
 export const routes = [
-  { method: 'GET', path: '/health', function: 'meta', auth: { kind: 'public' }, summary: 'Readiness and the backend clock' },
-  { method: 'GET', path: '/openapi.json', function: 'meta', auth: { kind: 'public' }, summary: 'This API as OpenAPI 3.1' },
+  {
+    method: 'GET',
+    path: '/health',
+    function: 'meta',
+    auth: { kind: 'public' },
+    summary: 'Readiness and the backend clock',
+  },
+  {
+    method: 'GET',
+    path: '/openapi.json',
+    function: 'meta',
+    auth: { kind: 'public' },
+    summary: 'This API as OpenAPI 3.1',
+  },
   { method: 'POST', path: '/v1/kiosks', function: 'kiosks', auth: admin, summary: 'Register a kiosk' },
-  { method: 'POST', path: '/v1/kiosk/events', function: 'kioskEvents', auth: { kind: 'kiosk' }, summary: 'Record a signed kiosk event' },
-  { method: 'POST', path: '/v1/naloxone/use-reports', function: 'useReports', auth: staff, summary: 'Record a naloxone use report' },
-  { method: 'GET', path: '/v1/outreach/tasks', function: 'tasks', auth: staff, summary: 'List outreach tasks' },
-  { method: 'GET', path: '/v1/outreach/tasks/{taskId}', function: 'tasks', auth: staff, summary: 'Show one outreach task with its contact details' },
-  { method: 'POST', path: '/v1/outreach/tasks/{taskId}/complete', function: 'tasks', auth: staff, summary: 'Complete an outreach task' },
-  { method: 'GET', path: '/v1/reports/naloxone', function: 'reports', auth: admin, summary: 'Naloxone program report' },
+  {
+    method: 'POST',
+    path: '/v1/kiosk/events',
+    function: 'kioskEvents',
+    auth: { kind: 'kiosk' },
+    summary: 'Record a signed kiosk event',
+  },
+  {
+    method: 'POST',
+    path: '/v1/naloxone/use-reports',
+    function: 'useReports',
+    auth: staff,
+    summary: 'Record a naloxone use report',
+  },
+  {
+    method: 'GET',
+    path: '/v1/outreach/tasks',
+    function: 'tasks',
+    auth: staff,
+    summary: 'List outreach tasks',
+  },
+  {
+    method: 'GET',
+    path: '/v1/outreach/tasks/{taskId}',
+    function: 'tasks',
+    auth: staff,
+    summary: 'Show one outreach task with its contact details',
+  },
+  {
+    method: 'POST',
+    path: '/v1/outreach/tasks/{taskId}/complete',
+    function: 'tasks',
+    auth: staff,
+    summary: 'Complete an outreach task',
+  },
+  {
+    method: 'GET',
+    path: '/v1/reports/naloxone',
+    function: 'reports',
+    auth: admin,
+    summary: 'Naloxone program report',
+  },
 ] as const satisfies readonly RouteDeclaration[];
 
 export type Route = (typeof routes)[number];

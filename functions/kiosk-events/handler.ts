@@ -1,2 +1,126 @@
-// placeholder: replaced by the real handler
-export const handler = async () => ({ statusCode: 501, body: '' });
+import { randomUUID } from 'node:crypto';
+import { now } from '../adapters/clock.js';
+import {
+  type KioskRecord,
+  loadKioskAndEvent,
+  type StoredEvent,
+  sleep,
+  writeKioskEvent,
+} from '../adapters/kiosk-store.js';
+import { logger } from '../adapters/logger.js';
+import { deliver, newNotification } from '../adapters/outbox.js';
+import { sealer } from '../adapters/sealer.js';
+import { canonicalJson } from '../core/canonical.js';
+import {
+  conflict,
+  invalid,
+  invalidJson,
+  payloadTooLarge,
+  unauthorized,
+  unavailable,
+} from '../core/errors.js';
+import { occurredAtProblem, planKioskEvent, storedEventFields } from '../core/kiosk-events.js';
+import { type KioskEvent, kioskEventSchema } from '../core/schemas.js';
+import { fingerprint, signatureIsValid } from '../core/signing.js';
+import { type HttpAnswer, type HttpRequest, json, routeGroup, validate } from '../http/route.js';
+
+/** Contract: a kiosk body over 16 KiB is refused before any other check. */
+export const KIOSK_BODY_LIMIT_BYTES = 16_384;
+/** Concurrent events that race for the same stock re-plan from the item DynamoDB hands back. */
+const MAX_ATTEMPTS = 12;
+
+const secrets = new Map<string, { sealed: string; secret: string }>();
+
+async function secretOf(kiosk: KioskRecord): Promise<string> {
+  const cached = secrets.get(kiosk.kioskId);
+  if (cached?.sealed === kiosk.secretSealed) return cached.secret;
+  const secret = await sealer().open(kiosk.secretSealed, `kiosk-secret:${kiosk.kioskId}`);
+  secrets.set(kiosk.kioskId, { sealed: kiosk.secretSealed, secret });
+  return secret;
+}
+
+function header(request: HttpRequest, name: string): string | undefined {
+  const headers = request.event.headers ?? {};
+  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
+  return key ? (headers[key] ?? undefined) : undefined;
+}
+
+function validEvent(body: unknown): KioskEvent {
+  const event = validate(kioskEventSchema, body, 'invalid_event');
+  const problem = occurredAtProblem(event.occurredAt, now());
+  if (problem) throw invalid('invalid_event', [{ path: 'occurredAt', message: problem }]);
+  return event;
+}
+
+function sameOrConflict(stored: StoredEvent, bodyFingerprint: string, body: unknown): HttpAnswer {
+  const eventId = String(stored.eventId);
+  if (stored.fingerprint === bodyFingerprint) return json(200, { eventId, status: 'duplicate' });
+  validEvent(body);
+  throw conflict('event_id_conflict', 'This eventId was already recorded with a different event.');
+}
+
+async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
+  const raw = request.rawBody;
+  if (Buffer.byteLength(raw, 'utf8') > KIOSK_BODY_LIMIT_BYTES) throw payloadTooLarge(KIOSK_BODY_LIMIT_BYTES);
+  const kioskId = header(request, 'x-kiosk-id');
+  const timestamp = header(request, 'x-kiosk-timestamp');
+  const signature = header(request, 'x-kiosk-signature');
+  if (!kioskId || !timestamp || !signature || !/^[A-Za-z0-9-]{3,64}$/.test(kioskId)) throw unauthorized();
+
+  let body: unknown;
+  let parsed = true;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    parsed = false;
+  }
+  const claimedId = (body as { eventId?: unknown } | null)?.eventId;
+  const eventId = typeof claimedId === 'string' && claimedId.length <= 64 ? claimedId : undefined;
+
+  // One round trip: the kiosk (to check the signature) and the event, should this be a retry.
+  const { kiosk, event: stored } = await loadKioskAndEvent(kioskId, eventId);
+  if (!kiosk) throw unauthorized();
+  const secret = await secretOf(kiosk);
+  if (!signatureIsValid(secret, { timestamp, signature }, raw, Date.now())) throw unauthorized();
+  if (!parsed) throw invalidJson();
+
+  const bodyFingerprint = fingerprint(secret, canonicalJson(body));
+  if (stored) return sameOrConflict(stored, bodyFingerprint, body);
+  const event = validEvent(body);
+
+  const taskId = randomUUID();
+  const contact =
+    event.type === 'dispense' && event.contactRequest
+      ? {
+          contactId: taskId,
+          sealed: await sealer().seal(JSON.stringify(event.contactRequest), `contact:${taskId}`),
+        }
+      : undefined;
+
+  let view: KioskRecord = kiosk;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+    const at = now();
+    const plan = planKioskEvent(view, event, at, () => taskId);
+    const notifications = plan.notifications.map((draft) => newNotification(draft.topic, draft.body, at));
+    const outcome = await writeKioskEvent({
+      kiosk: view,
+      eventItem: { ...storedEventFields(event), eventId: event.eventId, fingerprint: bodyFingerprint },
+      plan,
+      notifications,
+      contact,
+      now: at,
+    });
+    if (outcome.status === 'exists') return sameOrConflict(outcome.stored, bodyFingerprint, body);
+    if (outcome.status === 'recorded') {
+      await deliver(notifications);
+      logger.info('kiosk event recorded', { kioskId, eventId: event.eventId, type: event.type, attempt });
+      return json(201, { eventId: event.eventId, status: 'recorded' });
+    }
+    view = outcome.kiosk;
+    await sleep(Math.random() * 5 * attempt);
+  }
+  logger.warn('kiosk event gave up after repeated stock conflicts', { kioskId, eventId: event.eventId });
+  throw unavailable('Too many concurrent changes to this kiosk; nothing was recorded, retry later.');
+}
+
+export const handler = routeGroup('kioskEvents', { 'POST /v1/kiosk/events': recordKioskEvent });

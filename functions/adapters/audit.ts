@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient, tableName } from './dynamo.js';
+
+/** An audit entry: who did what to which subject, when. Kept apart, append-only. */
+export function auditPut(
+  subject: string,
+  actor: string,
+  action: string,
+  at: Date,
+  details: Record<string, string> = {},
+) {
+  return {
+    TableName: tableName('audit'),
+    Item: {
+      subject,
+      entryId: `${at.toISOString()}#${randomUUID()}`,
+      actor,
+      action,
+      at: at.toISOString(),
+      ...details,
+    },
+  };
+}
+
+export async function recordAudit(
+  subject: string,
+  actor: string,
+  action: string,
+  at: Date,
+  details?: Record<string, string>,
+) {
+  await documentClient.send(new PutCommand(auditPut(subject, actor, action, at, details)));
+}

@@ -1,0 +1,203 @@
+import { BatchGetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { aggregateKey } from '../core/aggregates.js';
+import type { EventPlan, Kiosk } from '../core/kiosk-events.js';
+import type { KioskRegistration } from '../core/schemas.js';
+import type { StockChange } from '../core/stock.js';
+import { counterUpdate } from './aggregates-store.js';
+import { cancellationReasons, documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
+import type { Notification } from './publisher.js';
+
+export interface KioskRecord extends Kiosk {
+  readonly secretSealed: string;
+}
+
+export interface StoredEvent {
+  readonly fingerprint: string;
+  readonly [field: string]: unknown;
+}
+
+/** Registers a kiosk; false when the id is taken. One round trip. */
+export async function createKiosk(
+  registration: KioskRegistration,
+  secretSealed: string,
+  now: Date,
+): Promise<boolean> {
+  try {
+    await documentClient.send(
+      new PutCommand({
+        TableName: tableName('kiosks'),
+        Item: {
+          kioskId: registration.kioskId,
+          siteId: registration.siteId,
+          siteName: registration.siteName,
+          lowStockThreshold: registration.lowStockThreshold,
+          stock: { ...(registration.inventory ?? {}) },
+          alerted: {},
+          mismatchUnits: 0,
+          secretSealed,
+          createdAt: now.toISOString(),
+        },
+        ConditionExpression: 'attribute_not_exists(kioskId)',
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** The kiosk and, when an event id is known, that event: one round trip. */
+export async function loadKioskAndEvent(
+  kioskId: string,
+  eventId: string | undefined,
+): Promise<{ kiosk?: KioskRecord; event?: StoredEvent }> {
+  const kiosks = tableName('kiosks');
+  const events = tableName('kioskEvents');
+  const requestItems: Record<string, { Keys: Record<string, string>[]; ConsistentRead: boolean }> = {
+    [kiosks]: { Keys: [{ kioskId }], ConsistentRead: true },
+  };
+  if (eventId) requestItems[events] = { Keys: [{ kioskId, eventId }], ConsistentRead: true };
+  let pending: typeof requestItems | undefined = requestItems;
+  const found: Record<string, Record<string, unknown>[]> = {};
+  // BatchGet may hand back unprocessed keys under load; ask again for just those.
+  for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt += 1) {
+    if (attempt > 0) await sleep(20 * 2 ** Math.min(attempt, 5));
+    const out = await documentClient.send(new BatchGetCommand({ RequestItems: pending }));
+    for (const [table, items] of Object.entries(out.Responses ?? {}))
+      found[table] = [...(found[table] ?? []), ...items];
+    pending = out.UnprocessedKeys as typeof requestItems | undefined;
+  }
+  return {
+    kiosk: found[kiosks]?.[0] as unknown as KioskRecord | undefined,
+    event: found[events]?.[0] as StoredEvent | undefined,
+  };
+}
+
+export type RecordOutcome =
+  | { readonly status: 'recorded'; readonly attempts: number }
+  | { readonly status: 'exists'; readonly stored: StoredEvent }
+  | { readonly status: 'stale'; readonly kiosk: KioskRecord };
+
+export interface EventWrite {
+  readonly kiosk: Kiosk;
+  readonly eventItem: Record<string, unknown> & { eventId: string; fingerprint: string };
+  readonly plan: EventPlan;
+  readonly notifications: readonly (Notification & { createdAt: string })[];
+  readonly contact?: { readonly contactId: string; readonly sealed: string };
+  readonly now: Date;
+}
+
+/**
+ * One atomic write: the idempotency guard and the event, the stock change,
+ * the report counters, an outreach task with its sealed contact, and the
+ * outbox rows. One round trip. A failed condition comes back with the item
+ * as it is now (ALL_OLD), so the caller needs no second read to react.
+ */
+export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome> {
+  const { kiosk, eventItem, plan, notifications, contact, now } = write;
+  const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+    {
+      Put: {
+        TableName: tableName('kioskEvents'),
+        Item: { ...eventItem, kioskId: kiosk.kioskId, siteId: kiosk.siteId, recordedAt: now.toISOString() },
+        ConditionExpression: 'attribute_not_exists(eventId)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    },
+  ];
+  const stockUpdate = stockUpdateOf(kiosk.kioskId, plan.stockChanges);
+  if (stockUpdate) items.push({ Update: stockUpdate });
+  items.push({ Update: counterUpdate(aggregateKey('naloxone', plan.day, kiosk.siteId), plan.counters) });
+  if (plan.task) {
+    items.push({
+      Put: { TableName: tableName('tasks'), Item: { ...plan.task, status: 'open', source: 'kiosk' } },
+    });
+  }
+  if (contact) {
+    items.push({
+      Put: {
+        TableName: tableName('contacts'),
+        Item: { contactId: contact.contactId, sealed: contact.sealed, createdAt: now.toISOString() },
+      },
+    });
+  }
+  for (const notification of notifications) {
+    items.push({ Put: { TableName: tableName('outbox'), Item: { ...notification } } });
+  }
+
+  try {
+    await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
+    return { status: 'recorded', attempts: 1 };
+  } catch (error) {
+    const reasons = cancellationReasons(error);
+    if (!reasons) throw error;
+    if (reasons[0]?.Code === 'ConditionalCheckFailed' && reasons[0].Item) {
+      return { status: 'exists', stored: reasons[0].Item as StoredEvent };
+    }
+    if (stockUpdate && reasons[1]?.Code === 'ConditionalCheckFailed' && reasons[1].Item) {
+      return { status: 'stale', kiosk: reasons[1].Item as unknown as KioskRecord };
+    }
+    if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
+      return { status: 'stale', kiosk: kiosk as KioskRecord };
+    }
+    throw error;
+  }
+}
+
+function stockUpdateOf(kioskId: string, changes: readonly StockChange[]) {
+  if (changes.length === 0) return undefined;
+  const names: Record<string, string> = {
+    '#stock': 'stock',
+    '#alerted': 'alerted',
+    '#mismatch': 'mismatchUnits',
+  };
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const conditions: string[] = ['attribute_exists(kioskId)'];
+  let mismatch = 0;
+  changes.forEach((change, i) => {
+    const sku = `#s${i}`;
+    names[sku] = change.sku;
+    if (change.mode === 'relative') {
+      values[`:d${i}`] = -change.delta;
+      values[`:min${i}`] = change.atLeast;
+      sets.push(`#stock.${sku} = #stock.${sku} - :d${i}`);
+      conditions.push(`#stock.${sku} >= :min${i}`);
+      return;
+    }
+    values[`:after${i}`] = change.after;
+    values[`:al${i}`] = change.alertedAfter;
+    sets.push(`#stock.${sku} = :after${i}`, `#alerted.${sku} = :al${i}`);
+    if (change.before === undefined) {
+      conditions.push(`attribute_not_exists(#stock.${sku})`);
+    } else {
+      values[`:before${i}`] = change.before;
+      conditions.push(`#stock.${sku} = :before${i}`);
+    }
+    if (change.alertedBefore) {
+      values[':true'] = true;
+      conditions.push(`#alerted.${sku} = :true`);
+    } else {
+      values[':false'] = false;
+      conditions.push(`(attribute_not_exists(#alerted.${sku}) OR #alerted.${sku} = :false)`);
+    }
+    mismatch += change.mismatch;
+  });
+  let expression = `SET ${sets.join(', ')}`;
+  if (mismatch > 0) {
+    values[':mismatch'] = mismatch;
+    expression += ' ADD #mismatch :mismatch';
+  }
+  return {
+    TableName: tableName('kiosks'),
+    Key: { kioskId },
+    UpdateExpression: expression,
+    ConditionExpression: conditions.join(' AND '),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,47 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { type TopicName, topics } from '../../lib/manifest.js';
+
+/** A notification as it leaves the backend: ids, site, kind and times only. */
+export interface Notification {
+  readonly messageId: string;
+  readonly topic: TopicName;
+  readonly message: string;
+  readonly attributes: Record<string, string>;
+}
+
+export interface Publisher {
+  publish(notification: Notification): Promise<void>;
+}
+
+const sns = new SNSClient({});
+
+export const snsPublisher: Publisher = {
+  async publish({ topic, message, attributes, messageId }) {
+    const topicArn = process.env[topics[topic].envVar];
+    if (!topicArn)
+      throw new Error(`${topics[topic].envVar} is not set: this function may not publish to ${topic}`);
+    await sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Message: message,
+        MessageAttributes: Object.fromEntries(
+          Object.entries({ ...attributes, messageId }).map(([key, value]) => [
+            key,
+            { DataType: 'String', StringValue: value },
+          ]),
+        ),
+      }),
+    );
+  },
+};
+
+let current: Publisher = snsPublisher;
+
+export function publisher(): Publisher {
+  return current;
+}
+
+/** The embedded runtime publishes to its local outbox file instead of SNS. */
+export function usePublisher(next: Publisher): void {
+  current = next;
+}

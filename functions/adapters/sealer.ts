@@ -1,0 +1,45 @@
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { sealingKey } from '../../lib/manifest.js';
+
+/**
+ * Application-level encryption for kiosk secrets and contact details, on top
+ * of the tables' own encryption at rest: a table read alone never shows them.
+ * `purpose` is bound to the ciphertext (KMS encryption context / GCM AAD).
+ */
+export interface Sealer {
+  seal(plaintext: string, purpose: string): Promise<string>;
+  open(sealed: string, purpose: string): Promise<string>;
+}
+
+const kms = new KMSClient({});
+
+export const kmsSealer: Sealer = {
+  async seal(plaintext, purpose) {
+    const keyId = process.env[sealingKey.envVar];
+    if (!keyId) throw new Error(`${sealingKey.envVar} is not set`);
+    const out = await kms.send(
+      new EncryptCommand({
+        KeyId: keyId,
+        Plaintext: Buffer.from(plaintext, 'utf8'),
+        EncryptionContext: { purpose },
+      }),
+    );
+    return Buffer.from(out.CiphertextBlob as Uint8Array).toString('base64');
+  },
+  async open(sealed, purpose) {
+    const out = await kms.send(
+      new DecryptCommand({ CiphertextBlob: Buffer.from(sealed, 'base64'), EncryptionContext: { purpose } }),
+    );
+    return Buffer.from(out.Plaintext as Uint8Array).toString('utf8');
+  },
+};
+
+let current: Sealer = kmsSealer;
+
+export function sealer(): Sealer {
+  return current;
+}
+
+export function useSealer(next: Sealer): void {
+  current = next;
+}

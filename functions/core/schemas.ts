@@ -1,0 +1,129 @@
+import * as z from 'zod';
+import type { Issue } from './errors.js';
+
+/** The program catalogue (contract: Kiosk events). */
+export const SKUS = [
+  'naloxone-nasal-4mg',
+  'naloxone-nasal-8mg',
+  'naloxone-im-0.4mg',
+  'fentanyl-test-strips',
+  'xylazine-test-strips',
+  'wound-care-kit',
+] as const;
+export type Sku = (typeof SKUS)[number];
+
+const sku = z.enum(SKUS);
+const guid = z.guid({ error: 'must be a UUID' });
+const isoDate = z.iso.date({ error: 'must be a date YYYY-MM-DD' });
+const isoDateTimeWithZone = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with a zone' });
+
+export const kioskRegistrationSchema = z
+  .strictObject({
+    kioskId: z.string().regex(/^[A-Za-z0-9-]{3,64}$/, 'must match ^[A-Za-z0-9-]{3,64}$'),
+    siteId: z.string().min(1).max(100),
+    siteName: z.string().min(1).max(200).optional(),
+    lowStockThreshold: z.int().min(0).max(100_000),
+    inventory: z.partialRecord(sku, z.int().min(0).max(100_000)).optional(),
+  })
+  .meta({ id: 'KioskRegistration' });
+export type KioskRegistration = z.infer<typeof kioskRegistrationSchema>;
+
+const dispenseItem = z.strictObject({ sku, quantity: z.int().min(1).max(10) });
+const restockItem = z.strictObject({ sku, quantity: z.int().min(1).max(500) });
+
+const eventBase = {
+  eventId: guid,
+  occurredAt: isoDateTimeWithZone,
+};
+
+export const dispenseEventSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('dispense'),
+  items: z.array(dispenseItem).min(1).max(10),
+  survey: z
+    .strictObject({
+      zip: z
+        .string()
+        .regex(/^\d{5}$/, 'must be 5 digits')
+        .optional(),
+      firstTime: z.boolean().optional(),
+      forWhom: z.enum(['self', 'other', 'both', 'unspecified']).optional(),
+    })
+    .optional(),
+  contactRequest: z
+    .strictObject({
+      phone: z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number'),
+      topic: z.enum(['treatment', 'naloxone-training', 'other']),
+    })
+    .optional(),
+});
+
+export const restockEventSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('restock'),
+  items: z.array(restockItem).min(1).max(10),
+  lot: z.string().min(1).max(64).optional(),
+  expiresOn: isoDate.optional(),
+});
+
+export const FAULT_CODES = ['vend_failure', 'door_open', 'temperature', 'offline', 'other'] as const;
+
+export const faultEventSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('fault'),
+  code: z.enum(FAULT_CODES),
+  detail: z.string().max(500).optional(),
+  temperatureC: z.number().min(-100).max(150).optional(),
+});
+
+export const kioskEventSchema = z
+  .discriminatedUnion('type', [dispenseEventSchema, restockEventSchema, faultEventSchema], {
+    error: 'must be one of dispense, restock, fault',
+  })
+  .meta({ id: 'KioskEvent' });
+export type KioskEvent = z.infer<typeof kioskEventSchema>;
+export type DispenseEvent = z.infer<typeof dispenseEventSchema>;
+export type RestockEvent = z.infer<typeof restockEventSchema>;
+export type FaultEvent = z.infer<typeof faultEventSchema>;
+
+export const useReportSchema = z
+  .strictObject({
+    reportId: guid,
+    usedOn: isoDate,
+    siteId: z.string().min(1).max(100).optional(),
+    outcome: z.enum(['survived', 'died', 'unknown']),
+    emsCalled: z.boolean().optional(),
+    dosesUsed: z.int().min(1).max(20).optional(),
+  })
+  .meta({ id: 'NaloxoneUseReport' });
+export type UseReport = z.infer<typeof useReportSchema>;
+
+export const TASK_OUTCOMES = ['reached', 'no-answer', 'declined', 're-engaged'] as const;
+export const taskCompletionSchema = z
+  .strictObject({ outcome: z.enum(TASK_OUTCOMES) })
+  .meta({ id: 'TaskCompletion' });
+export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
+
+export const taskListQuerySchema = z.object({ status: z.enum(['open', 'completed']).optional() });
+
+export const reportQuerySchema = z
+  .object({
+    from: isoDate,
+    to: isoDate,
+    siteId: z.string().min(1).max(100).optional(),
+    format: z.enum(['json', 'csv']).optional(),
+    raw: z.enum(['true', 'false']).optional(),
+  })
+  .refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' });
+export type ReportQuery = z.infer<typeof reportQuerySchema>;
+
+/** zod's issues in the contract's shape: one per broken field, `path` dotted. */
+export function toIssues(error: z.ZodError): Issue[] {
+  return error.issues.flatMap((issue) => {
+    const base = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...base, key].join('.'), message: 'is not allowed' }));
+    }
+    return [{ path: base.join('.'), message: issue.message }];
+  });
+}

@@ -1,0 +1,12 @@
+import { addCounter, type Counters, UNKNOWN_SITE } from './aggregates.js';
+import type { UseReport } from './schemas.js';
+
+/** The counters a use report moves, on the day it was used, at its site. */
+export function useReportCounters(report: UseReport): { day: string; siteId: string; counters: Counters } {
+  const counters: Counters = {};
+  addCounter(counters, 'useReports');
+  addCounter(counters, report.outcome === 'unknown' ? 'unknownOutcome' : report.outcome);
+  if (report.emsCalled === true) addCounter(counters, 'emsCalled');
+  if (report.dosesUsed !== undefined) addCounter(counters, 'dosesUsed', report.dosesUsed);
+  return { day: report.usedOn, siteId: report.siteId ?? UNKNOWN_SITE, counters };
+}

@@ -1,0 +1,172 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpRouterHandler from '@middy/http-router';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type * as z from 'zod';
+import { type FunctionName, type Role, type Route, routes } from '../../lib/manifest.js';
+import { logger } from '../adapters/logger.js';
+import {
+  AppError,
+  forbidden,
+  invalid,
+  invalidJson,
+  notFound,
+  payloadTooLarge,
+  unauthorized,
+  unavailable,
+} from '../core/errors.js';
+import { toIssues } from '../core/schemas.js';
+
+/** Who is calling, as the Cognito authorizer (or the embedded gateway) says. */
+export interface Actor {
+  readonly id: string;
+  readonly roles: readonly Role[];
+}
+
+export interface HttpRequest {
+  readonly event: APIGatewayProxyEvent;
+  readonly rawBody: string;
+  readonly query: Record<string, string>;
+  readonly params: Record<string, string>;
+  readonly actor?: Actor;
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body?: unknown;
+  /** A text body (CSV) instead of JSON. */
+  readonly text?: string;
+  readonly headers?: Record<string, string>;
+}
+
+export type RouteImpl = (request: HttpRequest) => Promise<HttpAnswer>;
+
+/** Staff request bodies are small; anything larger is refused before it is parsed. */
+export const STAFF_BODY_LIMIT_BYTES = 64 * 1024;
+
+export function rawBodyOf(event: APIGatewayProxyEvent): string {
+  if (!event.body) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+export function parseJson(rawBody: string): unknown {
+  try {
+    return JSON.parse(rawBody);
+  } catch {
+    throw invalidJson();
+  }
+}
+
+export function validate<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  code: 'invalid_event' | 'invalid_request' = 'invalid_request',
+): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalid(code, toIssues(result.error));
+  return result.data;
+}
+
+/** Parses a staff JSON body: size limit, JSON, then the schema. */
+export function jsonBody<T extends z.ZodType>(
+  request: HttpRequest,
+  schema: T,
+  code?: 'invalid_event' | 'invalid_request',
+) {
+  if (Buffer.byteLength(request.rawBody, 'utf8') > STAFF_BODY_LIMIT_BYTES)
+    throw payloadTooLarge(STAFF_BODY_LIMIT_BYTES);
+  return validate(schema, parseJson(request.rawBody), code);
+}
+
+export function json(status: number, body: unknown, headers?: Record<string, string>): HttpAnswer {
+  return { status, body, headers };
+}
+
+function actorFrom(event: APIGatewayProxyEvent): Actor | undefined {
+  const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
+  if (!claims) return undefined;
+  // REST API Cognito authorizers pass groups as "admin,outreach"; HTTP APIs as "[admin outreach]".
+  const groups = String(claims['cognito:groups'] ?? '')
+    .replace(/^\[|\]$/g, '')
+    .split(/[\s,]+/)
+    .filter((group): group is Role => group === 'admin' || group === 'outreach');
+  const id = String(claims['cognito:username'] ?? claims.sub ?? '');
+  return id ? { id, roles: groups } : undefined;
+}
+
+function toResult(answer: HttpAnswer): APIGatewayProxyResult {
+  if (answer.text !== undefined) {
+    return { statusCode: answer.status, headers: { ...answer.headers }, body: answer.text };
+  }
+  return {
+    statusCode: answer.status,
+    headers: { 'content-type': 'application/json', ...answer.headers },
+    body: answer.body === undefined ? '' : JSON.stringify(answer.body),
+  };
+}
+
+/** Every failure becomes the contract's error body; a dependency failure a 503. */
+export function errorAnswers(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    onError: (request) => {
+      const error = request.error;
+      if (error instanceof AppError) {
+        request.response = toResult(json(error.status, error.toBody()));
+        return;
+      }
+      const fault = error as { name?: string; $metadata?: unknown; $fault?: string };
+      if (fault?.$metadata !== undefined) {
+        logger.error('dependency failed', { errorName: fault.name, fault: fault.$fault });
+        request.response = toResult(json(503, unavailable().toBody(), { 'retry-after': '1' }));
+        return;
+      }
+      logger.error('unexpected failure', { errorName: fault?.name, errorMessage: (error as Error)?.message });
+      request.response = toResult(
+        json(500, new AppError(500, 'internal_error', 'Something went wrong on our side.').toBody()),
+      );
+    },
+  };
+}
+
+function allowed(route: Route, actor: Actor | undefined): void {
+  if (route.auth.kind !== 'staff') return;
+  if (!actor) throw unauthorized();
+  const roles: readonly Role[] = route.auth.roles;
+  if (!actor.roles.some((role) => roles.includes(role))) throw forbidden();
+}
+
+/**
+ * The Lambda handler of one route group: every manifest route of `fn` must
+ * have an implementation; staff routes check the caller's role first.
+ */
+export function routeGroup(fn: FunctionName, impls: Record<string, RouteImpl>) {
+  const mine = routes.filter((route) => route.function === fn);
+  const missing = mine.filter((route) => !impls[`${route.method} ${route.path}`]);
+  if (missing.length)
+    throw new Error(`no implementation for ${missing.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+
+  const router = httpRouterHandler({
+    routes: mine.map((route) => ({
+      method: route.method,
+      path: route.path,
+      handler: async (event: APIGatewayProxyEvent) => {
+        const actor = actorFrom(event);
+        allowed(route, actor);
+        const answer = await impls[`${route.method} ${route.path}`]({
+          event,
+          rawBody: rawBodyOf(event),
+          query: (event.queryStringParameters ?? {}) as Record<string, string>,
+          params: (event.pathParameters ?? {}) as Record<string, string>,
+          actor,
+        });
+        return toResult(answer);
+      },
+    })),
+    notFoundResponse: () => {
+      throw notFound('No such route.');
+    },
+  });
+
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(errorAnswers())
+    .handler(router as never);
+}
