@@ -111,7 +111,10 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
   items.push({ Update: counterUpdate(aggregateKey('naloxone', plan.day, kiosk.siteId), plan.counters) });
   if (plan.task) {
     items.push({
-      Put: { TableName: tableName('tasks'), Item: { ...plan.task, status: 'open', source: 'kiosk' } },
+      Put: {
+        TableName: tableName('tasks'),
+        Item: { ...plan.task, status: 'open', source: 'kiosk', contactId: contact?.contactId },
+      },
     });
   }
   if (contact) {

@@ -1,2 +1,10 @@
-// placeholder: replaced by the real handler
-export const handler = async () => ({ statusCode: 501, body: '' });
+import { now } from '../adapters/clock.js';
+import { openApiDocument } from '../http/openapi.js';
+import { json, routeGroup } from '../http/route.js';
+
+let document: Record<string, unknown> | undefined;
+
+export const handler = routeGroup('meta', {
+  'GET /health': async () => json(200, { status: 'ok', now: now().toISOString() }),
+  'GET /openapi.json': async () => json(200, (document ??= openApiDocument())),
+});

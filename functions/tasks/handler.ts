@@ -1,2 +1,52 @@
-// placeholder: replaced by the real handler
-export const handler = async () => ({ statusCode: 501, body: '' });
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { auditPut } from '../adapters/audit.js';
+import { now } from '../adapters/clock.js';
+import { documentClient } from '../adapters/dynamo.js';
+import { logger } from '../adapters/logger.js';
+import { sealer } from '../adapters/sealer.js';
+import { completeTask, getContact, getTask, listTasks } from '../adapters/task-store.js';
+import { conflict, notFound } from '../core/errors.js';
+import { taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
+import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
+
+const taskIdSchema = z.strictObject({ taskId: z.string().min(1).max(100) });
+
+async function list(request: HttpRequest) {
+  const { status } = validate(taskListQuerySchema, request.query);
+  return json(200, { tasks: await listTasks(status ? [status] : ['open', 'completed']) });
+}
+
+async function show(request: HttpRequest) {
+  const { taskId } = validate(taskIdSchema, request.params);
+  const task = await getTask(taskId);
+  if (!task) throw notFound('No such task.');
+  const stored = task.contactId ? await getContact(task.contactId) : undefined;
+  if (!stored) return json(200, { ...task, contact: null });
+  const actor = request.actor?.id ?? 'unknown';
+  // The read is recorded before the details are shown: no audit entry, no details.
+  await documentClient.send(new PutCommand(auditPut(`task:${taskId}`, actor, 'read-contact', now())));
+  const contact = JSON.parse(await sealer().open(stored.sealed, `contact:${task.contactId}`));
+  logger.info('contact details read', { taskId, actor });
+  return json(200, { ...task, contact });
+}
+
+async function complete(request: HttpRequest) {
+  const { taskId } = validate(taskIdSchema, request.params);
+  const { outcome } = jsonBody(request, taskCompletionSchema);
+  const result = await completeTask(taskId, outcome, request.actor?.id ?? 'unknown', now());
+  if (result.status === 'missing') throw notFound('No such task.');
+  if (result.status === 'already' && result.task.outcome !== outcome) {
+    throw conflict(
+      'task_already_completed',
+      `This task was already completed with outcome ${result.task.outcome}.`,
+    );
+  }
+  return json(200, { ...result.task, contactId: undefined });
+}
+
+export const handler = routeGroup('tasks', {
+  'GET /v1/outreach/tasks': list,
+  'GET /v1/outreach/tasks/{taskId}': show,
+  'POST /v1/outreach/tasks/{taskId}/complete': complete,
+});
