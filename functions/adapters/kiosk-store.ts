@@ -150,11 +150,7 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
 
 function stockUpdateOf(kioskId: string, changes: readonly StockChange[]) {
   if (changes.length === 0) return undefined;
-  const names: Record<string, string> = {
-    '#stock': 'stock',
-    '#alerted': 'alerted',
-    '#mismatch': 'mismatchUnits',
-  };
+  const names: Record<string, string> = { '#stock': 'stock' };
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
   const conditions: string[] = ['attribute_exists(kioskId)'];
@@ -169,6 +165,7 @@ function stockUpdateOf(kioskId: string, changes: readonly StockChange[]) {
       conditions.push(`#stock.${sku} >= :min${i}`);
       return;
     }
+    names['#alerted'] = 'alerted';
     values[`:after${i}`] = change.after;
     values[`:al${i}`] = change.alertedAfter;
     sets.push(`#stock.${sku} = :after${i}`, `#alerted.${sku} = :al${i}`);
@@ -189,6 +186,7 @@ function stockUpdateOf(kioskId: string, changes: readonly StockChange[]) {
   });
   let expression = `SET ${sets.join(', ')}`;
   if (mismatch > 0) {
+    names['#mismatch'] = 'mismatchUnits';
     values[':mismatch'] = mismatch;
     expression += ' ADD #mismatch :mismatch';
   }

@@ -114,8 +114,13 @@ export function errorAnswers(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
         return;
       }
       const fault = error as { name?: string; $metadata?: unknown; $fault?: string };
-      if (fault?.$metadata !== undefined) {
-        logger.error('dependency failed', { errorName: fault.name, fault: fault.$fault });
+      // A dependency that is down or throttling: the client may retry. (A request DynamoDB calls invalid is our bug: 500.)
+      if (fault?.$metadata !== undefined && fault.name !== 'ValidationException') {
+        logger.error('dependency failed', {
+          errorName: fault.name,
+          fault: fault.$fault,
+          errorMessage: (error as Error).message,
+        });
         request.response = toResult(json(503, unavailable().toBody(), { 'retry-after': '1' }));
         return;
       }

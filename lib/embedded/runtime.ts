@@ -1,0 +1,120 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { useClock } from '../../functions/adapters/clock.js';
+import { usePublisher } from '../../functions/adapters/publisher.js';
+import { useSealer } from '../../functions/adapters/sealer.js';
+import { type FunctionName, functions, tables } from '../manifest.js';
+import { type BackendClock, openClock } from './clock.js';
+import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
+import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
+import { localSealer, outboxFilePublisher, type StaffTokens, staffTokens } from './local-adapters.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export interface BackendOptions {
+  readonly dataDir: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly host?: string;
+  /** CLOCK_START, TIME_SCALE, ADMIN_TOKEN, OUTREACH_TOKEN. */
+  readonly env?: Record<string, string | undefined>;
+  /** How often the outbox relay runs, in real milliseconds. */
+  readonly relayIntervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface Backend {
+  readonly url: string;
+  readonly port: number;
+  readonly tokens: StaffTokens;
+  readonly clock: BackendClock;
+  readonly dynamo: EmbeddedDynamo;
+  readonly outboxFile: string;
+  /** Runs the outbox relay once (it also runs on a timer). */
+  relayOutbox(): Promise<{ published: number; failed: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Bridgeway on one machine: the manifest's tables in dynalite, its routes
+ * behind a local gateway, the same handler modules as in AWS, SNS into
+ * DATA_DIR/outbox.jsonl, KMS by a local key, and the persisted backend clock.
+ */
+export async function startBackend(options: BackendOptions): Promise<Backend> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+
+  const clock = openClock(dataDir, env);
+  const dynamo = await startEmbeddedDynamo({ dataDir });
+
+  // Handlers create their AWS clients at module scope from the environment.
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env.POWERTOOLS_SERVICE_NAME ??= 'bridgeway-local';
+  const admin = new DynamoDBClient({ endpoint: dynamo.endpoint });
+  const physical = await ensureTables(admin, '');
+  admin.destroy();
+  for (const [name, declaration] of Object.entries(tables)) {
+    process.env[declaration.envVar] = physical[name as keyof typeof tables];
+  }
+
+  const publisher = outboxFilePublisher(dataDir, clock.now);
+  useClock(clock.now);
+  usePublisher(publisher);
+  useSealer(localSealer(dataDir));
+
+  const handlers = {} as Record<FunctionName, LambdaHandler>;
+  for (const [name, declaration] of Object.entries(functions)) {
+    const module = (await import(pathToFileURL(resolve(ROOT, declaration.entry)).href)) as {
+      handler: LambdaHandler;
+    };
+    handlers[name as FunctionName] = module.handler;
+  }
+
+  const tokens = staffTokens(dataDir, env);
+  const principals = new Map<string, Principal>([
+    [tokens.admin, { username: 'admin', groups: ['admin'] }],
+    [tokens.outreach, { username: 'outreach', groups: ['outreach'] }],
+  ]);
+
+  const relayOutbox = async () =>
+    (handlers.outboxRelay as unknown as () => Promise<{ published: number; failed: number }>)();
+  await relayOutbox().catch(() => undefined);
+  const relayTimer = setInterval(
+    () => void relayOutbox().catch(() => undefined),
+    options.relayIntervalMs ?? 30_000,
+  );
+  relayTimer.unref();
+
+  const server = createGateway({ handlers, principals });
+  await new Promise<void>((ready) => server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', ready));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  if (tokens.generated) {
+    log(
+      `Staff tokens (shown once, kept in ${dataDir}/tokens.json):\n  ADMIN_TOKEN=${tokens.admin}\n  OUTREACH_TOKEN=${tokens.outreach}`,
+    );
+  }
+  return {
+    url,
+    port,
+    tokens,
+    clock,
+    dynamo,
+    outboxFile: publisher.file,
+    relayOutbox,
+    async stop() {
+      clearInterval(relayTimer);
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await dynamo.close();
+    },
+  };
+}
