@@ -163,6 +163,11 @@ function stockUpdateOf(kioskId: string, changes: readonly StockChange[]) {
       values[`:min${i}`] = change.atLeast;
       sets.push(`#stock.${sku} = #stock.${sku} - :d${i}`);
       conditions.push(`#stock.${sku} >= :min${i}`);
+      if (change.requireAlerted) {
+        names['#alerted'] = 'alerted';
+        values[':true'] = true;
+        conditions.push(`#alerted.${sku} = :true`);
+      }
       return;
     }
     names['#alerted'] = 'alerted';

@@ -11,14 +11,22 @@ export interface StockView {
 /**
  * How one SKU's stock changes, and the facts the change depends on.
  *
- * `relative`: the stock stays above the threshold whatever other dispenses
- * run concurrently, so the write is "subtract q, provided at least
- * q + threshold + 1 remain": concurrent dispenses commute and never conflict.
- * `exact`: the outcome (clamping at zero, the one low-stock alert) depends on
- * the exact current value, so the write is conditioned on it.
+ * `relative`: the outcome does not depend on the exact current value, so the
+ * write is "subtract q, provided at least `atLeast` remain" (and, once the
+ * low-stock message went out, provided it still stands): concurrent
+ * dispenses commute and never conflict. That holds above the threshold, and
+ * below it once the one alert is sent, as long as nothing clamps at zero.
+ * `exact`: the outcome (clamping at zero, sending the one low-stock alert)
+ * depends on the exact current value, so the write is conditioned on it.
  */
 export type StockChange =
-  | { readonly sku: Sku; readonly mode: 'relative'; readonly delta: number; readonly atLeast: number }
+  | {
+      readonly sku: Sku;
+      readonly mode: 'relative';
+      readonly delta: number;
+      readonly atLeast: number;
+      readonly requireAlerted: boolean;
+    }
   | {
       readonly sku: Sku;
       readonly mode: 'exact';
@@ -48,10 +56,19 @@ export function planDispense(view: StockView, lines: readonly Line[]): StockChan
   return [...totalsBySku(lines)].map(([sku, quantity]) => {
     const before = view.stock[sku];
     const current = before ?? 0;
-    if (current - quantity > view.lowStockThreshold) {
-      return { sku, mode: 'relative', delta: -quantity, atLeast: quantity + view.lowStockThreshold + 1 };
-    }
     const alertedBefore = view.alerted[sku] === true;
+    if (current - quantity > view.lowStockThreshold) {
+      return {
+        sku,
+        mode: 'relative',
+        delta: -quantity,
+        atLeast: quantity + view.lowStockThreshold + 1,
+        requireAlerted: false,
+      };
+    }
+    if (alertedBefore && before !== undefined && current >= quantity) {
+      return { sku, mode: 'relative', delta: -quantity, atLeast: quantity, requireAlerted: true };
+    }
     const after = Math.max(0, current - quantity);
     const lowStock = !alertedBefore;
     return {

@@ -27,7 +27,7 @@ import { type HttpAnswer, type HttpRequest, json, routeGroup, validate } from '.
 /** Contract: a kiosk body over 16 KiB is refused before any other check. */
 export const KIOSK_BODY_LIMIT_BYTES = 16_384;
 /** Concurrent events that race for the same stock re-plan from the item DynamoDB hands back. */
-const MAX_ATTEMPTS = 12;
+const MAX_ATTEMPTS = 20;
 
 const secrets = new Map<string, { sealed: string; secret: string }>();
 
@@ -117,7 +117,7 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
       return json(201, { eventId: event.eventId, status: 'recorded' });
     }
     view = outcome.kiosk;
-    await sleep(Math.random() * 5 * attempt);
+    await sleep(Math.random() * 4 * Math.min(attempt, 8));
   }
   logger.warn('kiosk event gave up after repeated stock conflicts', { kioskId, eventId: event.eventId });
   throw unavailable('Too many concurrent changes to this kiosk; nothing was recorded, retry later.');

@@ -53,6 +53,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const dynamo = await startEmbeddedDynamo({ dataDir });
 
   // Handlers create their AWS clients at module scope from the environment.
+  // Node 20 is supported here; the SDK's notice about its end of life is noise on every start.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sign } from '../../functions/core/signing.js';
+import { type Backend, startBackend } from '../../lib/embedded/runtime.js';
+
+export const ADMIN = 'test-admin-token';
+export const OUTREACH = 'test-outreach-token';
+
+export interface Answer {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+export interface OutboxLine {
+  topic: string;
+  message: string;
+  attributes: Record<string, string>;
+  publishedAt: string;
+}
+
+/** The embedded backend in this process, driven over HTTP as a kiosk or a staff member would. */
+export async function startTestBackend(env: Record<string, string> = {}, dataDir?: string) {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'bridgeway-'));
+  const backend: Backend = await startBackend({
+    dataDir: dir,
+    port: 0,
+    env: { ADMIN_TOKEN: ADMIN, OUTREACH_TOKEN: OUTREACH, ...env },
+    log: () => undefined,
+  });
+  return { backend, dataDir: dir, ...client(backend.url, dir) };
+}
+
+export function client(url: string, dataDir: string) {
+  async function request(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string> } = {},
+  ) {
+    const res = await fetch(`${url}${path}`, { method, body: init.body, headers: init.headers });
+    const text = await res.text();
+    let body: any;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: res.status, body, text, headers: res.headers } satisfies Answer;
+  }
+
+  function staff(
+    token: string | undefined,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    return request(method, path, {
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        'content-type': 'application/json',
+        ...headers,
+      },
+    });
+  }
+
+  async function registerKiosk(overrides: Record<string, unknown> = {}) {
+    const kioskId = (overrides.kioskId as string) ?? `K-${randomUUID().slice(0, 8)}`;
+    const answer = await staff(ADMIN, 'POST', '/v1/kiosks', {
+      kioskId,
+      siteId: 'site-7',
+      lowStockThreshold: 5,
+      ...overrides,
+    });
+    if (answer.status !== 201) throw new Error(`kiosk registration failed: ${answer.status} ${answer.text}`);
+    return { kioskId, secret: answer.body.secret as string };
+  }
+
+  /** Posts a raw body signed as the contract says (timestamp in real unix seconds). */
+  function kioskPost(
+    kiosk: { kioskId: string; secret: string },
+    body: string | object,
+    options: { timestamp?: number; secret?: string; headers?: Record<string, string> } = {},
+  ) {
+    const raw = typeof body === 'string' ? body : JSON.stringify(body);
+    const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+    return request('POST', '/v1/kiosk/events', {
+      body: raw,
+      headers: {
+        'content-type': 'application/json',
+        'x-kiosk-id': kiosk.kioskId,
+        'x-kiosk-timestamp': timestamp,
+        'x-kiosk-signature': sign(options.secret ?? kiosk.secret, timestamp, raw),
+        ...options.headers,
+      },
+    });
+  }
+
+  function outbox(): OutboxLine[] {
+    const file = join(dataDir, 'outbox.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+  }
+
+  return { request, staff, registerKiosk, kioskPost, outbox };
+}
+
+export function dispense(overrides: Record<string, unknown> = {}) {
+  return {
+    eventId: randomUUID(),
+    type: 'dispense',
+    occurredAt: new Date().toISOString(),
+    items: [{ sku: 'naloxone-nasal-4mg', quantity: 1 }],
+    ...overrides,
+  };
+}
+
+export const today = () => new Date().toISOString().slice(0, 10);
