@@ -1,0 +1,173 @@
+/**
+ * cdk-nag for Bridgeway: the two rule packs the app is checked against, and
+ * every finding the stack deliberately keeps, each with the reason it is
+ * acceptable here. Findings that were cheap to fix are fixed in `stack.ts`
+ * instead (encrypted log groups with retention, SSL-only topics and queue,
+ * X-Ray, access and execution logging, AWS Backup, MFA and the Plus tier for
+ * the user pool, customer-managed policies instead of inline ones).
+ *
+ * Acknowledgements use CDK's own ids, `<plugin>::<rule>[<finding>]`, so the
+ * validation report lists them as acknowledged, reason included.
+ */
+import { type App, Validations } from 'aws-cdk-lib';
+import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
+import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import {
+  type FunctionDeclaration,
+  type FunctionName,
+  functions as functionDeclarations,
+  type RouteDeclaration,
+  routes,
+  type TableName,
+  tables as tableDeclarations,
+} from './manifest.js';
+import type { BridgewayStack } from './stack.js';
+
+/** The rule packs Bridgeway is held to. */
+export function addNagPacks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new HIPAASecurityChecks(app));
+}
+
+const aws = (rule: string) => `AwsSolutions::AwsSolutions-${rule}`;
+const hipaa = (rule: string) => `HIPAA.Security::HIPAA.Security-${rule}`;
+
+function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+export function acknowledgeFindings(stack: BridgewayStack): void {
+  acknowledgeFunctionFindings(stack);
+  acknowledgeApiFindings(stack);
+
+  acknowledge(
+    stack.backupPlan,
+    aws(
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+    ),
+    'The role AWS Backup assumes to back up the tables uses the AWS-maintained service-role policy made for ' +
+      'exactly that; it grants no data access to any person or function.',
+  );
+}
+
+function acknowledgeFunctionFindings(stack: BridgewayStack): void {
+  for (const [name, declaration] of Object.entries(functionDeclarations) as [
+    FunctionName,
+    FunctionDeclaration,
+  ][]) {
+    const fn = stack.functions[name];
+    const role = fn.role!;
+
+    acknowledge(
+      role,
+      aws('IAM5[Resource::*]'),
+      'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray does not ' +
+        'support resource-level permissions for them.',
+    );
+
+    const writesWithDataKey =
+      Object.values(declaration.tables).some((access) => access !== 'read') ||
+      declaration.topics.length > 0 ||
+      declaration.scheduleMinutes !== undefined;
+    if (writesWithDataKey) {
+      const reason =
+        'Added by grantWriteData/grantPublish/grantSendMessages on tables, topics and the DLQ encrypted with the ' +
+        'data key; the wildcard covers the GenerateDataKey and ReEncrypt variants those services call for envelope ' +
+        'encryption and is scoped to that one key ARN.';
+      acknowledge(role, aws('IAM5[Action::kms:GenerateDataKey*]'), reason);
+      acknowledge(role, aws('IAM5[Action::kms:ReEncrypt*]'), reason);
+    }
+
+    for (const tableName of Object.keys(declaration.tables) as TableName[]) {
+      const indexes = (tableDeclarations[tableName] as { indexes?: readonly { indexName: string }[] })
+        .indexes;
+      if (!indexes?.length) continue;
+      const table = stack.tables[tableName];
+      const logicalId = stack.resolve(stack.getLogicalId(table.node.defaultChild as CfnTable)) as string;
+      acknowledge(
+        role,
+        aws(`IAM5[Resource::<${logicalId}.Arn>/index/*]`),
+        `The grant on the ${tableName} table covers its own global secondary indexes ` +
+          `(${indexes.map((index) => index.indexName).join(', ')}) and no other table.`,
+      );
+    }
+
+    acknowledge(
+      fn,
+      hipaa('LambdaInsideVPC'),
+      'The function calls only AWS APIs (DynamoDB, SNS, KMS, X-Ray) over TLS with SigV4 and reaches no private ' +
+        'network resource; a VPC would add NAT or endpoint cost and cold-start latency without reducing exposure.',
+    );
+    acknowledge(
+      fn,
+      hipaa('LambdaConcurrency'),
+      'API Gateway stage throttling caps the request rate for every function; reserving concurrency per function ' +
+        'would fail deployment in accounts with the default concurrency quota (10 unreserved executions must remain) ' +
+        'and would idle capacity the kiosks and staff share.',
+    );
+    if (declaration.scheduleMinutes === undefined) {
+      acknowledge(
+        fn,
+        hipaa('LambdaDLQ'),
+        'Invoked synchronously by API Gateway only: a failure is returned to the caller (kiosks retry with the same ' +
+          'eventId), so an asynchronous dead-letter queue would never receive anything.',
+      );
+    }
+  }
+}
+
+function acknowledgeApiFindings(stack: BridgewayStack): void {
+  const { api } = stack;
+  const stage = api.deploymentStage;
+
+  acknowledge(
+    api,
+    aws('APIG2'),
+    'Every handler validates its body and query with zod and answers the contract error body with per-field ' +
+      'issues; an API Gateway request validator would answer a different body and duplicate the schemas.',
+  );
+  acknowledge(
+    stage,
+    aws('APIG3'),
+    'A WAFv2 web ACL (rate rules per kiosk site, managed rule groups) is account- and deployment-specific and is ' +
+      'attached to this regional stage by the deployer; stage throttling limits abuse until then.',
+  );
+  acknowledge(
+    stage,
+    hipaa('APIGWCacheEnabledAndEncrypted'),
+    'No response may be cached: every route is a write or a per-caller read of health data (tasks with contact ' +
+      'details, reports); caching would serve one caller’s answer to another.',
+  );
+  acknowledge(
+    stage,
+    hipaa('APIGWSSLEnabled'),
+    'The rule asks for a client certificate towards an HTTP backend; all integrations are Lambda proxy ' +
+      'integrations invoked through the AWS API, so there is no backend for a certificate to authenticate to.',
+  );
+  const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+  if (cloudWatchRole) {
+    acknowledge(
+      cloudWatchRole,
+      aws(
+        'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      ),
+      'The account-level role API Gateway uses to write access and execution logs; the AWS-managed policy only ' +
+        'allows writing to CloudWatch Logs.',
+    );
+  }
+
+  for (const method of api.methods) {
+    const route = (routes as readonly RouteDeclaration[]).find(
+      (candidate) => candidate.path === method.resource.path && candidate.method === method.httpMethod,
+    );
+    if (!route || route.auth.kind === 'staff') continue;
+    const reason =
+      route.auth.kind === 'kiosk'
+        ? 'Kiosks are not people with Cognito accounts: each request is HMAC-signed with the kiosk secret over the ' +
+          'raw body and checked by the handler before anything is read or written; API Gateway authorizers never ' +
+          'see the body.'
+        : 'Public by contract: the health check and the OpenAPI document carry no data about anyone.';
+    acknowledge(method, aws('APIG4'), reason);
+    acknowledge(method, aws('COG4'), reason);
+  }
+}

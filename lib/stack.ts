@@ -1,0 +1,476 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  type FunctionDeclaration,
+  type FunctionName,
+  functions as functionDeclarations,
+  type RouteDeclaration,
+  routes,
+  sealingKey as sealingKeyDeclaration,
+  type TableDeclaration,
+  type TableName,
+  type TopicName,
+  tables as tableDeclarations,
+  topics as topicDeclarations,
+} from './manifest.js';
+import { acknowledgeFindings } from './nag.js';
+
+/** Repository root: handler entries in the manifest are relative to it. */
+const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Logs of functions and of the API: long enough for incident review, not forever. */
+const logRetention = logs.RetentionDays.ONE_YEAR;
+
+/** Same banner for every bundle: lets bundled CommonJS dependencies `require` inside an ES module. */
+const esmRequireBanner =
+  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+
+/**
+ * An IAM role whose permissions live in one customer-managed policy instead of
+ * an inline default policy (HIPAA.Security-IAMNoInlinePolicy). Every `grant*`
+ * and every statement CDK adds for tracing or the dead-letter queue lands there.
+ */
+export class ManagedPolicyRole extends iam.Role {
+  readonly permissions: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: iam.RoleProps) {
+    super(scope, id, props);
+    this.permissions = new iam.ManagedPolicy(this, 'Permissions', { roles: [this] });
+  }
+
+  override addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+    this.permissions.addStatements(statement);
+    return { statementAdded: true, policyDependable: this.permissions };
+  }
+}
+
+/** What the stack built, by manifest name, for later additions (workflows, alarms). */
+export interface BridgewayResources {
+  readonly dataKey: kms.IKey;
+  readonly sealingKey: kms.IKey;
+  readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
+  readonly topics: Readonly<Record<TopicName, sns.Topic>>;
+  readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
+  readonly api: apigateway.RestApi;
+  readonly userPool: cognito.UserPool;
+}
+
+const pascal = (name: string): string =>
+  name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+
+/**
+ * Bridgeway in AWS, built from `lib/manifest.ts` alone: each table, topic,
+ * function and route there becomes one resource here, with the access the
+ * manifest grants and nothing more.
+ */
+export class BridgewayStack extends Stack implements BridgewayResources {
+  /** Encrypts every table, topic, queue and log group at rest. */
+  readonly dataKey: kms.Key;
+  /** Application-level encryption of kiosk secrets and contact details (manifest `sealingKey`). */
+  readonly sealingKey: kms.Key;
+  readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
+  readonly topics: Readonly<Record<TopicName, sns.Topic>>;
+  readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
+  /** Receives the events of scheduled invocations that failed; alarm on its depth. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** Daily and monthly backups of every table, on top of point-in-time recovery. */
+  readonly backupPlan: backup.BackupPlan;
+  readonly userPool: cognito.UserPool;
+  readonly userPoolClient: cognito.UserPoolClient;
+  readonly api: apigateway.RestApi;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    this.dataKey = this.createDataKey();
+    this.sealingKey = new kms.Key(this, 'SealingKey', {
+      description: 'Bridgeway sealing key: application-level encryption of kiosk secrets and contact details',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.tables = mapRecord(tableDeclarations, (name, declaration) => this.createTable(name, declaration));
+    this.backupPlan = this.createBackupPlan();
+    this.topics = mapRecord(
+      topicDeclarations,
+      (name, declaration) =>
+        new sns.Topic(this, `${pascal(name)}Topic`, {
+          topicName: `${this.stackName}-${name}`,
+          displayName: declaration.displayName,
+          masterKey: this.dataKey,
+          enforceSSL: true,
+        }),
+    );
+
+    this.deadLetterQueue = new sqs.Queue(this, 'ScheduledDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.dataKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.functions = mapRecord(functionDeclarations, (name, declaration) =>
+      this.createFunction(name, declaration),
+    );
+
+    const auth = this.createUserPool();
+    this.userPool = auth.userPool;
+    this.userPoolClient = auth.client;
+    this.api = this.createApi();
+
+    this.addWorkflows();
+    acknowledgeFindings(this);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the REST API stage' });
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
+    for (const [name, topic] of Object.entries(this.topics)) {
+      new CfnOutput(this, `${pascal(name)}TopicArn`, {
+        value: topic.topicArn,
+        description: `SNS topic ${name}`,
+      });
+    }
+  }
+
+  /**
+   * Extension point for the Step Functions state machines (MOUD follow-up
+   * workflow) that a later change adds. Build them here from `this.functions`,
+   * `this.tables` and `this.topics`; give each state machine an encrypted log
+   * group (`this.dataKey`) with `logs.RetentionDays` set, `tracingEnabled: true`
+   * and `LogLevel.ALL` without execution data, so cdk-nag SF1/SF2 stay green;
+   * grant a function `stateMachine.grantStartExecution(fn)` only where the
+   * manifest says so. Called once, after functions, API and user pool exist.
+   */
+  protected addWorkflows(): void {
+    // No state machines yet.
+  }
+
+  private createDataKey(): kms.Key {
+    const key = new kms.Key(this, 'DataKey', {
+      description: 'Bridgeway data at rest: DynamoDB tables, SNS topics, SQS queue, CloudWatch log groups',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // CloudWatch Logs encrypts this stack's log groups with the key; only for log groups of this account and region.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*`,
+          },
+        },
+      }),
+    );
+    return key;
+  }
+
+  private createLogGroup(id: string): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      retention: logRetention,
+      encryptionKey: this.dataKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /**
+   * Point-in-time recovery covers 35 days of mistakes; AWS Backup keeps daily recovery points 35 days and
+   * monthly ones a year, in a vault of their own (HIPAA 164.308(a)(7)(ii)(A), data backup plan).
+   */
+  private createBackupPlan(): backup.BackupPlan {
+    const vault = new backup.BackupVault(this, 'BackupVault', {
+      encryptionKey: this.dataKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const plan = backup.BackupPlan.dailyMonthly1YearRetention(this, 'BackupPlan', vault);
+    plan.addSelection('Tables', {
+      resources: Object.values<dynamodb.Table>(this.tables).map((table) =>
+        backup.BackupResource.fromDynamoDbTable(table),
+      ),
+    });
+    return plan;
+  }
+
+  private createTable(name: TableName, declaration: TableDeclaration): dynamodb.Table {
+    const table = new dynamodb.Table(this, `${pascal(name)}Table`, {
+      partitionKey: attribute(declaration.partitionKey),
+      sortKey: declaration.sortKey ? attribute(declaration.sortKey) : undefined,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.dataKey,
+      timeToLiveAttribute: declaration.timeToLiveAttribute,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of declaration.indexes ?? []) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: index.sortKey ? attribute(index.sortKey) : undefined,
+      });
+    }
+    return table;
+  }
+
+  private createFunction(name: FunctionName, declaration: FunctionDeclaration): NodejsFunction {
+    const id = `${pascal(name)}Function`;
+    const scheduled = declaration.scheduleMinutes !== undefined;
+    const logGroup = this.createLogGroup(`${id}Logs`);
+    const role = new ManagedPolicyRole(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Bridgeway ${name} function`,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (any log group): only its own log group.
+    logGroup.grantWrite(role);
+
+    const environment: Record<string, string> = {
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'bridgeway',
+    };
+    for (const tableName of Object.keys(declaration.tables) as TableName[]) {
+      environment[tableDeclarations[tableName].envVar] = this.tables[tableName].tableName;
+    }
+    for (const topicName of declaration.topics) {
+      environment[topicDeclarations[topicName].envVar] = this.topics[topicName].topicArn;
+    }
+    if (declaration.sealing.length > 0) environment[sealingKeyDeclaration.envVar] = this.sealingKey.keyArn;
+
+    const fn = new NodejsFunction(this, id, {
+      entry: join(repositoryRoot, declaration.entry),
+      handler: 'handler',
+      projectRoot: repositoryRoot,
+      depsLockFilePath: join(repositoryRoot, 'package-lock.json'),
+      description: declaration.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: declaration.memoryMb ?? 256,
+      timeout: Duration.seconds(declaration.timeoutSeconds ?? (scheduled ? 60 : 10)),
+      tracing: lambda.Tracing.ACTIVE,
+      role,
+      logGroup,
+      environment,
+      // Scheduled runs: the next tick is the retry; a failed run goes to the DLQ for an alarm instead.
+      ...(scheduled ? { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0 } : {}),
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        bundleAwsSDK: true,
+        mainFields: ['module', 'main'],
+        banner: esmRequireBanner,
+      },
+    });
+
+    for (const [tableName, access] of Object.entries(declaration.tables) as [TableName, string][]) {
+      const table = this.tables[tableName];
+      if (access === 'read') table.grantReadData(fn);
+      else if (access === 'write') table.grantWriteData(fn);
+      else if (access === 'readWrite') table.grantReadWriteData(fn);
+      else throw new Error(`Function ${name}: unknown access ${access} to table ${tableName}`);
+    }
+    for (const topicName of declaration.topics) this.topics[topicName].grantPublish(fn);
+    // Not grantEncrypt: its kms:ReEncrypt* would let a function that may only seal re-encrypt a sealed value
+    // under the data key, which it may decrypt. Sealing is a single kms:Encrypt call (functions/adapters/sealer.ts).
+    if (declaration.sealing.includes('seal')) this.sealingKey.grant(fn, 'kms:Encrypt');
+    if (declaration.sealing.includes('open')) this.sealingKey.grant(fn, 'kms:Decrypt');
+
+    if (scheduled) {
+      this.deadLetterQueue.grantSendMessages(fn);
+      new events.Rule(this, `${id}Schedule`, {
+        description: `Runs ${name} every ${declaration.scheduleMinutes} minutes`,
+        schedule: events.Schedule.rate(Duration.minutes(declaration.scheduleMinutes!)),
+        targets: [new targets.LambdaFunction(fn)],
+      });
+    }
+    return fn;
+  }
+
+  private createUserPool(): { userPool: cognito.UserPool; client: cognito.UserPoolClient } {
+    const userPool = new cognito.UserPool(this, 'StaffUserPool', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      // Staff read contact details and MOUD (42 CFR Part 2) records: a second factor is required, TOTP only.
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    userPool.addGroup('AdminGroup', { groupName: 'admin', description: 'Bridgeway administrators' });
+    userPool.addGroup('OutreachGroup', { groupName: 'outreach', description: 'Bridgeway outreach staff' });
+    const client = userPool.addClient('StaffClient', {
+      authFlows: { userSrp: true },
+      generateSecret: false,
+      disableOAuth: true,
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.hours(12),
+    });
+    return { userPool, client };
+  }
+
+  private createApi(): apigateway.RestApi {
+    const accessLogs = this.createLogGroup('ApiAccessLogs');
+    const api = new apigateway.RestApi(this, 'Api', {
+      restApiName: `${this.stackName}-api`,
+      description: 'Bridgeway: kiosks, naloxone use reports, outreach tasks and reports',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: 'prod',
+        tracingEnabled: true,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          user: false,
+          ip: true,
+          requestTime: true,
+          httpMethod: true,
+          resourcePath: true,
+          status: true,
+          protocol: true,
+          responseLength: true,
+        }),
+        // Execution logs for errors only; never request or response bodies (they carry phone numbers).
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        throttlingRateLimit: 50,
+        throttlingBurstLimit: 100,
+      },
+    });
+
+    const authorizer = new apigateway.CognitoUserPoolsAuthorizer(this, 'StaffAuthorizer', {
+      cognitoUserPools: [this.userPool],
+      authorizerName: 'staff',
+    });
+    const integrations = new Map<FunctionName, apigateway.LambdaIntegration>();
+    for (const route of routes as readonly RouteDeclaration[]) {
+      let integration = integrations.get(route.function);
+      if (!integration) {
+        integration = new apigateway.LambdaIntegration(this.functions[route.function], {
+          proxy: true,
+          allowTestInvoke: false,
+        });
+        integrations.set(route.function, integration);
+      }
+      // Staff routes: Cognito checks the token, the handler checks the group. Kiosk routes: the handler's
+      // HMAC middleware checks the signature over the raw body, which no API Gateway authorizer sees.
+      const options: apigateway.MethodOptions =
+        route.auth.kind === 'staff'
+          ? { authorizer, authorizationType: apigateway.AuthorizationType.COGNITO }
+          : { authorizationType: apigateway.AuthorizationType.NONE };
+      api.root.resourceForPath(route.path).addMethod(route.method, integration, options);
+    }
+
+    this.addErrorResponses(api);
+    return api;
+  }
+
+  /** Answers that API Gateway gives by itself carry the contract's error body too. */
+  private addErrorResponses(api: apigateway.RestApi): void {
+    const body = (code: string, message: string) =>
+      `{"error":{"code":"${code}","message":${message.startsWith('$') ? message : JSON.stringify(message)}}}`;
+    const responses: [string, apigateway.ResponseType, string | undefined, string][] = [
+      [
+        'Unauthorized',
+        apigateway.ResponseType.UNAUTHORIZED,
+        '401',
+        body('unauthorized', 'Missing or invalid credentials.'),
+      ],
+      [
+        'AccessDenied',
+        apigateway.ResponseType.ACCESS_DENIED,
+        '403',
+        body('forbidden', 'Your role does not allow this request.'),
+      ],
+      // No IAM-authorized routes exist, so a missing "authentication token" means no such route.
+      [
+        'MissingAuthenticationToken',
+        apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        '404',
+        body('not_found', 'No such resource.'),
+      ],
+      [
+        'RequestTooLarge',
+        apigateway.ResponseType.REQUEST_TOO_LARGE,
+        '413',
+        body('payload_too_large', 'The request body is too large.'),
+      ],
+      [
+        'Throttled',
+        apigateway.ResponseType.THROTTLED,
+        '429',
+        body('too_many_requests', 'Too many requests; retry later.'),
+      ],
+      [
+        'Default4xx',
+        apigateway.ResponseType.DEFAULT_4XX,
+        undefined,
+        body('bad_request', '$context.error.messageString'),
+      ],
+      [
+        'Default5xx',
+        apigateway.ResponseType.DEFAULT_5XX,
+        undefined,
+        body('service_unavailable', 'The service is unavailable; retry later.'),
+      ],
+    ];
+    for (const [id, type, statusCode, template] of responses) {
+      api.addGatewayResponse(id, { type, statusCode, templates: { 'application/json': template } });
+    }
+  }
+}
+
+function attribute(key: { readonly name: string; readonly type: 'S' | 'N' }): dynamodb.Attribute {
+  return {
+    name: key.name,
+    type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+  };
+}
+
+function mapRecord<K extends string, V, R>(
+  record: Record<K, V>,
+  build: (key: K, value: V) => R,
+): Record<K, R> {
+  return Object.fromEntries(
+    (Object.entries(record) as [K, V][]).map(([key, value]) => [key, build(key, value)]),
+  ) as Record<K, R>;
+}

@@ -1,0 +1,757 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type FunctionDeclaration,
+  type FunctionName,
+  functions,
+  type RouteDeclaration,
+  routes,
+  type TableDeclaration,
+  type TableName,
+  type TopicName,
+  tables,
+  topics,
+} from '../../lib/manifest.js';
+import { addNagPacks } from '../../lib/nag.js';
+import { BridgewayStack } from '../../lib/stack.js';
+
+// ---------------------------------------------------------------------------
+// One synthesis for the whole file: the app exactly as bin/app.ts builds it
+// (both cdk-nag packs), into a temporary cloud assembly.
+// ---------------------------------------------------------------------------
+
+interface Violation {
+  ruleName: string;
+  violatingConstructs: { constructPath: string }[];
+  reason?: string;
+}
+interface ValidationReport {
+  pluginReports: { pluginName: string; violations: Violation[]; suppressedViolations?: Violation[] }[];
+}
+
+let outdir: string;
+let stack: BridgewayStack;
+let template: Template;
+let resources: Record<
+  string,
+  { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }
+>;
+let report: ValidationReport;
+let synthError: unknown;
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'bridgeway-infra-'));
+  const app = new App({ outdir });
+  stack = new BridgewayStack(app, 'Bridgeway');
+  addNagPacks(app);
+  try {
+    app.synth();
+  } catch (error) {
+    // In-process synthesis throws when validation finds anything unacknowledged; the templates and
+    // validation-report.json are written first, so the structural tests below still run.
+    synthError = error;
+  }
+  const json = JSON.parse(readFileSync(join(outdir, 'Bridgeway.template.json'), 'utf8'));
+  template = Template.fromJSON(json);
+  resources = json.Resources;
+  report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+}, 180_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------
+// Helpers over the synthesized template
+// ---------------------------------------------------------------------------
+
+const logicalId = (construct: IConstruct): string =>
+  stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement)) as string;
+const functionId = (name: FunctionName) => logicalId(stack.functions[name]);
+const tableId = (name: TableName) => logicalId(stack.tables[name]);
+const topicId = (name: TopicName) => logicalId(stack.topics[name]);
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** Logical ids a CloudFormation value points at through Ref or Fn::GetAtt. */
+function referencedIds(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(referencedIds);
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (typeof record.Ref === 'string') return [record.Ref];
+    if (Array.isArray(record['Fn::GetAtt'])) return [record['Fn::GetAtt'][0] as string];
+    return Object.values(record).flatMap(referencedIds);
+  }
+  return [];
+}
+
+interface Grant {
+  readonly action: string;
+  /** Logical id of the resource, or '*' */
+  readonly resource: string;
+}
+
+/** Every (action, resource) the function's role may use, from every policy attached to the role. */
+function grantsOf(name: FunctionName): Grant[] {
+  const fnProps = resources[functionId(name)]!.Properties!;
+  const [roleId] = referencedIds(fnProps.Role);
+  const policies = Object.values(resources).filter(
+    (resource) =>
+      (resource.Type === 'AWS::IAM::ManagedPolicy' || resource.Type === 'AWS::IAM::Policy') &&
+      referencedIds(resource.Properties?.Roles).includes(roleId!),
+  );
+  const role = resources[roleId!]!.Properties!;
+  expect(role.ManagedPolicyArns, `${name}: no AWS managed policy on the role`).toBeUndefined();
+  expect(role.Policies, `${name}: no inline policy on the role`).toBeUndefined();
+  const grants: Grant[] = [];
+  for (const policy of policies) {
+    const document = policy.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] };
+    for (const statement of document.Statement) {
+      expect(statement.Effect).toBe('Allow');
+      for (const action of asArray(statement.Action as string | string[])) {
+        for (const resource of asArray(statement.Resource)) {
+          const ids = resource === '*' ? ['*'] : referencedIds(resource);
+          for (const id of ids) grants.push({ action, resource: id });
+        }
+      }
+    }
+  }
+  return grants;
+}
+
+const allows = (grants: Grant[], action: string, resource: string) =>
+  grants.some(
+    (grant) =>
+      grant.resource === resource && (grant.action === action || matchesWildcard(grant.action, action)),
+  );
+const matchesWildcard = (pattern: string, action: string) =>
+  pattern.endsWith('*') && action.startsWith(pattern.slice(0, -1));
+
+const readActions = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
+const writeActions = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
+/** Full API path of each AWS::ApiGateway::Resource, from PathPart and ParentId. */
+function apiPaths(): Map<string, string> {
+  const paths = new Map<string, string>();
+  const pathOf = (id: string): string => {
+    const known = paths.get(id);
+    if (known !== undefined) return known;
+    const props = resources[id]!.Properties!;
+    const [parent] = referencedIds(props.ParentId);
+    const parentPath = resources[parent!]!.Type === 'AWS::ApiGateway::RestApi' ? '' : pathOf(parent!);
+    const path = `${parentPath}/${props.PathPart as string}`;
+    paths.set(id, path);
+    return path;
+  };
+  for (const [id, resource] of Object.entries(resources)) {
+    if (resource.Type === 'AWS::ApiGateway::Resource') pathOf(id);
+  }
+  return paths;
+}
+
+function methodFor(route: { method: string; path: string }): Record<string, unknown> {
+  const paths = apiPaths();
+  const matches = Object.values(resources).filter((resource) => {
+    if (resource.Type !== 'AWS::ApiGateway::Method') return false;
+    const [resourceId] = referencedIds(resource.Properties!.ResourceId);
+    return resource.Properties!.HttpMethod === route.method && paths.get(resourceId!) === route.path;
+  });
+  expect(matches, `${route.method} ${route.path} is declared once`).toHaveLength(1);
+  return matches[0]!.Properties!;
+}
+
+const cognitoAuthorizerIds = () =>
+  Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::ApiGateway::Authorizer')
+    .filter(([, resource]) => resource.Properties!.Type === 'COGNITO_USER_POOLS')
+    .map(([id]) => id);
+
+const functionEntries = Object.entries(functions) as [FunctionName, FunctionDeclaration][];
+const tableEntries = Object.entries(tables) as [TableName, TableDeclaration][];
+
+// ---------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------
+
+describe('the REST API', () => {
+  it('has one method per manifest route and no other', () => {
+    // Arrange
+    const declared = routes.length;
+
+    // Act
+    const methods = Object.values(resources).filter(
+      (resource) => resource.Type === 'AWS::ApiGateway::Method',
+    );
+
+    // Assert
+    expect(methods).toHaveLength(declared);
+  });
+
+  it.each(routes as readonly RouteDeclaration[])(
+    'serves $method $path through its function with the authorizer its audience needs',
+    (route) => {
+      // Arrange
+      const [authorizerId] = cognitoAuthorizerIds();
+
+      // Act
+      const method = methodFor(route);
+
+      // Assert
+      const integration = method.Integration as Record<string, unknown>;
+      expect(integration.Type).toBe('AWS_PROXY');
+      expect(referencedIds(integration.Uri)).toContain(functionId(route.function));
+      if (route.auth.kind === 'staff') {
+        expect(method.AuthorizationType).toBe('COGNITO_USER_POOLS');
+        expect(referencedIds(method.AuthorizerId)).toEqual([authorizerId]);
+      } else {
+        expect(method.AuthorizationType).toBe('NONE');
+        expect(method.AuthorizerId).toBeUndefined();
+      }
+    },
+  );
+
+  it('leaves the signed kiosk event route to the handler and guards kiosk registration with Cognito', () => {
+    // Arrange: hand-written, independent of the manifest
+    const kioskEvents = { method: 'POST', path: '/v1/kiosk/events' };
+    const registerKiosk = { method: 'POST', path: '/v1/kiosks' };
+    const health = { method: 'GET', path: '/health' };
+    const report = { method: 'GET', path: '/v1/reports/naloxone' };
+
+    // Act
+    const methods = [kioskEvents, registerKiosk, health, report].map(methodFor);
+
+    // Assert
+    expect(methods.map((method) => method.AuthorizationType)).toEqual([
+      'NONE',
+      'COGNITO_USER_POOLS',
+      'NONE',
+      'COGNITO_USER_POOLS',
+    ]);
+    expect(referencedIds((methods[0]!.Integration as Record<string, unknown>).Uri)).toContain(
+      functionId('kioskEvents'),
+    );
+    expect(referencedIds((methods[3]!.Integration as Record<string, unknown>).Uri)).toContain(
+      functionId('reports'),
+    );
+  });
+
+  it('checks staff tokens against the Bridgeway user pool', () => {
+    // Arrange
+    const userPoolId = logicalId(stack.userPool);
+
+    // Act
+    const authorizers = cognitoAuthorizerIds().map((id) => resources[id]!.Properties!);
+
+    // Assert
+    expect(authorizers).toHaveLength(1);
+    expect(referencedIds(authorizers[0]!.ProviderARNs)).toEqual([userPoolId]);
+    expect(authorizers[0]!.IdentitySource).toBe('method.request.header.Authorization');
+  });
+
+  it.each([
+    ['UNAUTHORIZED', '401', 'unauthorized'],
+    ['ACCESS_DENIED', '403', 'forbidden'],
+    ['DEFAULT_4XX', undefined, 'bad_request'],
+    ['DEFAULT_5XX', undefined, 'service_unavailable'],
+  ])('answers the gateway response %s with the contract error body', (type, statusCode, code) => {
+    // Arrange
+    const responses = template.findResources('AWS::ApiGateway::GatewayResponse', {
+      Properties: { ResponseType: type },
+    });
+
+    // Act
+    const [response] = Object.values(responses) as { Properties: Record<string, unknown> }[];
+    const body = (response!.Properties.ResponseTemplates as Record<string, string>)['application/json']!;
+    // API Gateway substitutes $context.error.messageString with an already quoted JSON string.
+    const parsed = JSON.parse(body.replace('$context.error.messageString', '"Invalid request body"'));
+
+    // Assert
+    expect(response!.Properties.StatusCode).toBe(statusCode);
+    expect(parsed).toEqual({ error: { code, message: expect.any(String) } });
+    expect(parsed.error.message.length).toBeGreaterThan(0);
+  });
+
+  it('traces requests, logs access to an encrypted log group and never logs bodies', () => {
+    // Arrange
+    const accessLogGroup = Match.objectLike({
+      'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'],
+    });
+
+    // Act / Assert
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: accessLogGroup, Format: Match.anyValue() },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          DataTraceEnabled: false,
+          LoggingLevel: 'ERROR',
+          ThrottlingRateLimit: Match.anyValue(),
+          ThrottlingBurstLimit: Match.anyValue(),
+        }),
+      ]),
+    });
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Functions
+// ---------------------------------------------------------------------------
+
+describe('the functions', () => {
+  it('are one per manifest function, on Node.js 24 for arm64 with active tracing', () => {
+    // Arrange
+    const names = Object.keys(functions) as FunctionName[];
+
+    // Act
+    const declared = Object.values(resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+
+    // Assert
+    expect(declared).toHaveLength(names.length);
+    for (const name of names) {
+      expect(resources[functionId(name)]!.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+      });
+    }
+  });
+
+  it.each(functionEntries)('gives %s exactly the environment the manifest implies', (name, declaration) => {
+    // Arrange
+    const expected: Record<string, unknown> = {
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: expect.any(String),
+    };
+    for (const table of Object.keys(declaration.tables) as TableName[]) {
+      expected[tables[table].envVar] = { Ref: tableId(table) };
+    }
+    for (const topic of declaration.topics) expected[topics[topic].envVar] = { Ref: topicId(topic) };
+    if (declaration.sealing.length > 0) {
+      expected.SEALING_KEY_ID = { 'Fn::GetAtt': [logicalId(stack.sealingKey), 'Arn'] };
+    }
+
+    // Act
+    const environment = (resources[functionId(name)]!.Properties!.Environment as { Variables: object })
+      .Variables;
+
+    // Assert
+    expect(environment).toEqual(expected);
+  });
+
+  it.each(functionEntries)('logs %s to its own encrypted log group with a retention', (name) => {
+    // Arrange
+    const props = resources[functionId(name)]!.Properties!;
+
+    // Act
+    const [logGroupId] = referencedIds((props.LoggingConfig as Record<string, unknown>).LogGroup);
+    const logGroup = resources[logGroupId!]!;
+
+    // Assert
+    expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+    expect(logGroup.Properties!.RetentionInDays).toBeGreaterThan(0);
+    expect(referencedIds(logGroup.Properties!.KmsKeyId)).toEqual([logicalId(stack.dataKey)]);
+    const logGrants = grantsOf(name).filter((grant) => grant.action.startsWith('logs:'));
+    expect(new Set(logGrants.map((grant) => grant.resource))).toEqual(new Set([logGroupId]));
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Permissions: derived from the manifest, then hand-written
+// ---------------------------------------------------------------------------
+
+describe('the permissions of each function', () => {
+  it.each(functionEntries)('are exactly the table access the manifest gives %s', (name, declaration) => {
+    // Arrange
+    const access = declaration.tables as Partial<Record<TableName, string>>;
+
+    // Act
+    const grants = grantsOf(name);
+    const dynamoTables = new Set(
+      grants.filter((grant) => grant.action.startsWith('dynamodb:')).map((grant) => grant.resource),
+    );
+
+    // Assert
+    expect(dynamoTables).toEqual(new Set((Object.keys(access) as TableName[]).map(tableId)));
+    for (const [table] of tableEntries) {
+      const mode = access[table];
+      const reads = mode === 'read' || mode === 'readWrite';
+      const writes = mode === 'write' || mode === 'readWrite';
+      for (const action of readActions) {
+        expect(allows(grants, action, tableId(table)), `${name} ${action} on ${table}`).toBe(reads);
+      }
+      for (const action of writeActions) {
+        expect(allows(grants, action, tableId(table)), `${name} ${action} on ${table}`).toBe(writes);
+      }
+    }
+  });
+
+  it.each(functionEntries)('let %s publish to its manifest topics only', (name, declaration) => {
+    // Arrange
+    const expected = new Set(declaration.topics.map(topicId));
+
+    // Act
+    const published = grantsOf(name)
+      .filter((grant) => grant.action.startsWith('sns:'))
+      .map((grant) => {
+        expect(grant.action).toBe('sns:Publish');
+        return grant.resource;
+      });
+
+    // Assert
+    expect(new Set(published)).toEqual(expected);
+  });
+
+  it.each(functionEntries)(
+    'let %s seal or open with the sealing key as the manifest says',
+    (name, declaration) => {
+      // Arrange
+      const sealingKey = logicalId(stack.sealingKey);
+      const expected = [
+        ...(declaration.sealing.includes('seal') ? ['kms:Encrypt'] : []),
+        ...(declaration.sealing.includes('open') ? ['kms:Decrypt'] : []),
+      ];
+
+      // Act
+      const actions = grantsOf(name)
+        .filter((grant) => grant.resource === sealingKey)
+        .map((grant) => grant.action);
+
+      // Assert
+      expect(new Set(actions)).toEqual(new Set(expected));
+    },
+  );
+
+  it.each(functionEntries)(
+    'give %s no service beyond logs, tracing, its data and its DLQ',
+    (name, declaration) => {
+      // Arrange
+      const services = new Set(['logs', 'xray', 'dynamodb', 'kms', 'sns']);
+      if (declaration.scheduleMinutes !== undefined) services.add('sqs');
+
+      // Act
+      const grants = grantsOf(name);
+
+      // Assert
+      for (const grant of grants) {
+        expect(services.has(grant.action.split(':')[0]!), `${name}: ${grant.action}`).toBe(true);
+        if (grant.resource === '*') expect(grant.action, `${name}: only X-Ray uses "*"`).toMatch(/^xray:/);
+      }
+      const kmsKeys = new Set(
+        grants.filter((grant) => grant.action.startsWith('kms:')).map((grant) => grant.resource),
+      );
+      for (const key of kmsKeys)
+        expect([logicalId(stack.dataKey), logicalId(stack.sealingKey)]).toContain(key);
+    },
+  );
+
+  it('let the reports function read the aggregates but change nothing there, publish nothing and open nothing', () => {
+    // Arrange
+    const grants = grantsOf('reports');
+    const aggregates = tableId('aggregates');
+
+    // Act
+    const dynamoTables = new Set(
+      grants.filter((g) => g.action.startsWith('dynamodb:')).map((g) => g.resource),
+    );
+
+    // Assert
+    expect(allows(grants, 'dynamodb:Query', aggregates)).toBe(true);
+    expect(allows(grants, 'dynamodb:GetItem', aggregates)).toBe(true);
+    expect(allows(grants, 'dynamodb:PutItem', aggregates)).toBe(false);
+    expect(allows(grants, 'dynamodb:UpdateItem', aggregates)).toBe(false);
+    // Besides the aggregates, only the audit trail (appending who read a report), never read back.
+    expect(dynamoTables).toEqual(new Set([aggregates, tableId('audit')]));
+    expect(allows(grants, 'dynamodb:Query', tableId('audit'))).toBe(false);
+    for (const other of ['kiosks', 'kioskEvents', 'useReports', 'tasks', 'contacts', 'outbox'] as const) {
+      expect(dynamoTables.has(tableId(other)), other).toBe(false);
+    }
+    expect(grants.some((g) => g.action === 'sns:Publish')).toBe(false);
+    expect(grants.some((g) => g.resource === logicalId(stack.sealingKey))).toBe(false);
+  });
+
+  it('let the kiosks function write kiosks and seal their secrets, but not read kiosks or open anything', () => {
+    // Arrange
+    const grants = grantsOf('kiosks');
+    const kiosks = tableId('kiosks');
+    const sealingKey = logicalId(stack.sealingKey);
+
+    // Act / Assert
+    expect(allows(grants, 'dynamodb:PutItem', kiosks)).toBe(true);
+    expect(allows(grants, 'dynamodb:GetItem', kiosks)).toBe(false);
+    expect(allows(grants, 'kms:Encrypt', sealingKey)).toBe(true);
+    expect(allows(grants, 'kms:Decrypt', sealingKey)).toBe(false);
+    // ReEncrypt would let it move a sealed value under the data key, which it may decrypt.
+    expect(allows(grants, 'kms:ReEncryptFrom', sealingKey)).toBe(false);
+    expect(allows(grants, 'dynamodb:PutItem', tableId('contacts'))).toBe(false);
+    expect(grants.some((g) => g.action === 'sns:Publish')).toBe(false);
+  });
+
+  it('let the tasks function open contact details and record the audit, but publish nothing', () => {
+    // Arrange
+    const grants = grantsOf('tasks');
+
+    // Act / Assert
+    expect(grants.some((g) => g.action.startsWith('sns:'))).toBe(false);
+    expect(allows(grants, 'kms:Decrypt', logicalId(stack.sealingKey))).toBe(true);
+    expect(allows(grants, 'kms:Encrypt', logicalId(stack.sealingKey))).toBe(false);
+    expect(allows(grants, 'dynamodb:GetItem', tableId('contacts'))).toBe(true);
+    expect(allows(grants, 'dynamodb:PutItem', tableId('contacts'))).toBe(false);
+    expect(allows(grants, 'dynamodb:PutItem', tableId('audit'))).toBe(true);
+  });
+
+  it('give the meta function no data access at all', () => {
+    // Arrange
+    const grants = grantsOf('meta');
+
+    // Act
+    const actions = new Set(grants.map((g) => g.action.split(':')[0]));
+
+    // Assert
+    expect(actions).toEqual(new Set(['logs', 'xray']));
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Data at rest, topics, schedule, user pool
+// ---------------------------------------------------------------------------
+
+describe('the data stores', () => {
+  it('are two rotating customer-managed keys: one for data at rest, one for sealing', () => {
+    // Act
+    const keys = template.findResources('AWS::KMS::Key');
+
+    // Assert
+    expect(Object.keys(keys).sort()).toEqual([logicalId(stack.dataKey), logicalId(stack.sealingKey)].sort());
+    for (const key of Object.values(keys) as { Properties: Record<string, unknown> }[]) {
+      expect(key.Properties.EnableKeyRotation).toBe(true);
+    }
+  });
+
+  it.each(tableEntries)(
+    'keep the %s table on demand, recoverable to a point in time, encrypted with the data key and retained',
+    (name, declaration) => {
+      // Arrange
+      const dataKey = { 'Fn::GetAtt': [logicalId(stack.dataKey), 'Arn'] };
+      const keySchema = [
+        { AttributeName: declaration.partitionKey.name, KeyType: 'HASH' },
+        ...(declaration.sortKey ? [{ AttributeName: declaration.sortKey.name, KeyType: 'RANGE' }] : []),
+      ];
+
+      // Act
+      const table = resources[tableId(name)]!;
+
+      // Assert
+      expect(table.Type).toBe('AWS::DynamoDB::Table');
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: dataKey },
+        KeySchema: keySchema,
+      });
+      const indexes = (table.Properties!.GlobalSecondaryIndexes ?? []) as { IndexName: string }[];
+      expect(indexes.map((index) => index.IndexName)).toEqual(
+        (declaration.indexes ?? []).map((i) => i.indexName),
+      );
+      if (declaration.timeToLiveAttribute) {
+        expect(table.Properties!.TimeToLiveSpecification).toEqual({
+          AttributeName: declaration.timeToLiveAttribute,
+          Enabled: true,
+        });
+      } else {
+        expect(table.Properties!.TimeToLiveSpecification).toBeUndefined();
+      }
+    },
+  );
+
+  it('are all backed up by AWS Backup', () => {
+    // Act
+    const selections = Object.values(template.findResources('AWS::Backup::BackupSelection'));
+    const covered = new Set(
+      selections.flatMap((selection) =>
+        referencedIds(
+          (selection as { Properties: { BackupSelection: { Resources: unknown } } }).Properties
+            .BackupSelection.Resources,
+        ),
+      ),
+    );
+
+    // Assert
+    for (const [name] of tableEntries) expect(covered.has(tableId(name)), name).toBe(true);
+  });
+});
+
+describe('the topics', () => {
+  it.each(Object.keys(topics) as TopicName[])(
+    'encrypt %s with the data key and refuse publishing without TLS',
+    (name) => {
+      // Arrange
+      const id = topicId(name);
+
+      // Act
+      const topic = resources[id]!.Properties!;
+      const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')).filter((policy) =>
+        referencedIds((policy as { Properties: { Topics: unknown } }).Properties.Topics).includes(id),
+      );
+
+      // Assert
+      expect(referencedIds(topic.KmsMasterKeyId)).toEqual([logicalId(stack.dataKey)]);
+      expect(topic.TopicName).toMatch(new RegExp(`-${name}$`));
+      expect(topic.DisplayName).toBe(topics[name].displayName);
+      expect(policies).toHaveLength(1);
+      const statements = (policies[0] as { Properties: { PolicyDocument: { Statement: unknown[] } } })
+        .Properties.PolicyDocument.Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    },
+  );
+});
+
+describe('the scheduled functions', () => {
+  const scheduled = functionEntries.filter(([, declaration]) => declaration.scheduleMinutes !== undefined);
+
+  it('include the outbox relay every five minutes', () => {
+    // Arrange: hand-written, so an empty schedule list cannot make the next test vacuous
+    const outboxRelay = ['outboxRelay', 5];
+
+    // Act
+    const schedules = scheduled.map(([name, declaration]) => [name, declaration.scheduleMinutes]);
+
+    // Assert
+    expect(schedules).toContainEqual(outboxRelay);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('outboxRelay'), 'Arn'] } })],
+    });
+  });
+
+  it.each(scheduled)(
+    'run %s on its schedule and send failed runs to the encrypted DLQ',
+    (name, declaration) => {
+      // Arrange
+      const fnId = functionId(name);
+      const queueId = logicalId(stack.deadLetterQueue);
+
+      // Act
+      const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((rule) =>
+        referencedIds((rule as { Properties: { Targets: unknown } }).Properties.Targets).includes(fnId),
+      ) as { Properties: Record<string, unknown> }[];
+      const fn = resources[fnId]!.Properties!;
+      const queue = resources[queueId]!.Properties!;
+
+      // Assert
+      expect(rules).toHaveLength(1);
+      const minutes = declaration.scheduleMinutes!;
+      expect(rules[0]!.Properties.ScheduleExpression).toBe(
+        `rate(${minutes} minute${minutes === 1 ? '' : 's'})`,
+      );
+      expect(referencedIds(fn.DeadLetterConfig)).toEqual([queueId]);
+      expect(referencedIds(queue.KmsMasterKeyId)).toEqual([logicalId(stack.dataKey)]);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    },
+  );
+
+  it('leave functions that serve only routes without a schedule or DLQ', () => {
+    for (const [name, declaration] of functionEntries) {
+      if (declaration.scheduleMinutes !== undefined) continue;
+      expect(resources[functionId(name)]!.Properties!.DeadLetterConfig, name).toBeUndefined();
+    }
+  });
+});
+
+describe('the staff user pool', () => {
+  it('admits only users an administrator creates, requires MFA and has the admin and outreach groups', () => {
+    // Act / Assert
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      MfaConfiguration: 'ON',
+      UserPoolTier: 'PLUS',
+      Policies: {
+        PasswordPolicy: Match.objectLike({
+          MinimumLength: Match.anyValue(),
+          RequireUppercase: true,
+          RequireLowercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+        }),
+      },
+    });
+    const groups = Object.values(template.findResources('AWS::Cognito::UserPoolGroup')).map(
+      (group) => (group as { Properties: { GroupName: string } }).Properties.GroupName,
+    );
+    expect(groups.sort()).toEqual(['admin', 'outreach']);
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+  });
+
+  it('publishes the API URL, the user pool, its client and every topic as outputs', () => {
+    // Act
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    // Assert
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['ApiUrl', 'UserPoolId', 'UserPoolClientId']),
+    );
+    const topicOutputs = Object.values(outputs).flatMap((output) => referencedIds(output.Value));
+    for (const name of Object.keys(topics) as TopicName[]) expect(topicOutputs).toContain(topicId(name));
+  });
+});
+
+// ---------------------------------------------------------------------------
+// cdk-nag
+// ---------------------------------------------------------------------------
+
+describe('cdk-nag', () => {
+  it('runs both rule packs and leaves no finding unacknowledged', () => {
+    // Arrange
+    const packs = ['AwsSolutions', 'HIPAA.Security'];
+
+    // Act
+    const nagReports = report.pluginReports.filter((plugin) => packs.includes(plugin.pluginName));
+    const unacknowledged = nagReports.flatMap((plugin) =>
+      plugin.violations.flatMap((violation) =>
+        violation.violatingConstructs.map(
+          (construct) => `${violation.ruleName} at ${construct.constructPath}`,
+        ),
+      ),
+    );
+
+    // Assert
+    expect(nagReports.map((plugin) => plugin.pluginName).sort()).toEqual(packs);
+    expect(unacknowledged, `unacknowledged cdk-nag findings:\n${unacknowledged.join('\n')}\n`).toEqual([]);
+    expect(synthError).toBeUndefined();
+  });
+
+  it('gives every acknowledgement a reason', () => {
+    // Act
+    const acknowledged = report.pluginReports.flatMap((plugin) => plugin.suppressedViolations ?? []);
+
+    // Assert
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const violation of acknowledged)
+      expect(violation.reason?.length, violation.ruleName).toBeGreaterThan(40);
+  });
+});
