@@ -86,9 +86,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     [tokens.outreach, { username: 'outreach', groups: ['outreach'] }],
   ]);
 
-  const relayOutbox = async () =>
-    (handlers.outboxRelay as unknown as () => Promise<{ published: number; failed: number }>)();
-  await relayOutbox().catch(() => undefined);
+  const relay = handlers.outboxRelay as unknown as (event: {
+    minAgeMs?: number;
+  }) => Promise<{ published: number; failed: number }>;
+  const relayOutbox = () => relay({});
+  await relay({ minAgeMs: 0 });
   const relayTimer = setInterval(
     () => void relayOutbox().catch(() => undefined),
     options.relayIntervalMs ?? 30_000,
