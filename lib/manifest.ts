@@ -147,7 +147,7 @@ export const functions = {
   },
   reports: {
     entry: 'functions/reports/handler.ts',
-    description: 'Answers the administrators’ reports from pre-aggregated counters',
+    description: 'Answers the administrator reports from pre-aggregated counters',
     tables: { aggregates: 'read', audit: 'write' },
     topics: [],
     sealing: [],

@@ -127,3 +127,46 @@ export function toIssues(error: z.ZodError): Issue[] {
     return [{ path: base.join('.'), message: issue.message }];
   });
 }
+
+export const MEDICATIONS = [
+  'buprenorphine-sublingual',
+  'buprenorphine-er-weekly',
+  'buprenorphine-er-monthly',
+  'methadone',
+  'naltrexone-er',
+] as const;
+export type Medication = (typeof MEDICATIONS)[number];
+
+export const enrollmentSchema = z
+  .strictObject({
+    participantRef: z.string().min(1).max(64),
+    siteId: z.string().min(1).max(100),
+    enrolledOn: isoDate,
+    medication: z.enum(MEDICATIONS),
+    overdosesPrior12m: z.int().min(0).max(50),
+    consent: z.strictObject({ outreach: z.boolean(), part2: z.boolean() }),
+    contact: z.strictObject({ phone: z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number') }).optional(),
+  })
+  .meta({ id: 'MoudEnrollment' });
+export type Enrollment = z.infer<typeof enrollmentSchema>;
+
+export const ENROLLMENT_EVENT_TYPES = ['dose', 'injection', 'visit', 'missed-visit', 'overdose', 'disenrolled'] as const;
+export type EnrollmentEventType = (typeof ENROLLMENT_EVENT_TYPES)[number];
+
+export const enrollmentEventSchema = z
+  .strictObject({
+    eventId: guid,
+    type: z.enum(ENROLLMENT_EVENT_TYPES),
+    occurredOn: isoDate,
+    fatal: z.boolean().optional(),
+  })
+  .superRefine((event, ctx) => {
+    if (event.type === 'overdose' && event.fatal === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['fatal'], message: 'is required for an overdose' });
+    }
+    if (event.type !== 'overdose' && event.fatal !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['fatal'], message: 'is only allowed for an overdose' });
+    }
+  })
+  .meta({ id: 'MoudEnrollmentEvent' });
+export type EnrollmentEvent = z.infer<typeof enrollmentEventSchema>;

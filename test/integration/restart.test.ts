@@ -94,7 +94,7 @@ describe('a backend killed with SIGKILL in the middle of a burst', () => {
       ADMIN_TOKEN: 'a',
       OUTREACH_TOKEN: 'o',
     });
-    const before = (await (await fetch(`${first.url}/health`)).json()).now;
+    const before = ((await (await fetch(`${first.url}/health`)).json()) as { now: string }).now;
     const realBefore = Date.now();
     await first.kill9();
     const second = await startChild(dataDir, {
@@ -103,7 +103,7 @@ describe('a backend killed with SIGKILL in the middle of a burst', () => {
       ADMIN_TOKEN: 'a',
       OUTREACH_TOKEN: 'o',
     });
-    const after = (await (await fetch(`${second.url}/health`)).json()).now;
+    const after = ((await (await fetch(`${second.url}/health`)).json()) as { now: string }).now;
     const realElapsed = Date.now() - realBefore;
     await second.stop();
 
