@@ -65,6 +65,14 @@ export const tables = {
     partitionKey: { name: 'subject', type: 'S' },
     sortKey: { name: 'entryId', type: 'S' },
   },
+  /** MOUD enrollments: consent, schedule inputs, recorded activity days, follow-up state. */
+  enrollments: { envVar: 'TABLE_ENROLLMENTS', partitionKey: { name: 'enrollmentId', type: 'S' } },
+  /** Every recorded enrollment event; the key is the idempotency guard. */
+  enrollmentEvents: {
+    envVar: 'TABLE_ENROLLMENT_EVENTS',
+    partitionKey: { name: 'enrollmentId', type: 'S' },
+    sortKey: { name: 'eventId', type: 'S' },
+  },
   /** Notifications written in the same transaction as the fact they announce, until published. */
   outbox: { envVar: 'TABLE_OUTBOX', partitionKey: { name: 'messageId', type: 'S' } },
 } as const satisfies Record<string, TableDeclaration>;
@@ -83,6 +91,21 @@ export const topics = {
 
 export type TopicName = keyof typeof topics;
 
+/**
+ * Step Functions state machines. `definition` names the builder in lib/workflows that
+ * both the CDK stack and the embedded runtime use; `stepFunction` is the Lambda
+ * that runs its Task states.
+ */
+export const workflows = {
+  followUp: {
+    envVar: 'FOLLOW_UP_STATE_MACHINE_ARN',
+    stepFunction: 'followUpSteps',
+    topics: ['outreach', 'outreach-escalation'],
+  },
+} as const;
+
+export type WorkflowName = keyof typeof workflows;
+
 /** Application-level encryption key for kiosk secrets and contact details. */
 export const sealingKey = { envVar: 'SEALING_KEY_ID' } as const;
 
@@ -100,6 +123,8 @@ export interface FunctionDeclaration {
   readonly memoryMb?: number;
   /** Run on a schedule, in minutes, besides (or instead of) serving routes. */
   readonly scheduleMinutes?: number;
+  /** `start` starts executions, `wake` sends task success to a parked one. */
+  readonly workflows?: Partial<Record<WorkflowName, readonly ('start' | 'wake')[]>>;
 }
 
 export const functions = {
@@ -141,9 +166,34 @@ export const functions = {
   tasks: {
     entry: 'functions/tasks/handler.ts',
     description: 'Lists, shows and completes outreach tasks',
-    tables: { tasks: 'readWrite', contacts: 'read', audit: 'write' },
+    tables: { tasks: 'readWrite', contacts: 'read', audit: 'write', enrollments: 'readWrite' },
     topics: [],
     sealing: ['open'],
+    workflows: { followUp: ['wake'] },
+  },
+  enrollments: {
+    entry: 'functions/enrollments/handler.ts',
+    description: 'Records MOUD enrollments and their events; starts and wakes the follow-up workflow',
+    tables: {
+      enrollments: 'readWrite',
+      enrollmentEvents: 'readWrite',
+      tasks: 'write',
+      contacts: 'readWrite',
+      aggregates: 'write',
+      outbox: 'readWrite',
+    },
+    topics: ['outreach'],
+    sealing: ['seal', 'open'],
+    workflows: { followUp: ['start', 'wake'] },
+  },
+  followUpSteps: {
+    entry: 'functions/follow-up/handler.ts',
+    description: 'Task states of the MOUD follow-up workflow: plan, mark notified, park',
+    tables: { enrollments: 'readWrite', tasks: 'readWrite' },
+    topics: [],
+    sealing: [],
+    workflows: { followUp: ['wake'] },
+    timeoutSeconds: 30,
   },
   reports: {
     entry: 'functions/reports/handler.ts',

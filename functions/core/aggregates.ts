@@ -6,7 +6,7 @@
  * Partition: `<program>#YYYY-MM` (a month per partition keeps partitions
  * small and lets a report query month by month); sort key: `YYYY-MM-DD#siteId`.
  */
-export type Program = 'naloxone';
+export type Program = 'naloxone' | 'moud';
 
 export interface AggregateKey {
   readonly pk: string;

@@ -145,12 +145,21 @@ export const enrollmentSchema = z
     medication: z.enum(MEDICATIONS),
     overdosesPrior12m: z.int().min(0).max(50),
     consent: z.strictObject({ outreach: z.boolean(), part2: z.boolean() }),
-    contact: z.strictObject({ phone: z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number') }).optional(),
+    contact: z
+      .strictObject({ phone: z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number') })
+      .optional(),
   })
   .meta({ id: 'MoudEnrollment' });
 export type Enrollment = z.infer<typeof enrollmentSchema>;
 
-export const ENROLLMENT_EVENT_TYPES = ['dose', 'injection', 'visit', 'missed-visit', 'overdose', 'disenrolled'] as const;
+export const ENROLLMENT_EVENT_TYPES = [
+  'dose',
+  'injection',
+  'visit',
+  'missed-visit',
+  'overdose',
+  'disenrolled',
+] as const;
 export type EnrollmentEventType = (typeof ENROLLMENT_EVENT_TYPES)[number];
 
 export const enrollmentEventSchema = z

@@ -3,9 +3,11 @@ import * as z from 'zod';
 import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
 import { documentClient } from '../adapters/dynamo.js';
+import { touchEnrollment } from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
 import { sealer } from '../adapters/sealer.js';
 import { completeTask, getContact, getTask, listTasks } from '../adapters/task-store.js';
+import { workflows } from '../adapters/workflows.js';
 import { conflict, notFound } from '../core/errors.js';
 import { taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
@@ -42,7 +44,12 @@ async function complete(request: HttpRequest) {
       `This task was already completed with outcome ${result.task.outcome}.`,
     );
   }
-  return json(200, { ...result.task, contactId: undefined });
+  if (typeof result.task.enrollmentId === 'string') {
+    // Lets the follow-up workflow go on: the task leaves the enrollment's open set and a parked execution wakes.
+    const token = await touchEnrollment(result.task.enrollmentId, taskId);
+    if (token) await workflows().wake(token);
+  }
+  return json(200, { ...result.task, contactId: undefined, pendingNotice: undefined });
 }
 
 export const handler = routeGroup('tasks', {
