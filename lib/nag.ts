@@ -40,6 +40,8 @@ export function acknowledgeFindings(stack: BridgewayStack): void {
   acknowledgeFunctionFindings(stack);
   acknowledgeApiFindings(stack);
 
+  acknowledgeWorkflowFindings(stack);
+
   acknowledge(
     stack.backupPlan,
     aws(
@@ -170,4 +172,28 @@ function acknowledgeApiFindings(stack: BridgewayStack): void {
     acknowledge(method, aws('APIG4'), reason);
     acknowledge(method, aws('COG4'), reason);
   }
+}
+
+function acknowledgeWorkflowFindings(stack: BridgewayStack): void {
+  const machine = stack.stateMachines.followUp;
+  if (!machine) return;
+  const role = machine.role;
+  acknowledge(
+    role,
+    aws('IAM5[Resource::*]'),
+    'X-Ray tracing of the state machine (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and ' +
+      'CloudWatch Logs delivery (logs:CreateLogDelivery and friends) do not support resource-level permissions.',
+  );
+  acknowledge(
+    role,
+    aws('IAM5[Action::kms:GenerateDataKey*]'),
+    'Publishing to the KMS-encrypted outreach topics and encrypting execution state needs GenerateDataKey ' +
+      'and GenerateDataKeyWithoutPlaintext on the one data key; the wildcard covers only those two actions.',
+  );
+  acknowledge(
+    role,
+    aws(`IAM5[Resource::<${stack.getLogicalId(stack.functions.followUpSteps.node.defaultChild as never)}.Arn>:*]`),
+    'CDK grants invoke on the follow-up step function and its versions/aliases (arn:...:function:name:*); ' +
+      'it is that single function.',
+  );
 }

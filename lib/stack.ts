@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -14,6 +14,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
   type FunctionDeclaration,
@@ -27,8 +28,11 @@ import {
   type TopicName,
   tables as tableDeclarations,
   topics as topicDeclarations,
+  type WorkflowName,
+  workflows as workflowDeclarations,
 } from './manifest.js';
 import { acknowledgeFindings } from './nag.js';
+import { followUpDefinition } from './workflows/follow-up.js';
 
 /** Repository root: handler entries in the manifest are relative to it. */
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -151,17 +155,57 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     }
   }
 
+  /** Step Functions state machines, by manifest name. */
+  readonly stateMachines: Partial<Record<WorkflowName, sfn.StateMachine>> = {};
+
   /**
-   * Extension point for the Step Functions state machines (MOUD follow-up
-   * workflow) that a later change adds. Build them here from `this.functions`,
-   * `this.tables` and `this.topics`; give each state machine an encrypted log
-   * group (`this.dataKey`) with `logs.RetentionDays` set, `tracingEnabled: true`
-   * and `LogLevel.ALL` without execution data, so cdk-nag SF1/SF2 stay green;
-   * grant a function `stateMachine.grantStartExecution(fn)` only where the
-   * manifest says so. Called once, after functions, API and user pool exist.
+   * A state machine's name and ARN are fixed from the stack name, so functions can be
+   * granted and told about it before it exists, and the state machine can refer to
+   * those functions without a dependency cycle.
+   */
+  stateMachineName(workflow: WorkflowName): string {
+    return `${this.stackName}-${workflow}`;
+  }
+
+  stateMachineArn(workflow: WorkflowName): string {
+    return this.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.stateMachineName(workflow),
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /**
+   * The MOUD follow-up workflow (lib/workflows/follow-up.ts): Standard, one execution per
+   * enrollment, encrypted with the data key, X-Ray traced, logged at ALL without execution
+   * data (inputs are ids only, but the log needs none of them).
    */
   protected addWorkflows(): void {
-    // No state machines yet.
+    const declaration = workflowDeclarations.followUp;
+    const logGroup = this.createLogGroup('FollowUpWorkflowLogs');
+    const role = new ManagedPolicyRole(this, 'FollowUpWorkflowRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Bridgeway follow-up workflow',
+    });
+    const machine = new sfn.StateMachine(this, 'FollowUpWorkflow', {
+      role,
+      stateMachineName: this.stateMachineName('followUp'),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        followUpDefinition(this, {
+          steps: this.functions[declaration.stepFunction],
+          outreach: this.topics.outreach,
+          escalation: this.topics['outreach-escalation'],
+        }),
+      ),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(this.dataKey),
+    });
+    // Publishing to KMS-encrypted topics needs the data key.
+    this.dataKey.grant(machine, 'kms:GenerateDataKey*', 'kms:Decrypt');
+    this.stateMachines.followUp = machine;
   }
 
   private createDataKey(): kms.Key {
@@ -257,6 +301,11 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       environment[topicDeclarations[topicName].envVar] = this.topics[topicName].topicArn;
     }
     if (declaration.sealing.length > 0) environment[sealingKeyDeclaration.envVar] = this.sealingKey.keyArn;
+    const workflowUse = Object.entries(('workflows' in declaration ? declaration.workflows : undefined) ?? {}) as [
+      WorkflowName,
+      readonly ('start' | 'wake')[],
+    ][];
+    for (const [workflow] of workflowUse) environment[workflowDeclarations[workflow].envVar] = this.stateMachineArn(workflow);
 
     const fn = new NodejsFunction(this, id, {
       entry: join(repositoryRoot, declaration.entry),
@@ -297,6 +346,13 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     // under the data key, which it may decrypt. Sealing is a single kms:Encrypt call (functions/adapters/sealer.ts).
     if (declaration.sealing.includes('seal')) this.sealingKey.grant(fn, 'kms:Encrypt');
     if (declaration.sealing.includes('open')) this.sealingKey.grant(fn, 'kms:Decrypt');
+    for (const [workflow, uses] of workflowUse) {
+      const actions = [
+        ...(uses.includes('start') ? ['states:StartExecution'] : []),
+        ...(uses.includes('wake') ? ['states:SendTaskSuccess'] : []),
+      ];
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.stateMachineArn(workflow)] }));
+    }
 
     if (scheduled) {
       this.deadLetterQueue.grantSendMessages(fn);

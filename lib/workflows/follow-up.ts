@@ -1,0 +1,126 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+
+/** State names: the embedded runtime maps its local handlers by them. */
+export const FOLLOW_UP_STATES = {
+  plan: 'Plan',
+  route: 'Route',
+  notifyOutreach: 'NotifyOutreach',
+  notifyEscalation: 'NotifyEscalation',
+  markNotified: 'MarkNotified',
+  park: 'Park',
+  done: 'FollowUpDone',
+  failed: 'FollowUpFailed',
+} as const;
+
+export interface FollowUpResources {
+  /** The followUpSteps Lambda (functions/follow-up/handler.ts). */
+  readonly steps: lambda.IFunction;
+  readonly outreach: sns.ITopic;
+  readonly escalation: sns.ITopic;
+}
+
+/**
+ * The MOUD follow-up workflow, one Standard execution per enrollment, JSONPath
+ * only (aws-local-stepfunctions ignores JSONata). Only `enrollmentId` and the
+ * plan's ids pass through it; the rules live in functions/core/followup.ts.
+ *
+ *   Plan ──▶ Route ──notify──▶ Notify(Outreach|Escalation) ──▶ MarkNotified ──▶ Plan
+ *                   ├─park────▶ Park (task token; wakes on timeout or when an event
+ *                   │           or a completed task sends it success) ──▶ Plan
+ *                   └─end─────▶ FollowUpDone
+ *
+ * A step that keeps failing after its retries ends in FollowUpFailed, which an
+ * operator sees and can redrive; every step is idempotent, so a redrive is safe.
+ */
+export function followUpDefinition(scope: Construct, resources: FollowUpResources): sfn.IChainable {
+  const S = FOLLOW_UP_STATES;
+  const failed = new sfn.Fail(scope, S.failed, {
+    error: 'FollowUpFailed',
+    cause: 'A follow-up step kept failing; fix the cause and redrive the execution.',
+  });
+  const retryTransient = (state: sfn.TaskStateBase) =>
+    state
+      .addRetry({
+        errors: ['States.ALL'],
+        maxAttempts: 4,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      })
+      .addCatch(failed, { resultPath: '$.error' });
+
+  const plan = new tasks.LambdaInvoke(scope, S.plan, {
+    lambdaFunction: resources.steps,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({ step: 'plan', enrollmentId: sfn.JsonPath.stringAt('$.enrollmentId') }),
+    resultPath: '$.plan',
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+  });
+  retryTransient(plan);
+
+  const markNotified = new tasks.LambdaInvoke(scope, S.markNotified, {
+    lambdaFunction: resources.steps,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({
+      step: 'markNotified',
+      enrollmentId: sfn.JsonPath.stringAt('$.enrollmentId'),
+      taskId: sfn.JsonPath.stringAt('$.plan.taskId'),
+      notice: sfn.JsonPath.stringAt('$.plan.notice'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+  });
+  retryTransient(markNotified);
+
+  const notify = (id: string, topic: sns.ITopic) =>
+    retryTransient(
+      new tasks.SnsPublish(scope, id, {
+        topic,
+        message: sfn.TaskInput.fromJsonPathAt('$.plan.message'),
+        messageAttributes: {
+          kind: { value: sfn.JsonPath.stringAt('$.plan.kind') },
+          taskId: { value: sfn.JsonPath.stringAt('$.plan.taskId') },
+        },
+        resultPath: sfn.JsonPath.DISCARD,
+      }),
+    ).next(markNotified);
+
+  const park = new tasks.LambdaInvoke(scope, S.park, {
+    lambdaFunction: resources.steps,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({
+      step: 'park',
+      enrollmentId: sfn.JsonPath.stringAt('$.enrollmentId'),
+      token: sfn.JsonPath.taskToken,
+      seq: sfn.JsonPath.numberAt('$.plan.seq'),
+      until: sfn.JsonPath.stringAt('$.plan.until'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+    // Until the next due time: the plan's own wake-up. A timeout is the normal way on.
+    taskTimeout: sfn.Timeout.at('$.plan.waitSeconds'),
+  });
+  park.addCatch(plan, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
+  park.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'], maxAttempts: 4, backoffRate: 2 });
+  park.addCatch(failed, { resultPath: '$.error' });
+
+  const route = new sfn.Choice(scope, S.route)
+    .when(
+      sfn.Condition.and(sfn.Condition.stringEquals('$.plan.action', 'notify'), sfn.Condition.stringEquals('$.plan.notice', 'outreach')),
+      notify(S.notifyOutreach, resources.outreach),
+    )
+    .when(
+      sfn.Condition.and(sfn.Condition.stringEquals('$.plan.action', 'notify'), sfn.Condition.stringEquals('$.plan.notice', 'escalation')),
+      notify(S.notifyEscalation, resources.escalation),
+    )
+    .when(sfn.Condition.stringEquals('$.plan.action', 'park'), park)
+    .otherwise(new sfn.Succeed(scope, S.done));
+
+  markNotified.next(plan);
+  park.next(plan);
+  return plan.next(route);
+}
