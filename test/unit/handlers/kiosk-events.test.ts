@@ -1,0 +1,727 @@
+import {
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { InternalErrorException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useClock } from '../../../functions/adapters/clock.js';
+import { logger } from '../../../functions/adapters/logger.js';
+import { sign } from '../../../functions/core/signing.js';
+import { handler } from '../../../functions/kiosk-events/handler.js';
+import { apiEvent, invoke } from '../../support/events.js';
+import {
+  addedCounters,
+  fakeOpen,
+  fakeSealed,
+  installFakeKms,
+  spelled,
+  stubEnvironment,
+  TABLE,
+  TOPIC_ARN,
+} from './fakes.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const sns = mockClient(SNSClient);
+const kms = mockClient(KMSClient);
+
+const NOW = new Date('2026-11-20T15:00:00.000Z');
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+const SECRET = 'secret-of-K-0001-3b9f0c1d2e';
+const OTHER_SECRET = 'secret-of-K-0002-77aa0913ff';
+const PHONE = '+15555550123';
+const EVENT_ID = '3f1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5f60';
+const SKU = 'naloxone-nasal-4mg';
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+function kioskItem(overrides: Item = {}, kioskId = 'K-0001', secret = SECRET): Item {
+  return {
+    kioskId,
+    siteId: 'site-7',
+    siteName: 'County Jail Release Lobby',
+    lowStockThreshold: 5,
+    stock: { [SKU]: 40 },
+    alerted: {},
+    mismatchUnits: 0,
+    secretSealed: fakeSealed(secret, `kiosk-secret:${kioskId}`),
+    createdAt: '2026-11-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+function dispense(overrides: Item = {}): Item {
+  return {
+    eventId: EVENT_ID,
+    type: 'dispense',
+    occurredAt: '2026-11-20T14:03:00Z',
+    items: [{ sku: SKU, quantity: 1 }],
+    ...overrides,
+  };
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function signed(
+  body: string | Item,
+  options: { kioskId?: string; secret?: string; timestamp?: number; signedBody?: string } = {},
+) {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const timestamp = String(options.timestamp ?? nowSeconds());
+  return apiEvent({
+    method: 'POST',
+    resource: '/v1/kiosk/events',
+    body: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-kiosk-id': options.kioskId ?? 'K-0001',
+      'x-kiosk-timestamp': timestamp,
+      'x-kiosk-signature': sign(options.secret ?? SECRET, timestamp, options.signedBody ?? raw),
+    },
+  });
+}
+
+/** What DynamoDB holds, as far as the pre-read can see it. */
+let kiosks: Record<string, Item>;
+let storedEvents: Record<string, Item>;
+/** The order in which DynamoDB and SNS were called. */
+let calls: string[];
+
+function transactItems(n = 0): TransactItem[] {
+  return ddb.commandCalls(TransactWriteCommand)[n].args[0].input.TransactItems ?? [];
+}
+const putsInto = (items: TransactItem[], table: string) =>
+  items.filter((item) => item.Put?.TableName === table).map((item) => item.Put!);
+const updatesOf = (items: TransactItem[], table: string) =>
+  items.filter((item) => item.Update?.TableName === table).map((item) => item.Update!);
+
+function cancelledAt(index: number, item: Item) {
+  return (input: TransactWriteCommandInput) => {
+    calls.push('transactWrite:cancelled');
+    throw new TransactionCanceledException({
+      message: 'Transaction cancelled, please refer cancellation reasons for specific reasons',
+      $metadata: {},
+      CancellationReasons: (input.TransactItems ?? []).map((_, i) =>
+        i === index
+          ? { Code: 'ConditionalCheckFailed', Item: marshall(item, { removeUndefinedValues: true }) }
+          : { Code: 'None' },
+      ),
+    });
+  };
+}
+
+beforeEach(() => {
+  ddb.reset();
+  sns.reset();
+  kms.reset();
+  stubEnvironment();
+  useClock(() => new Date(NOW));
+  installFakeKms(kms);
+  for (const level of ['debug', 'info', 'warn', 'error'] as const)
+    vi.spyOn(logger, level).mockImplementation(() => undefined);
+
+  kiosks = { 'K-0001': kioskItem(), 'K-0002': kioskItem({ siteId: 'site-9' }, 'K-0002', OTHER_SECRET) };
+  storedEvents = {};
+  calls = [];
+  ddb.on(BatchGetCommand).callsFake((input) => {
+    calls.push('batchGet');
+    const responses: Record<string, Item[]> = {};
+    for (const [table, { Keys }] of Object.entries(
+      input.RequestItems as Record<string, { Keys: Record<string, string>[] }>,
+    )) {
+      responses[table] = Keys.map((key) =>
+        table === TABLE.kiosks
+          ? kiosks[key.kioskId]
+          : table === TABLE.kioskEvents
+            ? storedEvents[`${key.kioskId}/${key.eventId}`]
+            : undefined,
+      ).filter((item): item is Item => item !== undefined);
+    }
+    return { Responses: responses, UnprocessedKeys: {} };
+  });
+  ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+    calls.push('transactWrite');
+    for (const put of putsInto(input.TransactItems ?? [], TABLE.kioskEvents))
+      storedEvents[`${put.Item?.kioskId}/${put.Item?.eventId}`] = put.Item as Item;
+    return {};
+  });
+  ddb.on(BatchWriteCommand).callsFake(() => {
+    calls.push('batchWrite');
+    return { UnprocessedItems: {} };
+  });
+  sns.on(PublishCommand).callsFake(() => {
+    calls.push('publish');
+    return { MessageId: 'sns-message-1' };
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+describe('recording a signed kiosk event', () => {
+  it('records a dispense with a contact request in one transaction and answers 201', async () => {
+    const body = dispense({
+      survey: { zip: '90012', firstTime: true, forWhom: 'self' },
+      contactRequest: { phone: PHONE, topic: 'treatment' },
+    });
+
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(201);
+    expect(response.body).toEqual({ eventId: EVENT_ID, status: 'recorded' });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    const items = transactItems();
+
+    const [eventPut] = putsInto(items, TABLE.kioskEvents);
+    expect(eventPut.ConditionExpression).toBe('attribute_not_exists(eventId)');
+    expect(eventPut.Item).toMatchObject({
+      kioskId: 'K-0001',
+      eventId: EVENT_ID,
+      siteId: 'site-7',
+      type: 'dispense',
+      items: [{ sku: SKU, quantity: 1 }],
+      fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+
+    const [stockUpdate] = updatesOf(items, TABLE.kiosks);
+    expect(stockUpdate.Key).toEqual({ kioskId: 'K-0001' });
+    expect(spelled(stockUpdate.UpdateExpression, stockUpdate)).toBe(`SET stock.${SKU} = stock.${SKU} - 1`);
+    // 1 dispensed + threshold 5 + 1: the stock stays above the threshold whatever runs concurrently.
+    expect(spelled(stockUpdate.ConditionExpression, stockUpdate)).toContain(`stock.${SKU} >= 7`);
+
+    const [aggregate] = updatesOf(items, TABLE.aggregates);
+    expect(aggregate.Key).toEqual({ pk: 'naloxone#2026-11', sk: '2026-11-20#site-7' });
+    expect(aggregate.UpdateExpression).toMatch(/^ADD /);
+    expect(addedCounters(aggregate)).toEqual({
+      dispenseEvents: 1,
+      [`kit:${SKU}`]: 1,
+      contactRequests: 1,
+      surveys: 1,
+      'survey:firstTime': 1,
+      'survey:forWhom:self': 1,
+      'zip:90012': 1,
+    });
+
+    const [task] = putsInto(items, TABLE.tasks);
+    expect(task.Item).toMatchObject({
+      kind: 'kiosk-contact',
+      status: 'open',
+      siteId: 'site-7',
+      kioskId: 'K-0001',
+      eventId: EVENT_ID,
+    });
+
+    const [contact] = putsInto(items, TABLE.contacts);
+    expect(contact.Item?.contactId).toBe(task.Item?.contactId);
+    const opened = fakeOpen(String(contact.Item?.sealed));
+    expect(opened.purpose).toBe(`contact:${contact.Item?.contactId}`);
+    expect(JSON.parse(opened.plaintext)).toEqual({ phone: PHONE, topic: 'treatment' });
+
+    const [outboxRow] = putsInto(items, TABLE.outbox);
+    expect(outboxRow.Item).toMatchObject({ topic: 'outreach', messageId: expect.any(String) });
+    expect(JSON.parse(String(outboxRow.Item?.message))).toMatchObject({
+      kind: 'kiosk-contact',
+      taskId: task.Item?.taskId,
+      kioskId: 'K-0001',
+      siteId: 'site-7',
+    });
+  });
+
+  it('keeps the phone number out of every stored item but the sealed contact, out of SNS and out of the logs', async () => {
+    const body = dispense({ contactRequest: { phone: PHONE, topic: 'naloxone-training' } });
+
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(201);
+    const digits = PHONE.slice(2);
+    const items = transactItems();
+    expect(putsInto(items, TABLE.contacts)).toHaveLength(1);
+    for (const item of items) expect(JSON.stringify(item)).not.toContain(digits);
+    const published = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(JSON.stringify(published)).not.toContain(digits);
+    const logged = (['debug', 'info', 'warn', 'error'] as const).flatMap(
+      (level) => vi.mocked(logger[level]).mock.calls,
+    );
+    expect(JSON.stringify(logged)).not.toContain(digits);
+  });
+
+  it('publishes each notification after the commit and then deletes its outbox row', async () => {
+    const body = dispense({ contactRequest: { phone: PHONE, topic: 'treatment' } });
+
+    await invoke(handler, signed(body));
+
+    expect(calls).toEqual(['batchGet', 'transactWrite', 'publish', 'batchWrite']);
+    const [outboxRow] = putsInto(transactItems(), TABLE.outbox);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      TopicArn: TOPIC_ARN.outreach,
+      Message: outboxRow.Item?.message as string,
+      MessageAttributes: expect.objectContaining({
+        messageId: { DataType: 'String', StringValue: outboxRow.Item?.messageId as string },
+      }),
+    });
+    expect(ddb).toHaveReceivedCommandWith(BatchWriteCommand, {
+      RequestItems: {
+        [TABLE.outbox]: [{ DeleteRequest: { Key: { messageId: outboxRow.Item?.messageId } } }],
+      },
+    });
+  });
+
+  it('still answers 201 when SNS fails, and leaves the outbox row for the relay', async () => {
+    sns.on(PublishCommand).rejects(new InternalErrorException({ message: 'SNS is down', $metadata: {} }));
+    const body = dispense({ contactRequest: { phone: PHONE, topic: 'treatment' } });
+
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(201);
+    expect(putsInto(transactItems(), TABLE.outbox)).toHaveLength(1);
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
+  });
+
+  it('records a restock that lifts stock above the threshold and clears the low-stock flag', async () => {
+    kiosks['K-0001'] = kioskItem({ stock: { [SKU]: 3 }, alerted: { [SKU]: true } });
+    const body = {
+      eventId: EVENT_ID,
+      type: 'restock',
+      occurredAt: '2026-11-20T14:50:00Z',
+      items: [{ sku: SKU, quantity: 20 }],
+      lot: 'LOT-42',
+      expiresOn: '2028-01-31',
+    };
+
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(201);
+    const items = transactItems();
+    const [stockUpdate] = updatesOf(items, TABLE.kiosks);
+    expect(spelled(stockUpdate.UpdateExpression, stockUpdate)).toBe(
+      `SET stock.${SKU} = 23, alerted.${SKU} = false`,
+    );
+    const condition = spelled(stockUpdate.ConditionExpression, stockUpdate);
+    expect(condition).toContain(`stock.${SKU} = 3`);
+    expect(condition).toContain(`alerted.${SKU} = true`);
+    expect(addedCounters(updatesOf(items, TABLE.aggregates)[0])).toEqual({
+      restockEvents: 1,
+      [`restocked:${SKU}`]: 20,
+    });
+    expect(putsInto(items, TABLE.outbox)).toHaveLength(0);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('records a fault and tells kiosk-ops the ids, code and times, never the typed detail', async () => {
+    const detail = 'Door pried open, someone named Alex left a note';
+    const body = {
+      eventId: EVENT_ID,
+      type: 'fault',
+      occurredAt: '2026-11-20T14:58:00Z',
+      code: 'door_open',
+      detail,
+    };
+
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(201);
+    const items = transactItems();
+    expect(updatesOf(items, TABLE.kiosks)).toHaveLength(0);
+    expect(addedCounters(updatesOf(items, TABLE.aggregates)[0])).toEqual({
+      faultEvents: 1,
+      'fault:door_open': 1,
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const publish = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(publish.TopicArn).toBe(TOPIC_ARN['kiosk-ops']);
+    expect(JSON.parse(publish.Message ?? '')).toMatchObject({
+      kind: 'kiosk-fault',
+      kioskId: 'K-0001',
+      siteId: 'site-7',
+      eventId: EVENT_ID,
+      code: 'door_open',
+      occurredAt: '2026-11-20T14:58:00Z',
+    });
+    expect(JSON.stringify(publish)).not.toContain('Alex');
+  });
+
+  it('sends one low-stock message when a dispense takes the stock down to the threshold', async () => {
+    kiosks['K-0001'] = kioskItem({ stock: { [SKU]: 6 } });
+
+    const response = await invoke(handler, signed(dispense()));
+
+    expect(response.status).toBe(201);
+    const [stockUpdate] = updatesOf(transactItems(), TABLE.kiosks);
+    expect(spelled(stockUpdate.UpdateExpression, stockUpdate)).toBe(
+      `SET stock.${SKU} = 5, alerted.${SKU} = true`,
+    );
+    expect(spelled(stockUpdate.ConditionExpression, stockUpdate)).toContain(`stock.${SKU} = 6`);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const publish = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(publish.TopicArn).toBe(TOPIC_ARN.restock);
+    expect(JSON.parse(publish.Message ?? '')).toMatchObject({
+      kind: 'low-stock',
+      kioskId: 'K-0001',
+      siteId: 'site-7',
+      sku: SKU,
+      stock: 5,
+    });
+  });
+
+  it('does not send another low-stock message for a SKU already reported low', async () => {
+    kiosks['K-0001'] = kioskItem({ stock: { [SKU]: 5 }, alerted: { [SKU]: true } });
+
+    const response = await invoke(handler, signed(dispense()));
+
+    expect(response.status).toBe(201);
+    const [stockUpdate] = updatesOf(transactItems(), TABLE.kiosks);
+    // Either written as the exact value or as "minus one": what matters is one unit less, no clamping.
+    expect(spelled(stockUpdate.UpdateExpression, stockUpdate)).toMatch(
+      new RegExp(`^SET stock\\.${SKU} = (4|stock\\.${SKU} - 1)\\b`),
+    );
+    expect(putsInto(transactItems(), TABLE.outbox)).toHaveLength(0);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('records a dispense the recorded stock cannot cover: stock stops at zero and the mismatch is counted', async () => {
+    kiosks['K-0001'] = kioskItem({ stock: { [SKU]: 1 }, alerted: { [SKU]: true } });
+
+    const response = await invoke(handler, signed(dispense({ items: [{ sku: SKU, quantity: 3 }] })));
+
+    expect(response.status).toBe(201);
+    const items = transactItems();
+    const [stockUpdate] = updatesOf(items, TABLE.kiosks);
+    expect(spelled(stockUpdate.UpdateExpression, stockUpdate)).toMatch(
+      new RegExp(`^SET stock\\.${SKU} = 0, .* ADD mismatchUnits 2$`),
+    );
+    expect(addedCounters(updatesOf(items, TABLE.aggregates)[0])).toMatchObject({
+      dispenseEvents: 1,
+      [`kit:${SKU}`]: 3,
+      stockMismatchUnits: 2,
+    });
+  });
+});
+
+describe('retries and races', () => {
+  it('answers a retry of the same event 200 duplicate from the pre-read, whatever the key order or spacing, in one DynamoDB call', async () => {
+    const first = dispense({ contactRequest: { phone: PHONE, topic: 'treatment' } });
+    expect((await invoke(handler, signed(first))).status).toBe(201);
+    ddb.resetHistory();
+    sns.resetHistory();
+    const reordered = `{
+      "items": [ { "quantity": 1, "sku": "${SKU}" } ],
+      "contactRequest": { "topic": "treatment", "phone": "${PHONE}" },
+      "occurredAt": "2026-11-20T14:03:00Z",   "type": "dispense", "eventId": "${EVENT_ID}"
+    }`;
+
+    const response = await invoke(handler, signed(reordered));
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ eventId: EVENT_ID, status: 'duplicate' });
+    expect(ddb.calls()).toHaveLength(1);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('answers 200 duplicate even when the retried event has since left the 30-day window', async () => {
+    expect((await invoke(handler, signed(dispense()))).status).toBe(201);
+    useClock(() => new Date(NOW.getTime() + 40 * DAY));
+    ddb.resetHistory();
+
+    const response = await invoke(handler, signed(dispense()));
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ eventId: EVENT_ID, status: 'duplicate' });
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('answers 409 event_id_conflict for the same eventId with a different valid event, and writes nothing', async () => {
+    expect((await invoke(handler, signed(dispense()))).status).toBe(201);
+    ddb.resetHistory();
+
+    const response = await invoke(handler, signed(dispense({ items: [{ sku: SKU, quantity: 2 }] })));
+
+    expect(response.status).toBe(409);
+    expect(response.body.error.code).toBe('event_id_conflict');
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('answers 200 when a concurrent copy of the same event commits first (cancelled on the event guard)', async () => {
+    expect((await invoke(handler, signed(dispense()))).status).toBe(201);
+    const stored = storedEvents[`K-0001/${EVENT_ID}`];
+    storedEvents = {}; // the pre-read ran before the other copy committed
+    ddb.resetHistory();
+    sns.resetHistory();
+    ddb.on(TransactWriteCommand).callsFake(cancelledAt(0, stored));
+
+    const response = await invoke(handler, signed(dispense()));
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ eventId: EVENT_ID, status: 'duplicate' });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('answers 409 when a concurrent different event with the same id commits first', async () => {
+    expect((await invoke(handler, signed(dispense()))).status).toBe(201);
+    const stored = storedEvents[`K-0001/${EVENT_ID}`];
+    storedEvents = {};
+    ddb.resetHistory();
+    ddb.on(TransactWriteCommand).callsFake(cancelledAt(0, stored));
+
+    const response = await invoke(handler, signed(dispense({ items: [{ sku: SKU, quantity: 4 }] })));
+
+    expect(response.status).toBe(409);
+    expect(response.body.error.code).toBe('event_id_conflict');
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+
+  it('re-plans a dispense whose stock changed underneath it from the kiosk item DynamoDB hands back, and answers 201', async () => {
+    const newer = kioskItem({ stock: { [SKU]: 6 } });
+    ddb
+      .on(TransactWriteCommand)
+      .callsFakeOnce(cancelledAt(1, newer))
+      .callsFake(() => {
+        calls.push('transactWrite');
+        return {};
+      });
+
+    const response = await invoke(handler, signed(dispense()));
+
+    expect(response.status).toBe(201);
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+    const [firstTry] = updatesOf(transactItems(0), TABLE.kiosks);
+    expect(spelled(firstTry.ConditionExpression, firstTry)).toContain(`stock.${SKU} >= 7`);
+    const [secondTry] = updatesOf(transactItems(1), TABLE.kiosks);
+    expect(spelled(secondTry.ConditionExpression, secondTry)).toContain(`stock.${SKU} = 6`);
+    expect(spelled(secondTry.UpdateExpression, secondTry)).toContain(`stock.${SKU} = 5`);
+    expect(putsInto(transactItems(1), TABLE.kioskEvents)[0].Item?.fingerprint).toBe(
+      putsInto(transactItems(0), TABLE.kioskEvents)[0].Item?.fingerprint,
+    );
+    // The re-planned write takes the stock to the threshold: one low-stock message, after the commit.
+    expect(calls).toEqual(['batchGet', 'transactWrite:cancelled', 'transactWrite', 'publish', 'batchWrite']);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC_ARN.restock });
+  });
+
+  it('gives up with 503 rather than retrying forever when the stock keeps changing', async () => {
+    ddb.on(TransactWriteCommand).callsFake(cancelledAt(1, kioskItem({ stock: { [SKU]: 6 } })));
+
+    const response = await invoke(handler, signed(dispense()));
+
+    expect(response.status).toBe(503);
+    expect(response.body.error.code).toBe('service_unavailable');
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+});
+
+describe('kiosk authentication', () => {
+  it.each(['x-kiosk-id', 'x-kiosk-timestamp', 'x-kiosk-signature'])(
+    'answers 401 without the %s header and writes nothing',
+    async (missing) => {
+      const event = signed(dispense());
+      delete event.headers[missing];
+
+      const response = await invoke(handler, event);
+
+      expect(response.status).toBe(401);
+      expect(response.body.error.code).toBe('unauthorized');
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    },
+  );
+
+  it.each<[string, () => ReturnType<typeof signed>]>([
+    ['an unknown kiosk', () => signed(dispense(), { kioskId: 'K-9999' })],
+    [
+      'a signature over another body',
+      () =>
+        signed(dispense(), { signedBody: JSON.stringify(dispense({ items: [{ sku: SKU, quantity: 9 }] })) }),
+    ],
+    ['a timestamp 301 s old', () => signed(dispense(), { timestamp: nowSeconds() - 301 })],
+    ['a timestamp 301 s ahead', () => signed(dispense(), { timestamp: nowSeconds() + 301 })],
+    ["another kiosk's secret", () => signed(dispense(), { kioskId: 'K-0001', secret: OTHER_SECRET })],
+    [
+      'a signature that is not hex',
+      () => {
+        const event = signed(dispense());
+        event.headers['x-kiosk-signature'] = 'zz'.repeat(32);
+        return event;
+      },
+    ],
+  ])('answers 401 for %s and writes nothing', async (_, request) => {
+    const response = await invoke(handler, request());
+
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('accepts a signature made 290 s ago', async () => {
+    const response = await invoke(handler, signed(dispense(), { timestamp: nowSeconds() - 290 }));
+
+    expect(response.status).toBe(201);
+  });
+
+  it('checks the signature timestamp against real time, not the backend clock', async () => {
+    const backendNow = new Date(NOW.getTime() + 400 * DAY);
+    useClock(() => backendNow);
+    const body = dispense({ occurredAt: new Date(backendNow.getTime() - MINUTE).toISOString() });
+
+    const response = await invoke(handler, signed(body, { timestamp: nowSeconds() }));
+
+    expect(response.status).toBe(201);
+  });
+
+  it('accepts header names in any case', async () => {
+    const event = signed(dispense());
+    const headers = Object.fromEntries(
+      Object.entries(event.headers).map(([name, value]) => [name.toUpperCase(), value]),
+    );
+
+    const response = await invoke(handler, { ...event, headers });
+
+    expect(response.status).toBe(201);
+  });
+});
+
+describe('body size', () => {
+  it('answers 413 for 16,385 bytes before any other check, without touching DynamoDB', async () => {
+    const event = apiEvent({ method: 'POST', resource: '/v1/kiosk/events', body: 'x'.repeat(16_385) });
+
+    const response = await invoke(handler, event);
+
+    expect(response.status).toBe(413);
+    expect(response.body.error.code).toBe('payload_too_large');
+    expect(ddb.calls()).toHaveLength(0);
+    expect(kms.calls()).toHaveLength(0);
+  });
+
+  it('counts the limit in bytes, not characters', async () => {
+    const body = JSON.stringify(dispense({ pad: 'é'.repeat(8_200) }));
+    expect(body.length).toBeLessThan(16_385);
+
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(413);
+  });
+
+  it('accepts a signed event of exactly 16,384 bytes', async () => {
+    const json = JSON.stringify(dispense());
+    const body = json + ' '.repeat(16_384 - Buffer.byteLength(json));
+
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(201);
+  });
+});
+
+describe('invalid bodies', () => {
+  it('answers 400 invalid_json for a signed body that is not JSON, and writes nothing', async () => {
+    const response = await invoke(handler, signed('{"eventId": "3f1c'));
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_json');
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it.each<[string, Item, string]>([
+    ['an unknown field', dispense({ color: 'red' }), 'color'],
+    ['an unknown sku', dispense({ items: [{ sku: 'aspirin-81mg', quantity: 1 }] }), 'items.0.sku'],
+    ['a quantity of 11', dispense({ items: [{ sku: SKU, quantity: 11 }] }), 'items.0.quantity'],
+    [
+      'an occurredAt 31 days old',
+      dispense({ occurredAt: new Date(NOW.getTime() - 31 * DAY).toISOString() }),
+      'occurredAt',
+    ],
+    [
+      'an occurredAt 6 minutes ahead',
+      dispense({ occurredAt: new Date(NOW.getTime() + 6 * MINUTE).toISOString() }),
+      'occurredAt',
+    ],
+    ['an occurredAt without a zone', dispense({ occurredAt: '2026-11-20T14:03:00' }), 'occurredAt'],
+    ['an eventId that is not a UUID', dispense({ eventId: 'event-1' }), 'eventId'],
+    [
+      'a fault code outside the list',
+      { ...dispense(), type: 'fault', items: undefined, code: 'smoke' },
+      'code',
+    ],
+  ])('answers 400 invalid_event naming the field for %s', async (_, body, path) => {
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_event');
+    expect(response.body.error.issues).toEqual(
+      expect.arrayContaining([{ path, message: expect.any(String) }]),
+    );
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('accepts an occurredAt 4 minutes ahead and 29 days old', async () => {
+    const ahead = await invoke(
+      handler,
+      signed(dispense({ occurredAt: new Date(NOW.getTime() + 4 * MINUTE).toISOString() })),
+    );
+    const old = await invoke(
+      handler,
+      signed(
+        dispense({
+          eventId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+          occurredAt: new Date(NOW.getTime() - 29 * DAY).toISOString(),
+        }),
+      ),
+    );
+
+    expect([ahead.status, old.status]).toEqual([201, 201]);
+  });
+
+  it('names a malformed phone number in the issues without echoing it back', async () => {
+    const body = dispense({ contactRequest: { phone: '555-867-5309', topic: 'treatment' } });
+
+    const response = await invoke(handler, signed(body));
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.issues.map((issue: { path: string }) => issue.path)).toContain(
+      'contactRequest.phone',
+    );
+    expect(response.text).not.toContain('867-5309');
+  });
+});
+
+describe('dependency failures', () => {
+  it.each([
+    new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }),
+    new InternalServerError({ message: 'Internal server error', $metadata: {} }),
+  ])('answers 503 with the contract error body when the pre-read fails with $name', async (error) => {
+    ddb.on(BatchGetCommand).rejects(error);
+
+    const response = await invoke(handler, signed(dispense()));
+
+    expect(response.status).toBe(503);
+    expect(response.body).toEqual({ error: { code: 'service_unavailable', message: expect.any(String) } });
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('answers 503 and publishes nothing when the transaction fails', async () => {
+    ddb.on(TransactWriteCommand).rejects(new InternalServerError({ message: 'boom', $metadata: {} }));
+
+    const response = await invoke(
+      handler,
+      signed(dispense({ contactRequest: { phone: PHONE, topic: 'other' } })),
+    );
+
+    expect(response.status).toBe(503);
+    expect(response.body.error.code).toBe('service_unavailable');
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+});

@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useClock } from '../../../functions/adapters/clock.js';
+import { logger } from '../../../functions/adapters/logger.js';
+import { handler } from '../../../functions/meta/handler.js';
+import { routes } from '../../../lib/manifest.js';
+import { apiEvent, invoke } from '../../support/events.js';
+
+const NOW = new Date('2026-11-20T15:00:00.000Z');
+
+type Node = Record<string, unknown>;
+
+/** Every object in a JSON tree that satisfies `test`. */
+function findAll(node: unknown, test: (node: Node) => boolean): Node[] {
+  if (Array.isArray(node)) return node.flatMap((child) => findAll(child, test));
+  if (node === null || typeof node !== 'object') return [];
+  const here = test(node as Node) ? [node as Node] : [];
+  return [...here, ...Object.values(node).flatMap((child) => findAll(child, test))];
+}
+
+const get = (resource: string) => invoke(handler, apiEvent({ method: 'GET', resource }));
+
+beforeEach(() => {
+  useClock(() => new Date(NOW));
+  for (const level of ['debug', 'info', 'warn', 'error'] as const)
+    vi.spyOn(logger, level).mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('GET /health', () => {
+  it('answers 200 with status ok and the backend clock, without credentials', async () => {
+    const response = await get('/health');
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 'ok', now: '2026-11-20T15:00:00.000Z' });
+  });
+
+  it('follows the backend clock, not the real one', async () => {
+    useClock(() => new Date('2031-02-03T04:05:06.000Z'));
+
+    const response = await get('/health');
+
+    expect(response.body.now).toBe('2031-02-03T04:05:06.000Z');
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('is an OpenAPI 3.1 document', async () => {
+    const response = await get('/openapi.json');
+
+    expect(response.status).toBe(200);
+    expect(response.body.openapi).toMatch(/^3\.1\.\d+$/);
+    expect(response.body.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
+  });
+
+  it('documents every route of the manifest, with security on every non-public one', async () => {
+    const { body } = await get('/openapi.json');
+
+    for (const route of routes) {
+      const operation = body.paths[route.path]?.[route.method.toLowerCase()];
+      expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      if (route.auth.kind === 'public') expect(operation.security).toBeUndefined();
+      else expect(operation.security?.length, `${route.method} ${route.path}`).toBeGreaterThan(0);
+    }
+    const documented = Object.values(body.paths as Record<string, object>).flatMap((p) => Object.keys(p));
+    expect(documented).toHaveLength(routes.length);
+  });
+
+  it('describes the kiosk event body: its three types, the SKU catalogue and no unknown fields', async () => {
+    const { body } = await get('/openapi.json');
+
+    const schema = body.paths['/v1/kiosk/events'].post.requestBody.content['application/json'].schema;
+    const [union] = findAll(schema, (node) => Array.isArray(node.oneOf) || Array.isArray(node.anyOf));
+    const variants = (union.oneOf ?? union.anyOf) as Node[];
+    const types = variants.map((variant) => (variant.properties as Record<string, Node>).type.const);
+    expect(types.sort()).toEqual(['dispense', 'fault', 'restock']);
+    for (const variant of variants) {
+      expect(variant.additionalProperties).toBe(false);
+      expect(variant.required).toEqual(expect.arrayContaining(['eventId', 'type', 'occurredAt']));
+    }
+    const skuEnums = findAll(
+      schema,
+      (node) => Array.isArray(node.enum) && node.enum.includes('wound-care-kit'),
+    );
+    expect(skuEnums[0].enum).toEqual([
+      'naloxone-nasal-4mg',
+      'naloxone-nasal-8mg',
+      'naloxone-im-0.4mg',
+      'fentanyl-test-strips',
+      'xylazine-test-strips',
+      'wound-care-kit',
+    ]);
+    const quantity = findAll(schema, (node) => node.type === 'integer' && node.maximum === 10);
+    expect(quantity.length).toBeGreaterThan(0);
+  });
+
+  it('documents the kiosk signature headers', async () => {
+    const { body } = await get('/openapi.json');
+
+    const headers = Object.values(body.components.securitySchemes as Record<string, Node>)
+      .filter((scheme) => scheme.in === 'header')
+      .map((scheme) => scheme.name);
+    expect(headers).toEqual(expect.arrayContaining(['x-kiosk-id', 'x-kiosk-timestamp', 'x-kiosk-signature']));
+  });
+});
+
+describe('unknown routes', () => {
+  it('answers 404 not_found with the contract error body', async () => {
+    const response = await get('/nowhere');
+
+    expect(response.status).toBe(404);
+    expect(response.body).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+  });
+});

@@ -1,0 +1,298 @@
+import { InternalServerError } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useClock } from '../../../functions/adapters/clock.js';
+import { logger } from '../../../functions/adapters/logger.js';
+import { handler } from '../../../functions/reports/handler.js';
+import type { Role } from '../../../lib/manifest.js';
+import { apiEvent, invoke } from '../../support/events.js';
+import { spelled, stubEnvironment, TABLE } from './fakes.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const NOW = new Date('2027-01-15T09:00:00.000Z');
+
+type Item = Record<string, string | number>;
+
+/** The aggregates table as the writers left it. */
+const AGGREGATES: Item[] = [
+  { pk: 'naloxone#2026-11', sk: '2026-11-05#site-7', dispenseEvents: 100, 'kit:naloxone-nasal-4mg': 100 },
+  {
+    pk: 'naloxone#2026-11',
+    sk: '2026-11-20#site-7',
+    dispenseEvents: 3,
+    'kit:naloxone-nasal-4mg': 4,
+    'kit:fentanyl-test-strips': 10,
+    contactRequests: 1,
+    useReports: 30,
+    survived: 24,
+    died: 1,
+    unknownOutcome: 5,
+  },
+  {
+    pk: 'naloxone#2026-11',
+    sk: '2026-11-21#site-7',
+    dispenseEvents: 12,
+    'kit:naloxone-nasal-8mg': 12,
+    useReports: 2,
+    survived: 2,
+  },
+  {
+    pk: 'naloxone#2026-11',
+    sk: '2026-11-21#site-9',
+    dispenseEvents: 2,
+    'kit:naloxone-nasal-4mg': 2,
+    useReports: 1,
+    died: 1,
+  },
+  { pk: 'naloxone#2026-12', sk: '2026-12-02#site-7', dispenseEvents: 5, 'kit:naloxone-im-0.4mg': 5 },
+  { pk: 'naloxone#2027-01', sk: '2027-01-09#site-9', dispenseEvents: 1, 'kit:naloxone-nasal-4mg': 1 },
+];
+
+/** Answers a key condition "pk = X [AND sk BETWEEN A AND B]" from AGGREGATES. */
+function query(input: QueryCommandInput) {
+  const condition = spelled(input.KeyConditionExpression, input);
+  const match = /^pk = ("[^"]*")(?: AND sk BETWEEN ("[^"]*") AND ("[^"]*"))?$/.exec(condition);
+  if (!match) throw new Error(`the fake table does not understand ${condition}`);
+  const [pk, from, to] = match.slice(1).map((value) => (value ? JSON.parse(value) : undefined));
+  return {
+    Items: AGGREGATES.filter(
+      (item) => item.pk === pk && (from === undefined || (item.sk >= from && item.sk <= to)),
+    ),
+  };
+}
+
+function report(query: Record<string, string>, options: { role?: Role | null; accept?: string } = {}) {
+  return invoke(
+    handler,
+    apiEvent({
+      method: 'GET',
+      resource: '/v1/reports/naloxone',
+      query,
+      role: options.role === null ? undefined : (options.role ?? 'admin'),
+      username: 'admin-3',
+      headers: options.accept ? { Accept: options.accept } : {},
+    }),
+  );
+}
+
+/** A small RFC 4180 reader: enough to read the report back. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i += 1;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field || row.length) rows.push([...row, field]);
+  return rows;
+}
+
+const NOVEMBER = { from: '2026-11-15', to: '2026-11-30' };
+
+beforeEach(() => {
+  ddb.reset();
+  stubEnvironment();
+  useClock(() => new Date(NOW));
+  ddb.on(QueryCommand).callsFake(query);
+  ddb.on(PutCommand).resolves({});
+  for (const level of ['debug', 'info', 'warn', 'error'] as const)
+    vi.spyOn(logger, level).mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+describe('the naloxone report', () => {
+  it('adds up the days and sites in the range into exact totals', async () => {
+    const response = await report(NOVEMBER);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      from: '2026-11-15',
+      to: '2026-11-30',
+      dispenseEvents: 17,
+      contactRequests: 1,
+      useReports: 33,
+      survived: 26,
+      died: 2,
+      unknownOutcome: 5,
+    });
+    expect(response.body.kitsDispensed).toMatchObject({
+      'naloxone-nasal-4mg': 6,
+      'naloxone-nasal-8mg': 12,
+      'naloxone-im-0.4mg': 0,
+      'fentanyl-test-strips': 10,
+    });
+    expect(response.body.survivalRate).toBeCloseTo(26 / 28, 12);
+  });
+
+  it('answers survivalRate null when no report says survived or died', async () => {
+    const response = await report({ from: '2026-12-01', to: '2026-12-31' });
+
+    expect(response.body).toMatchObject({ dispenseEvents: 5, survived: 0, died: 0, survivalRate: null });
+  });
+
+  it('keeps the top-level figures exact when siteId narrows it to one small site', async () => {
+    const response = await report({ ...NOVEMBER, siteId: 'site-9' });
+
+    expect(response.body).toMatchObject({ siteId: 'site-9', dispenseEvents: 2, useReports: 1, died: 1 });
+    expect(response.body.kitsDispensed['naloxone-nasal-4mg']).toBe(2);
+    expect(response.body.survivalRate).toBe(0);
+    expect(response.body.bySite.map((row: Item) => row.siteId)).toEqual(['site-9']);
+  });
+
+  it('shows breakdown cells from 1 to 10 as "<11", and zero and larger counts as they are', async () => {
+    const response = await report(NOVEMBER);
+
+    const site = (id: string) => response.body.bySite.find((row: Item) => row.siteId === id);
+    const day = (d: string) => response.body.byDay.find((row: Item) => row.day === d);
+    expect(site('site-9')).toMatchObject({ dispenseEvents: '<11', died: '<11', survived: 0 });
+    expect(site('site-7')).toMatchObject({ dispenseEvents: 15, survived: 26, died: '<11' });
+    expect(day('2026-11-20')).toMatchObject({ dispenseEvents: '<11', survived: 24 });
+    expect(day('2026-11-21')).toMatchObject({ dispenseEvents: 14 });
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('shows small cells with raw=true and records who asked for them', async () => {
+    const response = await report({ ...NOVEMBER, raw: 'true' });
+
+    const site9 = response.body.bySite.find((row: Item) => row.siteId === 'site-9');
+    expect(site9).toMatchObject({ dispenseEvents: 2, died: 1 });
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
+    const audit = ddb.commandCalls(PutCommand)[0].args[0].input;
+    expect(audit.TableName).toBe(TABLE.audit);
+    expect(audit.Item).toMatchObject({ actor: 'admin-3', from: '2026-11-15', to: '2026-11-30' });
+  });
+
+  it('answers 503 and no raw figures when the audit entry cannot be written', async () => {
+    ddb.on(PutCommand).rejects(new InternalServerError({ message: 'boom', $metadata: {} }));
+
+    const response = await report({ ...NOVEMBER, raw: 'true' });
+
+    expect(response.status).toBe(503);
+    expect(response.body.bySite).toBeUndefined();
+  });
+
+  it('queries once per month the range touches, each for its own days', async () => {
+    const response = await report({ from: '2026-11-15', to: '2027-01-10' });
+
+    expect(response.status).toBe(200);
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 3);
+    const conditions = ddb
+      .commandCalls(QueryCommand)
+      .map((call) => spelled(call.args[0].input.KeyConditionExpression, call.args[0].input));
+    expect(conditions.map((c) => /^pk = "([^"]*)"/.exec(c)?.[1]).sort()).toEqual([
+      'naloxone#2026-11',
+      'naloxone#2026-12',
+      'naloxone#2027-01',
+    ]);
+    expect(
+      ddb.commandCalls(QueryCommand).every((call) => call.args[0].input.TableName === TABLE.aggregates),
+    ).toBe(true);
+    expect(response.body.dispenseEvents).toBe(17 + 5 + 1);
+  });
+
+  it('reads every page of a month', async () => {
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({
+        Items: [AGGREGATES[1]],
+        LastEvaluatedKey: { pk: AGGREGATES[1].pk, sk: AGGREGATES[1].sk },
+      })
+      .resolves({ Items: [AGGREGATES[2], AGGREGATES[3]] });
+
+    const response = await report(NOVEMBER);
+
+    expect(response.body.dispenseEvents).toBe(17);
+    expect(ddb.commandCalls(QueryCommand)[1].args[0].input.ExclusiveStartKey).toEqual({
+      pk: AGGREGATES[1].pk,
+      sk: AGGREGATES[1].sk,
+    });
+  });
+});
+
+describe('the naloxone report as CSV', () => {
+  it.each([
+    ['Accept: text/csv', NOVEMBER, 'text/csv'],
+    ['format=csv', { ...NOVEMBER, format: 'csv' }, undefined],
+  ])('answers CSV for %s with the same figures, small cells suppressed', async (_, query, accept) => {
+    const response = await report(query, { accept });
+
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/csv/);
+    const rows = parseCsv(response.text);
+    expect(rows[0]).toEqual(['section', 'key', 'metric', 'value']);
+    const figure = (section: string, key: string, metric: string) =>
+      rows.find((row) => row[0] === section && row[1] === key && row[2] === metric)?.[3];
+    expect(figure('total', '', 'dispenseEvents')).toBe('17');
+    expect(figure('total', '', 'survived')).toBe('26');
+    expect(figure('total', 'naloxone-nasal-8mg', 'kitsDispensed')).toBe('12');
+    expect(Number(figure('total', '', 'survivalRate'))).toBeCloseTo(26 / 28, 10);
+    expect(figure('bySite', 'site-7', 'dispenseEvents')).toBe('15');
+    expect(figure('bySite', 'site-9', 'dispenseEvents')).toBe('<11');
+  });
+
+  it('answers JSON when format=json, whatever Accept says', async () => {
+    const response = await report({ ...NOVEMBER, format: 'json' }, { accept: 'text/csv' });
+
+    expect(response.headers['content-type']).toBe('application/json');
+    expect(response.body.dispenseEvents).toBe(17);
+  });
+});
+
+describe('rejecting a report request', () => {
+  it.each<[string, Record<string, string>, string]>([
+    ['from after to', { from: '2026-12-01', to: '2026-11-30' }, 'from'],
+    ['a date that does not exist', { from: '2026-02-30', to: '2026-03-31' }, 'from'],
+    ['a date in another format', { from: '11/15/2026', to: '2026-11-30' }, 'from'],
+    ['a missing to', { from: '2026-11-15' }, 'to'],
+  ])('answers 400 invalid_request for %s, without reading anything', async (_, query, path) => {
+    const response = await report(query);
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_request');
+    expect(response.body.error.issues.map((issue: { path: string }) => issue.path)).toContain(path);
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+
+  it('answers 403 forbidden to outreach staff', async () => {
+    const response = await report(NOVEMBER, { role: 'outreach' });
+
+    expect(response.status).toBe(403);
+    expect(response.body.error.code).toBe('forbidden');
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+
+  it('answers 401 without claims', async () => {
+    const response = await report(NOVEMBER, { role: null });
+
+    expect(response.status).toBe(401);
+  });
+});

@@ -1,0 +1,299 @@
+import { ConditionalCheckFailedException, InternalServerError } from '@aws-sdk/client-dynamodb';
+import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useClock } from '../../../functions/adapters/clock.js';
+import { logger } from '../../../functions/adapters/logger.js';
+import { handler } from '../../../functions/tasks/handler.js';
+import type { Role } from '../../../lib/manifest.js';
+import { apiEvent, invoke } from '../../support/events.js';
+import { fakeSealed, installFakeKms, spelled, stubEnvironment, TABLE } from './fakes.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const kms = mockClient(KMSClient);
+
+const NOW = new Date('2026-11-20T15:00:00.000Z');
+const PHONE = '+15555550123';
+
+type Item = Record<string, unknown>;
+
+const task = (overrides: Item = {}): Item => ({
+  taskId: 'T-1',
+  kind: 'kiosk-contact',
+  siteId: 'site-7',
+  kioskId: 'K-0001',
+  eventId: '3f1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5f60',
+  dueAt: '2026-11-20T14:03:05.000Z',
+  escalateAt: '2026-11-21T14:03:05.000Z',
+  createdAt: '2026-11-20T14:03:05.000Z',
+  status: 'open',
+  source: 'kiosk',
+  contactId: 'C-1',
+  ...overrides,
+});
+
+function list(query?: Record<string, string>, role: Role | null = 'outreach') {
+  return invoke(
+    handler,
+    apiEvent({ method: 'GET', resource: '/v1/outreach/tasks', query, role: role ?? undefined }),
+  );
+}
+
+function show(taskId: string) {
+  return invoke(
+    handler,
+    apiEvent({
+      method: 'GET',
+      resource: '/v1/outreach/tasks/{taskId}',
+      pathParameters: { taskId },
+      role: 'outreach',
+      username: 'outreach-7',
+    }),
+  );
+}
+
+function complete(taskId: string, body: unknown) {
+  return invoke(
+    handler,
+    apiEvent({
+      method: 'POST',
+      resource: '/v1/outreach/tasks/{taskId}/complete',
+      pathParameters: { taskId },
+      body: body as object,
+      role: 'outreach',
+      username: 'outreach-7',
+    }),
+  );
+}
+
+/** The order in which DynamoDB and KMS were called. */
+let calls: string[];
+
+beforeEach(() => {
+  ddb.reset();
+  kms.reset();
+  stubEnvironment();
+  useClock(() => new Date(NOW));
+  calls = [];
+  installFakeKms(kms, (command) => calls.push(command));
+  for (const level of ['debug', 'info', 'warn', 'error'] as const)
+    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  ddb.on(GetCommand).resolves({});
+  ddb.on(GetCommand, { TableName: TABLE.tasks, Key: { taskId: 'T-1' } }).resolves({ Item: task() });
+  ddb.on(GetCommand, { TableName: TABLE.contacts, Key: { contactId: 'C-1' } }).resolves({
+    Item: {
+      contactId: 'C-1',
+      sealed: fakeSealed(JSON.stringify({ phone: PHONE, topic: 'treatment' }), 'contact:C-1'),
+      createdAt: '2026-11-20T14:03:05.000Z',
+    },
+  });
+  ddb.on(PutCommand).callsFake(() => {
+    calls.push('put');
+    return {};
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+describe('listing tasks', () => {
+  it('queries the status index for ?status=open and answers the tasks without contact details', async () => {
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        task({ phone: PHONE, contact: { phone: PHONE }, note: 'call after 5pm, ask for Sam' }),
+        task({ taskId: 'T-2', dueAt: '2026-11-19T10:00:00.000Z', contactId: 'C-2' }),
+      ],
+    });
+
+    const response = await list({ status: 'open' });
+
+    expect(response.status).toBe(200);
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    const query = ddb.commandCalls(QueryCommand)[0].args[0].input;
+    expect(query).toMatchObject({ TableName: TABLE.tasks, IndexName: 'byStatus' });
+    expect(spelled(query.KeyConditionExpression, query)).toBe('status = "open"');
+    expect(response.body.tasks.map((t: Item) => t.taskId)).toEqual(['T-2', 'T-1']);
+    expect(response.body.tasks[1]).toMatchObject({
+      taskId: 'T-1',
+      kind: 'kiosk-contact',
+      siteId: 'site-7',
+      dueAt: '2026-11-20T14:03:05.000Z',
+      status: 'open',
+    });
+    expect(response.text).not.toContain(PHONE.slice(2));
+    expect(response.text).not.toContain('Sam');
+    expect(response.text).not.toContain('C-1');
+  });
+
+  it('lists open and completed tasks when no status is given', async () => {
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':status': 'open' } }).resolves({ Items: [task()] });
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'completed' } })
+      .resolves({ Items: [task({ taskId: 'T-0', status: 'completed', outcome: 'reached' })] });
+
+    const response = await list();
+
+    expect(response.status).toBe(200);
+    expect(response.body.tasks.map((t: Item) => [t.taskId, t.status]).sort()).toEqual([
+      ['T-0', 'completed'],
+      ['T-1', 'open'],
+    ]);
+  });
+
+  it('reads every page of the index', async () => {
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [task()], LastEvaluatedKey: { taskId: 'T-1', status: 'open', dueAt: 'x' } })
+      .resolves({ Items: [task({ taskId: 'T-3', dueAt: '2026-11-21T00:00:00.000Z' })] });
+
+    const response = await list({ status: 'open' });
+
+    expect(response.body.tasks.map((t: Item) => t.taskId)).toEqual(['T-1', 'T-3']);
+  });
+
+  it('answers 400 invalid_request for an unknown status', async () => {
+    const response = await list({ status: 'closed' });
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_request');
+    expect(response.body.error.issues).toEqual([{ path: 'status', message: expect.any(String) }]);
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+
+  it('answers 401 without claims', async () => {
+    const response = await list({ status: 'open' }, null);
+
+    expect(response.status).toBe(401);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
+
+describe('showing a task', () => {
+  it('opens the contact details and records who read them before answering', async () => {
+    const response = await show('T-1');
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ taskId: 'T-1', kind: 'kiosk-contact', status: 'open' });
+    expect(response.body.contact).toEqual({ phone: PHONE, topic: 'treatment' });
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
+    const audit = ddb.commandCalls(PutCommand)[0].args[0].input;
+    expect(audit.TableName).toBe(TABLE.audit);
+    expect(audit.Item).toMatchObject({ subject: 'task:T-1', actor: 'outreach-7', action: 'read-contact' });
+    expect(audit.Item?.at).toBe(NOW.toISOString());
+    expect(calls).toEqual(['put', 'decrypt']);
+    expect(kms).toHaveReceivedCommandWith(DecryptCommand, { EncryptionContext: { purpose: 'contact:C-1' } });
+  });
+
+  it('keeps the phone number out of the audit entry', async () => {
+    await show('T-1');
+
+    expect(JSON.stringify(ddb.commandCalls(PutCommand)[0].args[0].input)).not.toContain(PHONE.slice(2));
+  });
+
+  it('answers 503 without the phone number when the audit entry cannot be written', async () => {
+    ddb.on(PutCommand).rejects(new InternalServerError({ message: 'Internal server error', $metadata: {} }));
+
+    const response = await show('T-1');
+
+    expect(response.status).toBe(503);
+    expect(response.body.error.code).toBe('service_unavailable');
+    expect(response.text).not.toContain(PHONE.slice(2));
+    expect(kms).not.toHaveReceivedCommand(DecryptCommand);
+  });
+
+  it('answers 404 not_found for an unknown task', async () => {
+    const response = await show('T-404');
+
+    expect(response.status).toBe(404);
+    expect(response.body.error.code).toBe('not_found');
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+});
+
+describe('completing a task', () => {
+  it('closes an open task with its outcome and answers 200', async () => {
+    ddb.on(UpdateCommand).callsFake((input) => ({
+      Attributes: {
+        ...task(),
+        status: 'completed',
+        outcome: input.ExpressionAttributeValues[':outcome'],
+        completedAt: NOW.toISOString(),
+        completedBy: 'outreach-7',
+      },
+    }));
+
+    const response = await complete('T-1', { outcome: 'reached' });
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ taskId: 'T-1', status: 'completed', outcome: 'reached' });
+    const update = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(update.Key).toEqual({ taskId: 'T-1' });
+    expect(spelled(update.ConditionExpression, update)).toContain('status = "open"');
+    expect(spelled(update.UpdateExpression, update)).toContain('status = "completed"');
+    expect(spelled(update.UpdateExpression, update)).toContain('outcome = "reached"');
+  });
+
+  it('answers 200 when the task is completed again with the same outcome', async () => {
+    ddb.on(UpdateCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall(task({ status: 'completed', outcome: 'no-answer', completedBy: 'outreach-2' })),
+      }),
+    );
+
+    const response = await complete('T-1', { outcome: 'no-answer' });
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ taskId: 'T-1', status: 'completed', outcome: 'no-answer' });
+  });
+
+  it('answers 409 task_already_completed when it was completed with another outcome', async () => {
+    ddb.on(UpdateCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall(task({ status: 'completed', outcome: 'declined' })),
+      }),
+    );
+
+    const response = await complete('T-1', { outcome: 'reached' });
+
+    expect(response.status).toBe(409);
+    expect(response.body.error.code).toBe('task_already_completed');
+  });
+
+  it('answers 404 not_found when completing a task that does not exist', async () => {
+    ddb
+      .on(UpdateCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+
+    const response = await complete('T-404', { outcome: 'reached' });
+
+    expect(response.status).toBe(404);
+  });
+
+  it.each([{ outcome: 'maybe' }, {}, { outcome: 'reached', note: 'left a voicemail' }])(
+    'answers 400 invalid_request for %j and changes nothing',
+    async (body) => {
+      const response = await complete('T-1', body);
+
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe('invalid_request');
+      expect(response.body.error.issues.length).toBeGreaterThan(0);
+      expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    },
+  );
+});
