@@ -290,6 +290,20 @@ export const routes = [
     auth: admin,
     summary: 'Naloxone program report',
   },
+  {
+    method: 'POST',
+    path: '/v1/moud/enrollments',
+    function: 'enrollments',
+    auth: staff,
+    summary: 'Enroll a person in MOUD follow-up',
+  },
+  {
+    method: 'POST',
+    path: '/v1/moud/enrollments/{enrollmentId}/events',
+    function: 'enrollments',
+    auth: staff,
+    summary: 'Record a MOUD enrollment event',
+  },
 ] as const satisfies readonly RouteDeclaration[];
 
 export type Route = (typeof routes)[number];

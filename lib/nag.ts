@@ -192,7 +192,9 @@ function acknowledgeWorkflowFindings(stack: BridgewayStack): void {
   );
   acknowledge(
     role,
-    aws(`IAM5[Resource::<${stack.getLogicalId(stack.functions.followUpSteps.node.defaultChild as never)}.Arn>:*]`),
+    aws(
+      `IAM5[Resource::<${stack.getLogicalId(stack.functions.followUpSteps.node.defaultChild as never)}.Arn>:*]`,
+    ),
     'CDK grants invoke on the follow-up step function and its versions/aliases (arn:...:function:name:*); ' +
       'it is that single function.',
   );

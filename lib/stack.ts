@@ -301,11 +301,11 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       environment[topicDeclarations[topicName].envVar] = this.topics[topicName].topicArn;
     }
     if (declaration.sealing.length > 0) environment[sealingKeyDeclaration.envVar] = this.sealingKey.keyArn;
-    const workflowUse = Object.entries(('workflows' in declaration ? declaration.workflows : undefined) ?? {}) as [
-      WorkflowName,
-      readonly ('start' | 'wake')[],
-    ][];
-    for (const [workflow] of workflowUse) environment[workflowDeclarations[workflow].envVar] = this.stateMachineArn(workflow);
+    const workflowUse = Object.entries(
+      ('workflows' in declaration ? declaration.workflows : undefined) ?? {},
+    ) as [WorkflowName, readonly ('start' | 'wake')[]][];
+    for (const [workflow] of workflowUse)
+      environment[workflowDeclarations[workflow].envVar] = this.stateMachineArn(workflow);
 
     const fn = new NodejsFunction(this, id, {
       entry: join(repositoryRoot, declaration.entry),

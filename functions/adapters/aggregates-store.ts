@@ -43,7 +43,7 @@ export async function readAggregates(
             ExpressionAttributeValues: {
               ':pk': `${program}#${month}`,
               ':from': `${from}#`,
-              ':to': `${to}#\uffff`,
+              ':to': `${to}$`,
             },
             ExclusiveStartKey: startKey,
           }),

@@ -114,7 +114,12 @@ export const reportQuerySchema = z
     format: z.enum(['json', 'csv']).optional(),
     raw: z.enum(['true', 'false']).optional(),
   })
-  .refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' });
+  .refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' })
+  // A report reads one partition per month: ten years is plenty and keeps one request bounded.
+  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 3660 * 86_400_000, {
+    path: ['to'],
+    message: 'the range may span at most 3,660 days',
+  });
 export type ReportQuery = z.infer<typeof reportQuerySchema>;
 
 /** zod's issues in the contract's shape: one per broken field, `path` dotted. */

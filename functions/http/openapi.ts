@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { routes } from '../../lib/manifest.js';
 import {
+  enrollmentEventSchema,
+  enrollmentSchema,
   kioskEventSchema,
   kioskRegistrationSchema,
   reportQuerySchema,
@@ -25,13 +27,27 @@ const requestBodies: Record<string, z.ZodType> = {
   'POST /v1/kiosk/events': kioskEventSchema,
   'POST /v1/naloxone/use-reports': useReportSchema,
   'POST /v1/outreach/tasks/{taskId}/complete': taskCompletionSchema,
+  'POST /v1/moud/enrollments': enrollmentSchema,
+  'POST /v1/moud/enrollments/{enrollmentId}/events': enrollmentEventSchema,
 };
 const queries: Record<string, z.ZodObject> = {
   'GET /v1/outreach/tasks': taskListQuerySchema,
   'GET /v1/reports/naloxone': reportQuerySchema as unknown as z.ZodObject,
 };
 
-const toSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+/** Named schemas (`.meta({ id })`) land in components.schemas; references point there. */
+const components: Record<string, unknown> = {};
+function toSchema(schema: z.ZodType): Record<string, unknown> {
+  const generated = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  const relinked = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/'));
+  const {
+    $defs,
+    $schema: _dialect,
+    ...rest
+  } = relinked as Record<string, unknown> & { $defs?: Record<string, unknown> };
+  Object.assign(components, $defs ?? {});
+  return rest;
+}
 
 /** The OpenAPI 3.1 document, generated from the manifest's routes and the zod schemas. */
 export function openApiDocument(): Record<string, unknown> {
@@ -73,6 +89,7 @@ export function openApiDocument(): Record<string, unknown> {
       operation.requestBody = { required: true, content: { 'application/json': { schema: toSchema(body) } } };
     paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation };
   }
+  const errorBody = toSchema(errorSchema);
   return {
     openapi: '3.1.0',
     info: {
@@ -83,7 +100,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     paths,
     components: {
-      schemas: { Error: toSchema(errorSchema) },
+      schemas: { ...components, Error: errorBody },
       securitySchemes: {
         staffBearer: {
           type: 'http',

@@ -19,6 +19,33 @@ export interface BackendClock {
   now(): Date;
   /** Real milliseconds until the backend clock reaches `at` (0 if it has). */
   realDelayUntil(at: Date): number;
+  /** Resolves once the backend clock has reached `at`; `cancel` drops the wait. */
+  sleepUntil(at: Date): { promise: Promise<void>; cancel(): void };
+}
+
+/** Node timers overflow past 2^31 - 1 ms; long waits are taken in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function sleepOn(clock: Pick<BackendClock, 'now' | 'realDelayUntil'>, at: Date) {
+  let timer: NodeJS.Timeout | undefined;
+  let cancelled = false;
+  const promise = new Promise<void>((resolve) => {
+    const step = () => {
+      if (cancelled) return;
+      const delay = clock.realDelayUntil(at);
+      if (delay <= 0) return resolve();
+      timer = setTimeout(step, Math.min(Math.ceil(delay), MAX_TIMER_MS));
+      timer.unref?.();
+    };
+    step();
+  });
+  return {
+    promise,
+    cancel() {
+      cancelled = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 export function openClock(
@@ -45,9 +72,45 @@ export function openClock(
   const base = Date.parse(settings.clockStart);
   const realBase = Date.parse(settings.realStart);
   const now = () => new Date(base + (realNow() - realBase) * settings.timeScale);
+  const realDelayUntil = (at: Date) => Math.max(0, (at.getTime() - now().getTime()) / settings.timeScale);
+  return { settings, now, realDelayUntil, sleepUntil: (at) => sleepOn({ now, realDelayUntil }, at) };
+}
+
+/**
+ * A clock that moves only when told to (tests): `advance` wakes every sleeper
+ * whose time has come. Lets a test walk a 180-day enrollment in milliseconds.
+ */
+export function manualClock(start: Date): BackendClock & { advance(ms: number): void; set(at: Date): void } {
+  let current = start.getTime();
+  const sleepers = new Set<{ at: number; resolve: () => void }>();
+  const wakeDue = () => {
+    for (const sleeper of [...sleepers]) {
+      if (sleeper.at <= current) {
+        sleepers.delete(sleeper);
+        sleeper.resolve();
+      }
+    }
+  };
   return {
-    settings,
-    now,
-    realDelayUntil: (at) => Math.max(0, (at.getTime() - now().getTime()) / settings.timeScale),
+    settings: { clockStart: start.toISOString(), timeScale: 1, realStart: start.toISOString() },
+    now: () => new Date(current),
+    realDelayUntil: (at) => (at.getTime() <= current ? 0 : Number.POSITIVE_INFINITY),
+    sleepUntil(at) {
+      let entry: { at: number; resolve: () => void } | undefined;
+      const promise = new Promise<void>((resolve) => {
+        entry = { at: at.getTime(), resolve };
+        if (entry.at <= current) resolve();
+        else sleepers.add(entry);
+      });
+      return { promise, cancel: () => entry && sleepers.delete(entry) };
+    },
+    advance(ms) {
+      current += ms;
+      wakeDue();
+    },
+    set(at) {
+      current = Math.max(current, at.getTime());
+      wakeDue();
+    },
   };
 }

@@ -2,15 +2,17 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { useClock } from '../../functions/adapters/clock.js';
 import { usePublisher } from '../../functions/adapters/publisher.js';
 import { useSealer } from '../../functions/adapters/sealer.js';
+import { useWorkflows } from '../../functions/adapters/workflows.js';
 import { type FunctionName, functions, tables } from '../manifest.js';
 import { type BackendClock, openClock } from './clock.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
 import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
 import { localSealer, outboxFilePublisher, type StaffTokens, staffTokens } from './local-adapters.js';
+import { type LocalWorkflowEngine, localWorkflows, synthesizeFollowUpDefinition } from './workflows.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -24,6 +26,8 @@ export interface BackendOptions {
   /** How often the outbox relay runs, in real milliseconds. */
   readonly relayIntervalMs?: number;
   readonly log?: (line: string) => void;
+  /** Replaces the persisted backend clock (tests walk whole enrollments with a manual clock). */
+  readonly clock?: BackendClock;
 }
 
 export interface Backend {
@@ -33,6 +37,7 @@ export interface Backend {
   readonly clock: BackendClock;
   readonly dynamo: EmbeddedDynamo;
   readonly outboxFile: string;
+  readonly workflows: LocalWorkflowEngine;
   /** Runs the outbox relay once (it also runs on a timer). */
   relayOutbox(): Promise<{ published: number; failed: number }>;
   stop(): Promise<void>;
@@ -49,7 +54,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
 
-  const clock = openClock(dataDir, env);
+  const clock = options.clock ?? openClock(dataDir, env);
   const dynamo = await startEmbeddedDynamo({ dataDir });
 
   // Handlers create their AWS clients at module scope from the environment.
@@ -79,6 +84,16 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     };
     handlers[name as FunctionName] = module.handler;
   }
+
+  const workflows = localWorkflows({
+    definition: await synthesizeFollowUpDefinition(),
+    steps: handlers.followUpSteps as unknown as (input: Record<string, unknown>) => Promise<unknown>,
+    publisher,
+    clock,
+  });
+  useWorkflows(workflows);
+  // Executions live in memory: every follow-up that has not ended starts again from what DynamoDB holds.
+  await workflows.resume(await unfinishedEnrollments(dynamo.endpoint, physical.enrollments));
 
   const tokens = staffTokens(dataDir, env);
   const principals = new Map<string, Principal>([
@@ -114,11 +129,33 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     dynamo,
     outboxFile: publisher.file,
     relayOutbox,
+    workflows,
     async stop() {
       clearInterval(relayTimer);
+      workflows.stop();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await dynamo.close();
     },
   };
+}
+
+async function unfinishedEnrollments(endpoint: string, table: string): Promise<string[]> {
+  const client = new DynamoDBClient({ endpoint });
+  const ids: string[] = [];
+  let startKey: Record<string, never> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: table,
+        ProjectionExpression: 'enrollmentId',
+        FilterExpression: 'attribute_not_exists(followUpEndedAt)',
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) if (item.enrollmentId?.S) ids.push(item.enrollmentId.S);
+    startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (startKey);
+  client.destroy();
+  return ids;
 }

@@ -57,7 +57,10 @@ export function followUpDefinition(scope: Construct, resources: FollowUpResource
   const plan = new tasks.LambdaInvoke(scope, S.plan, {
     lambdaFunction: resources.steps,
     payloadResponseOnly: true,
-    payload: sfn.TaskInput.fromObject({ step: 'plan', enrollmentId: sfn.JsonPath.stringAt('$.enrollmentId') }),
+    payload: sfn.TaskInput.fromObject({
+      step: 'plan',
+      enrollmentId: sfn.JsonPath.stringAt('$.enrollmentId'),
+    }),
     resultPath: '$.plan',
     taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
   });
@@ -105,16 +108,26 @@ export function followUpDefinition(scope: Construct, resources: FollowUpResource
     taskTimeout: sfn.Timeout.at('$.plan.waitSeconds'),
   });
   park.addCatch(plan, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
-  park.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'], maxAttempts: 4, backoffRate: 2 });
+  park.addRetry({
+    errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'],
+    maxAttempts: 4,
+    backoffRate: 2,
+  });
   park.addCatch(failed, { resultPath: '$.error' });
 
   const route = new sfn.Choice(scope, S.route)
     .when(
-      sfn.Condition.and(sfn.Condition.stringEquals('$.plan.action', 'notify'), sfn.Condition.stringEquals('$.plan.notice', 'outreach')),
+      sfn.Condition.and(
+        sfn.Condition.stringEquals('$.plan.action', 'notify'),
+        sfn.Condition.stringEquals('$.plan.notice', 'outreach'),
+      ),
       notify(S.notifyOutreach, resources.outreach),
     )
     .when(
-      sfn.Condition.and(sfn.Condition.stringEquals('$.plan.action', 'notify'), sfn.Condition.stringEquals('$.plan.notice', 'escalation')),
+      sfn.Condition.and(
+        sfn.Condition.stringEquals('$.plan.action', 'notify'),
+        sfn.Condition.stringEquals('$.plan.notice', 'escalation'),
+      ),
       notify(S.notifyEscalation, resources.escalation),
     )
     .when(sfn.Condition.stringEquals('$.plan.action', 'park'), park)

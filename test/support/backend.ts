@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sign } from '../../functions/core/signing.js';
+import type { BackendClock } from '../../lib/embedded/clock.js';
 import { type Backend, startBackend } from '../../lib/embedded/runtime.js';
 
 export const ADMIN = 'test-admin-token';
@@ -23,11 +24,16 @@ export interface OutboxLine {
 }
 
 /** The embedded backend in this process, driven over HTTP as a kiosk or a staff member would. */
-export async function startTestBackend(env: Record<string, string> = {}, dataDir?: string) {
+export async function startTestBackend(
+  env: Record<string, string> = {},
+  dataDir?: string,
+  clock?: BackendClock,
+) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'bridgeway-'));
   const backend: Backend = await startBackend({
     dataDir: dir,
     port: 0,
+    clock,
     env: { ADMIN_TOKEN: ADMIN, OUTREACH_TOKEN: OUTREACH, ...env },
     log: () => undefined,
   });

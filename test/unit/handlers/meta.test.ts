@@ -68,10 +68,26 @@ describe('GET /openapi.json', () => {
     expect(documented).toHaveLength(routes.length);
   });
 
+  it('resolves every $ref it contains inside the document', async () => {
+    const { body } = await get('/openapi.json');
+    const refs = [...JSON.stringify(body).matchAll(/"\$ref":"([^"]+)"/g)].map((match) => match[1]);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      const target = ref
+        .replace('#/', '')
+        .split('/')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], body);
+      expect(target, ref).toBeTypeOf('object');
+    }
+  });
+
   it('describes the kiosk event body: its three types, the SKU catalogue and no unknown fields', async () => {
     const { body } = await get('/openapi.json');
 
-    const schema = body.paths['/v1/kiosk/events'].post.requestBody.content['application/json'].schema;
+    const ref = body.paths['/v1/kiosk/events'].post.requestBody.content['application/json'].schema
+      .$ref as string;
+    expect(ref).toBe('#/components/schemas/KioskEvent');
+    const schema = body.components.schemas.KioskEvent;
     const [union] = findAll(schema, (node) => Array.isArray(node.oneOf) || Array.isArray(node.anyOf));
     const variants = (union.oneOf ?? union.anyOf) as Node[];
     const types = variants.map((variant) => (variant.properties as Record<string, Node>).type.const);

@@ -1,0 +1,308 @@
+import './polyfills.js';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { Publisher } from '../../functions/adapters/publisher.js';
+import type { Workflows } from '../../functions/adapters/workflows.js';
+import type { TopicName } from '../manifest.js';
+import { FOLLOW_UP_STATES } from '../workflows/follow-up.js';
+import type { BackendClock } from './clock.js';
+
+type Json = Record<string, unknown>;
+type StepHandler = (input: Json) => Promise<unknown>;
+
+const LOCAL_ACCOUNT = '000000000000';
+const LOCAL_REGION = 'us-east-1';
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/**
+ * The follow-up state machine exactly as CDK synthesizes it: the same
+ * `followUpDefinition` chain, in a stack of stand-ins (a Lambda named after the
+ * step function, topics named after their logical names), with CloudFormation
+ * tokens resolved to local ARNs. Synthesis costs ~3 s (loading aws-cdk-lib), so
+ * the result is cached by the hash of the definition's source and CDK version.
+ */
+export async function synthesizeFollowUpDefinition(): Promise<Json> {
+  const source = readFileSync(join(ROOT, 'lib/workflows/follow-up.ts'), 'utf8');
+  const cdkVersion = JSON.parse(
+    readFileSync(join(ROOT, 'node_modules/aws-cdk-lib/package.json'), 'utf8'),
+  ).version;
+  const key = createHash('sha256').update(`${cdkVersion}\n${source}`).digest('hex').slice(0, 16);
+  const cacheDir = join(tmpdir(), 'bridgeway-asl');
+  const cacheFile = join(cacheDir, `follow-up-${key}.json`);
+  if (existsSync(cacheFile)) return JSON.parse(readFileSync(cacheFile, 'utf8'));
+
+  const { App, Stack } = await import('aws-cdk-lib');
+  const { Template } = await import('aws-cdk-lib/assertions');
+  const lambda = await import('aws-cdk-lib/aws-lambda');
+  const sns = await import('aws-cdk-lib/aws-sns');
+  const sfn = await import('aws-cdk-lib/aws-stepfunctions');
+  const { followUpDefinition } = await import('../workflows/follow-up.js');
+
+  const app = new App({ outdir: join(tmpdir(), `bridgeway-cdk-${randomUUID()}`) });
+  const stack = new Stack(app, 'Embedded', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  const steps = new lambda.Function(stack, 'Steps', {
+    functionName: 'followUpSteps',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+  });
+  const outreach = new sns.Topic(stack, 'Outreach', { topicName: 'outreach' });
+  const escalation = new sns.Topic(stack, 'Escalation', { topicName: 'outreach-escalation' });
+  new sfn.StateMachine(stack, 'FollowUp', {
+    definitionBody: sfn.DefinitionBody.fromChainable(
+      followUpDefinition(stack, { steps, outreach, escalation }),
+    ),
+  });
+  const template = Template.fromStack(stack).toJSON() as {
+    Resources: Record<string, { Type: string; Properties: Json }>;
+  };
+  const machine = Object.values(template.Resources).find(
+    (r) => r.Type === 'AWS::StepFunctions::StateMachine',
+  );
+  if (!machine) throw new Error('the follow-up state machine was not synthesized');
+  const definition = JSON.parse(
+    resolveTokens(machine.Properties.DefinitionString, template.Resources) as string,
+  );
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(cacheFile, JSON.stringify(definition));
+  return definition;
+}
+
+/** Fn::Join / Ref / Fn::GetAtt to the local ARNs of the stand-in resources. */
+function resolveTokens(
+  value: unknown,
+  resources: Record<string, { Type: string; Properties: Json }>,
+): unknown {
+  if (typeof value === 'string' || value === null || typeof value !== 'object') return value;
+  const token = value as Json;
+  if ('Fn::Join' in token) {
+    const [separator, parts] = token['Fn::Join'] as [string, unknown[]];
+    return parts.map((part) => resolveTokens(part, resources)).join(separator);
+  }
+  if ('Ref' in token) {
+    const ref = String(token.Ref);
+    if (ref === 'AWS::Partition') return 'aws';
+    if (ref === 'AWS::Region') return LOCAL_REGION;
+    if (ref === 'AWS::AccountId') return LOCAL_ACCOUNT;
+    if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
+    const resource = resources[ref];
+    if (resource?.Type === 'AWS::SNS::Topic')
+      return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource.Properties.TopicName}`;
+    throw new Error(`cannot resolve Ref ${ref}`);
+  }
+  if ('Fn::GetAtt' in token) {
+    const [id, attribute] = token['Fn::GetAtt'] as [string, string];
+    const resource = resources[id];
+    if (resource?.Type === 'AWS::Lambda::Function' && attribute === 'Arn') {
+      return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${resource.Properties.FunctionName}`;
+    }
+    throw new Error(`cannot resolve Fn::GetAtt ${id}.${attribute}`);
+  }
+  throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+}
+
+/**
+ * aws-local-stepfunctions 3 resolves `TimeoutSecondsPath` against the effective
+ * input (after Parameters) where AWS resolves it against the state input, so
+ * `$.plan.waitSeconds` would not be found. Park's timeout is enforced here on the
+ * backend clock anyway (that is what TIME_SCALE needs), so for the interpreter
+ * the path becomes a fixed ceiling that never fires first (the plan parks at most
+ * 20 days, 1,728,000 s).
+ */
+export function forInterpreter(definition: Json): Json {
+  const copy = structuredClone(definition) as { States: Record<string, Json> };
+  const park = copy.States[FOLLOW_UP_STATES.park];
+  if (park?.TimeoutSecondsPath) {
+    delete park.TimeoutSecondsPath;
+    park.TimeoutSeconds = 2_000_000;
+  }
+  return copy;
+}
+
+export interface LocalWorkflowStats {
+  readonly executions: number;
+  readonly running: number;
+  readonly parked: number;
+  readonly failed: number;
+  /** States entered, over all executions: what Standard workflows are billed by. */
+  readonly transitions: number;
+  readonly transitionsByExecution: ReadonlyMap<string, number>;
+}
+
+export interface LocalWorkflowEngine extends Workflows {
+  /** Starts a fresh execution for every enrollment whose follow-up has not ended (after a restart). */
+  resume(enrollmentIds: readonly string[]): Promise<void>;
+  /** Resolves once every execution is parked or finished. */
+  idle(): Promise<void>;
+  stats(): LocalWorkflowStats;
+  stop(): void;
+}
+
+/**
+ * Step Functions on one machine: aws-local-stepfunctions runs the synthesized
+ * definition; each Lambda Task state runs the same step handler as in AWS,
+ * each SNS Task state publishes through the outbox publisher. Two things are
+ * the runtime's own, because the interpreter cannot do them: the Park state's
+ * task token and its timeout on the backend clock (TIME_SCALE), and resuming
+ * executions after a restart (the interpreter keeps them in memory only).
+ */
+export function localWorkflows(options: {
+  definition: Json;
+  steps: StepHandler;
+  publisher: Publisher;
+  clock: BackendClock;
+  log?: (entry: Json) => void;
+}): LocalWorkflowEngine {
+  const machine = new StateMachine(forInterpreter(options.definition) as never);
+  const running = new Map<string, { abort: () => void }>();
+  const parked = new Map<
+    string,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void; cancel: () => void }
+  >();
+  const transitionsByExecution = new Map<string, number>();
+  let executions = 0;
+  let failed = 0;
+  let transitions = 0;
+  const log = options.log ?? ((entry: Json) => console.log(JSON.stringify(entry)));
+
+  const topicOf = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1) as TopicName;
+  const publish = async (input: Json) => {
+    const attributes = Object.fromEntries(
+      Object.entries((input.MessageAttributes ?? {}) as Record<string, { StringValue?: string }>).map(
+        ([name, value]) => [name, String(value.StringValue ?? '')],
+      ),
+    );
+    await options.publisher.publish({
+      messageId: randomUUID(),
+      topic: topicOf(String(input.TopicArn)),
+      message: String(input.Message),
+      attributes,
+    });
+    return { MessageId: randomUUID() };
+  };
+
+  const park = (input: Json) => {
+    const payload = input.Payload as { token: string; until: string };
+    return new Promise<unknown>((resolvePark, rejectPark) => {
+      const sleep = options.clock.sleepUntil(new Date(payload.until));
+      const settle = () => {
+        parked.delete(payload.token);
+        sleep.cancel();
+      };
+      parked.set(payload.token, {
+        resolve: (value) => {
+          settle();
+          resolvePark(value);
+        },
+        reject: (error) => {
+          settle();
+          rejectPark(error);
+        },
+        cancel: settle,
+      });
+      sleep.promise.then(() => {
+        if (!parked.has(payload.token)) return;
+        settle();
+        rejectPark(Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout' }));
+      });
+      // The same Lambda as in AWS stores the token (or wakes itself if something changed since the plan).
+      options.steps(payload as unknown as Json).catch((error: Error) => {
+        if (!parked.has(payload.token)) return;
+        settle();
+        rejectPark(error);
+      });
+    });
+  };
+
+  const S = FOLLOW_UP_STATES;
+  const overrides = {
+    taskResourceLocalHandlers: {
+      [S.plan]: (input: Json) => options.steps(input),
+      [S.markNotified]: (input: Json) => options.steps(input),
+      [S.notifyOutreach]: publish,
+      [S.notifyEscalation]: publish,
+      [S.park]: park,
+    },
+  };
+
+  function run(enrollmentId: string) {
+    if (running.has(enrollmentId)) return;
+    executions += 1;
+    const token = `local:${enrollmentId}:${randomUUID()}`;
+    const execution = machine.run({ enrollmentId }, {
+      overrides,
+      context: {
+        Execution: {
+          Id: `local:${enrollmentId}`,
+          Name: enrollmentId,
+          Input: { enrollmentId },
+          StartTime: new Date().toISOString(),
+        },
+        Task: { Token: token },
+      },
+    } as never);
+    running.set(enrollmentId, execution);
+    void (async () => {
+      for await (const event of execution.eventLogs as AsyncIterable<{ type: string }>) {
+        if (event.type === 'StateEntered') {
+          transitions += 1;
+          transitionsByExecution.set(enrollmentId, (transitionsByExecution.get(enrollmentId) ?? 0) + 1);
+        }
+      }
+    })().catch(() => undefined);
+    execution.result.then(
+      () => running.delete(enrollmentId),
+      (error: Error) => {
+        running.delete(enrollmentId);
+        if (error.name === 'ExecutionAbortedError') return;
+        failed += 1;
+        // An operator sees it here; the next start-up runs it again (every step is idempotent).
+        log({
+          level: 'ERROR',
+          message: 'follow-up execution failed',
+          enrollmentId,
+          errorName: error.name,
+          cause: error.message,
+        });
+      },
+    );
+  }
+
+  return {
+    async startFollowUp(enrollmentId) {
+      run(enrollmentId);
+    },
+    async wake(token) {
+      parked.get(token)?.resolve({ woken: true });
+    },
+    async resume(enrollmentIds) {
+      for (const enrollmentId of enrollmentIds) run(enrollmentId);
+    },
+    async idle() {
+      // Settled when, twice in a row a few ms apart, every running execution sits in Park.
+      let quiet = 0;
+      while (quiet < 3) {
+        await new Promise((r) => setTimeout(r, 5));
+        quiet = running.size === parked.size ? quiet + 1 : 0;
+      }
+    },
+    stats: () => ({
+      executions,
+      running: running.size,
+      parked: parked.size,
+      failed,
+      transitions,
+      transitionsByExecution,
+    }),
+    stop() {
+      for (const entry of parked.values()) entry.cancel();
+      for (const execution of running.values()) execution.abort();
+      running.clear();
+      parked.clear();
+    },
+  };
+}
