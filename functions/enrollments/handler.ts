@@ -238,6 +238,12 @@ async function recordEvent(request: HttpRequest) {
     throw conflict('event_id_conflict', 'This eventId was already recorded with a different event.');
   }
   await deliver(notifications);
+  // Treatment activity only moves future checks, which the workflow judges when they fall due;
+  // an overdose or a disenrollment needs it now.
+  if (event.type !== 'overdose' && event.type !== 'disenrolled') {
+    logger.info('enrollment event recorded', { enrollmentId, eventId: event.eventId, type: event.type });
+    return json(201, { eventId: event.eventId, status: 'recorded' });
+  }
   try {
     const token = await touchEnrollment(enrollmentId);
     if (token) await workflows().wake(token);

@@ -139,6 +139,7 @@ export interface LocalWorkflowEngine extends Workflows {
   /** Resolves once every execution is parked or finished. */
   idle(): Promise<void>;
   stats(): LocalWorkflowStats;
+  isRunning(enrollmentId: string): boolean;
   stop(): void;
 }
 
@@ -290,6 +291,7 @@ export function localWorkflows(options: {
         quiet = running.size === parked.size ? quiet + 1 : 0;
       }
     },
+    isRunning: (enrollmentId) => running.has(enrollmentId),
     stats: () => ({
       executions,
       running: running.size,
