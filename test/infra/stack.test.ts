@@ -16,6 +16,8 @@ import {
   type TopicName,
   tables,
   topics,
+  type WorkflowName,
+  workflows,
 } from '../../lib/manifest.js';
 import { addNagPacks } from '../../lib/nag.js';
 import { BridgewayStack } from '../../lib/stack.js';
@@ -91,9 +93,37 @@ function referencedIds(value: unknown): string[] {
   return [];
 }
 
+const isPseudoParameter = (id: string) => id.startsWith('AWS::');
+
+/**
+ * A CloudFormation value that names no resource of the stack (a literal, or an Fn::Join of literals and
+ * pseudo parameters such as the fixed state machine ARN) as one string, pseudo parameters as `${AWS::Region}`.
+ */
+function renderPseudo(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const record = value as Record<string, unknown>;
+  if (typeof record.Ref === 'string' && isPseudoParameter(record.Ref)) return `\${${record.Ref}}`;
+  const join = record['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join) return join[1].map(renderPseudo).join(join[0]);
+  throw new Error(`not a literal ARN: ${JSON.stringify(value)}`);
+}
+
+/** ARN of a workflow's state machine as the template names it, from the resource's own StateMachineName. */
+function workflowArn(name: WorkflowName): string {
+  const machine = stack.stateMachines[name];
+  expect(machine, `state machine ${name} exists`).toBeDefined();
+  const resource = resources[logicalId(machine!)]!;
+  expect(resource.Type).toBe('AWS::StepFunctions::StateMachine');
+  const machineName = resource.Properties!.StateMachineName as string;
+  return `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${machineName}`;
+}
+
+const workflowUses = (declaration: FunctionDeclaration) =>
+  Object.entries(declaration.workflows ?? {}) as [WorkflowName, readonly ('start' | 'wake')[]][];
+
 interface Grant {
   readonly action: string;
-  /** Logical id of the resource, or '*' */
+  /** Logical id of the resource, '*', or a literal ARN naming no resource of the stack (see renderPseudo) */
   readonly resource: string;
 }
 
@@ -116,8 +146,10 @@ function grantsOf(name: FunctionName): Grant[] {
       expect(statement.Effect).toBe('Allow');
       for (const action of asArray(statement.Action as string | string[])) {
         for (const resource of asArray(statement.Resource)) {
-          const ids = resource === '*' ? ['*'] : referencedIds(resource);
-          for (const id of ids) grants.push({ action, resource: id });
+          const ids =
+            resource === '*' ? ['*'] : referencedIds(resource).filter((id) => !isPseudoParameter(id));
+          for (const id of ids.length > 0 ? ids : [renderPseudo(resource)])
+            grants.push({ action, resource: id });
         }
       }
     }
@@ -246,6 +278,23 @@ describe('the REST API', () => {
     );
   });
 
+  it('serves MOUD enrollments and their events to signed-in staff only, through the enrollments function', () => {
+    // Arrange: hand-written; these carry 42 CFR Part 2 records
+    const enroll = { method: 'POST', path: '/v1/moud/enrollments' };
+    const recordEvent = { method: 'POST', path: '/v1/moud/enrollments/{enrollmentId}/events' };
+
+    // Act
+    const methods = [enroll, recordEvent].map(methodFor);
+
+    // Assert
+    for (const method of methods) {
+      expect(method.AuthorizationType).toBe('COGNITO_USER_POOLS');
+      expect(referencedIds((method.Integration as Record<string, unknown>).Uri)).toContain(
+        functionId('enrollments'),
+      );
+    }
+  });
+
   it('checks staff tokens against the Bridgeway user pool', () => {
     // Arrange
     const userPoolId = logicalId(stack.userPool);
@@ -342,10 +391,19 @@ describe('the functions', () => {
     if (declaration.sealing.length > 0) {
       expected.SEALING_KEY_ID = { 'Fn::GetAtt': [logicalId(stack.sealingKey), 'Arn'] };
     }
+    // The state machine's ARN is spelled out from its fixed name (no Ref, which would be a cycle).
+    for (const [workflow] of workflowUses(declaration))
+      expected[workflows[workflow].envVar] = workflowArn(workflow);
 
     // Act
-    const environment = (resources[functionId(name)]!.Properties!.Environment as { Variables: object })
-      .Variables;
+    const variables = (resources[functionId(name)]!.Properties!.Environment as { Variables: object })
+      .Variables as Record<string, unknown>;
+    const environment = Object.fromEntries(
+      Object.entries(variables).map(([key, value]) => [
+        key,
+        (value as Record<string, unknown>)['Fn::Join'] ? renderPseudo(value) : value,
+      ]),
+    );
 
     // Assert
     expect(environment).toEqual(expected);
@@ -435,11 +493,31 @@ describe('the permissions of each function', () => {
   );
 
   it.each(functionEntries)(
-    'give %s no service beyond logs, tracing, its data and its DLQ',
+    'let %s start or wake workflows exactly as the manifest says',
+    (name, declaration) => {
+      // Arrange
+      const expected = workflowUses(declaration).flatMap(([workflow, uses]) => [
+        ...(uses.includes('start') ? [`states:StartExecution on ${workflowArn(workflow)}`] : []),
+        ...(uses.includes('wake') ? [`states:SendTaskSuccess on ${workflowArn(workflow)}`] : []),
+      ]);
+
+      // Act
+      const granted = grantsOf(name)
+        .filter((grant) => grant.action.startsWith('states:'))
+        .map((grant) => `${grant.action} on ${grant.resource}`);
+
+      // Assert
+      expect(new Set(granted)).toEqual(new Set(expected));
+    },
+  );
+
+  it.each(functionEntries)(
+    'give %s no service beyond logs, tracing, its data, its DLQ and its workflows',
     (name, declaration) => {
       // Arrange
       const services = new Set(['logs', 'xray', 'dynamodb', 'kms', 'sns']);
       if (declaration.scheduleMinutes !== undefined) services.add('sqs');
+      if (workflowUses(declaration).length > 0) services.add('states');
 
       // Act
       const grants = grantsOf(name);
@@ -475,7 +553,16 @@ describe('the permissions of each function', () => {
     // Besides the aggregates, only the audit trail (appending who read a report), never read back.
     expect(dynamoTables).toEqual(new Set([aggregates, tableId('audit')]));
     expect(allows(grants, 'dynamodb:Query', tableId('audit'))).toBe(false);
-    for (const other of ['kiosks', 'kioskEvents', 'useReports', 'tasks', 'contacts', 'outbox'] as const) {
+    for (const other of [
+      'kiosks',
+      'kioskEvents',
+      'useReports',
+      'tasks',
+      'contacts',
+      'enrollments',
+      'enrollmentEvents',
+      'outbox',
+    ] as const) {
       expect(dynamoTables.has(tableId(other)), other).toBe(false);
     }
     expect(grants.some((g) => g.action === 'sns:Publish')).toBe(false);
@@ -511,6 +598,69 @@ describe('the permissions of each function', () => {
     expect(allows(grants, 'dynamodb:PutItem', tableId('contacts'))).toBe(false);
     expect(allows(grants, 'dynamodb:PutItem', tableId('audit'))).toBe(true);
   });
+
+  it('let the tasks function follow enrollments up and wake a parked follow-up, but not start one', () => {
+    // Arrange
+    const grants = grantsOf('tasks');
+    const followUp = workflowArn('followUp');
+
+    // Act / Assert
+    expect(allows(grants, 'dynamodb:GetItem', tableId('enrollments'))).toBe(true);
+    expect(allows(grants, 'dynamodb:UpdateItem', tableId('enrollments'))).toBe(true);
+    expect(allows(grants, 'dynamodb:PutItem', tableId('enrollmentEvents'))).toBe(false);
+    expect(allows(grants, 'states:SendTaskSuccess', followUp)).toBe(true);
+    expect(allows(grants, 'states:StartExecution', followUp)).toBe(false);
+  });
+
+  it('let the enrollments function start and wake the follow-up state machine and nothing else in Step Functions', () => {
+    // Arrange
+    const grants = grantsOf('enrollments');
+    const followUp = workflowArn('followUp');
+
+    // Act
+    const states = grants.filter((g) => g.action.startsWith('states:'));
+
+    // Assert
+    expect(followUp).toMatch(/:stateMachine:Bridgeway-followUp$/);
+    expect(allows(grants, 'states:StartExecution', followUp)).toBe(true);
+    expect(allows(grants, 'states:SendTaskSuccess', followUp)).toBe(true);
+    expect(new Set(states.map((g) => g.resource))).toEqual(new Set([followUp]));
+    expect(new Set(states.map((g) => g.action))).toEqual(
+      new Set(['states:StartExecution', 'states:SendTaskSuccess']),
+    );
+  });
+
+  it('let the follow-up step function wake a parked follow-up but never start one', () => {
+    // Arrange
+    const grants = grantsOf('followUpSteps');
+    const followUp = workflowArn('followUp');
+
+    // Act
+    const states = grants.filter((g) => g.action.startsWith('states:'));
+
+    // Assert
+    expect(allows(grants, 'states:SendTaskSuccess', followUp)).toBe(true);
+    expect(states.some((g) => g.action === 'states:StartExecution' || g.action === 'states:*')).toBe(false);
+    expect(new Set(states.map((g) => g.resource))).toEqual(new Set([followUp]));
+    // It reads and updates enrollments and tasks, and touches no contact details.
+    expect(allows(grants, 'dynamodb:UpdateItem', tableId('enrollments'))).toBe(true);
+    expect(grants.some((g) => g.resource === tableId('contacts'))).toBe(false);
+    expect(grants.some((g) => g.resource === logicalId(stack.sealingKey))).toBe(false);
+  });
+
+  it.each(['reports', 'kiosks', 'kioskEvents', 'useReports', 'meta', 'outboxRelay'] as const)(
+    'give the %s function no Step Functions action at all',
+    (name) => {
+      // Act
+      const states = grantsOf(name).filter((g) => g.action.startsWith('states:'));
+
+      // Assert
+      expect(states).toEqual([]);
+      expect(
+        (resources[functionId(name)]!.Properties!.Environment as { Variables: object }).Variables,
+      ).not.toHaveProperty(workflows.followUp.envVar);
+    },
+  );
 
   it('give the meta function no data access at all', () => {
     // Arrange
