@@ -97,7 +97,7 @@ function acknowledgeFunctionFindings(stack: BridgewayStack): void {
     acknowledge(
       fn,
       hipaa('LambdaInsideVPC'),
-      'The function calls only AWS APIs (DynamoDB, SNS, KMS, X-Ray) over TLS with SigV4 and reaches no private ' +
+      'The function calls only AWS APIs (DynamoDB, SNS, KMS, Step Functions, X-Ray) over TLS with SigV4 and reaches no private ' +
         'network resource; a VPC would add NAT or endpoint cost and cold-start latency without reducing exposure.',
     );
     acknowledge(
@@ -111,8 +111,12 @@ function acknowledgeFunctionFindings(stack: BridgewayStack): void {
       acknowledge(
         fn,
         hipaa('LambdaDLQ'),
-        'Invoked synchronously by API Gateway only: a failure is returned to the caller (kiosks retry with the same ' +
-          'eventId), so an asynchronous dead-letter queue would never receive anything.',
+        name === 'followUpSteps'
+          ? 'Invoked synchronously by the follow-up state machine only: a failure returns to its Task state, which ' +
+              'retries and then ends in the FollowUpFailed state for an operator to redrive; no asynchronous invocation ' +
+              'exists for a dead-letter queue to receive.'
+          : 'Invoked synchronously by API Gateway only: a failure is returned to the caller (kiosks retry with the same ' +
+              'eventId), so an asynchronous dead-letter queue would never receive anything.',
       );
     }
   }
@@ -187,8 +191,8 @@ function acknowledgeWorkflowFindings(stack: BridgewayStack): void {
   acknowledge(
     role,
     aws('IAM5[Action::kms:GenerateDataKey*]'),
-    'Publishing to the KMS-encrypted outreach topics and encrypting execution state needs GenerateDataKey ' +
-      'and GenerateDataKeyWithoutPlaintext on the one data key; the wildcard covers only those two actions.',
+    'CDK grants the state machine GenerateDataKey* on the one data key for its own execution-state ' +
+      'encryption (CustomerManagedEncryptionConfiguration); the wildcard is limited to that key.',
   );
   acknowledge(
     role,

@@ -183,7 +183,13 @@ export class BridgewayStack extends Stack implements BridgewayResources {
    */
   protected addWorkflows(): void {
     const declaration = workflowDeclarations.followUp;
-    const logGroup = this.createLogGroup('FollowUpWorkflowLogs');
+    const logGroup = new logs.LogGroup(this, 'FollowUpWorkflowLogs', {
+      // AWS's recommended prefix for vended logs keeps the resource policy small.
+      logGroupName: `/aws/vendedlogs/states/${this.stateMachineName('followUp')}`,
+      retention: logRetention,
+      encryptionKey: this.dataKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     const role = new ManagedPolicyRole(this, 'FollowUpWorkflowRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: 'Bridgeway follow-up workflow',
@@ -203,8 +209,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(this.dataKey),
     });
-    // Publishing to KMS-encrypted topics needs the data key.
-    this.dataKey.grant(machine, 'kms:GenerateDataKey*', 'kms:Decrypt');
+    // Publishing to the KMS-encrypted topics: SNS asks for a data key on the publisher's behalf.
+    this.dataKey.grant(machine, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.stateMachines.followUp = machine;
   }
 
