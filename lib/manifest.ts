@@ -291,6 +291,13 @@ export const routes = [
     summary: 'Naloxone program report',
   },
   {
+    method: 'GET',
+    path: '/v1/reports/moud',
+    function: 'reports',
+    auth: admin,
+    summary: 'MOUD program report: enrollments, retention, overdose rates',
+  },
+  {
     method: 'POST',
     path: '/v1/moud/enrollments',
     function: 'enrollments',

@@ -22,6 +22,8 @@ export interface EnrollmentRecord {
   readonly openTasks?: Set<string>;
   readonly endedOn?: string;
   readonly endReason?: string;
+  readonly eventSeq?: number;
+  readonly retained?: Record<string, boolean>;
   readonly changeSeq?: number;
   readonly parkToken?: string;
   readonly followUpEndedAt?: string;
@@ -37,7 +39,8 @@ export async function getEnrollment(enrollmentId: string): Promise<EnrollmentRec
 export type Written =
   | { readonly status: 'created' }
   | { readonly status: 'exists'; readonly stored: Record<string, unknown> }
-  | { readonly status: 'missing' };
+  | { readonly status: 'missing' }
+  | { readonly status: 'stale'; readonly current: Record<string, unknown> };
 
 /**
  * One transaction: `first` is the idempotency guard (a Put conditioned on its
@@ -51,10 +54,17 @@ export async function writeOnce(items: TransactItems, missingIndex?: number): Pr
   } catch (error) {
     const reasons = cancellationReasons(error);
     if (!reasons) throw error;
-    if (reasons[0]?.Code === 'ConditionalCheckFailed' && reasons[0].Item)
+    if (reasons[0]?.Code === 'ConditionalCheckFailed' && reasons[0].Item) {
       return { status: 'exists', stored: reasons[0].Item };
-    if (missingIndex !== undefined && reasons[missingIndex]?.Code === 'ConditionalCheckFailed')
-      return { status: 'missing' };
+    }
+    const parent = missingIndex === undefined ? undefined : reasons[missingIndex];
+    if (parent?.Code === 'ConditionalCheckFailed') {
+      // The parent's condition failed: gone, or changed since it was read (its current state comes back).
+      return parent.Item ? { status: 'stale', current: parent.Item } : { status: 'missing' };
+    }
+    if (missingIndex !== undefined && reasons.some((reason) => reason.Code === 'TransactionConflict')) {
+      return { status: 'stale', current: {} };
+    }
     throw error;
   }
 }

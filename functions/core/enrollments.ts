@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
 import { checkpoints } from './followup.js';
-import type { Enrollment, EnrollmentEvent } from './schemas.js';
+import { type Activity, RETENTION_DAYS, retentionFlags } from './metrics/moud.js';
+import type { Enrollment, EnrollmentEvent, Medication } from './schemas.js';
 
 /**
  * The id of an enrollment is derived from what identifies it (participant and
@@ -45,4 +46,76 @@ export function activityAttribute(
 
 export function urgentTaskId(enrollmentId: string, eventId: string): string {
   return `T-${enrollmentId}-overdose-${eventId}`;
+}
+
+/** What the event changes, decided from the enrollment as last read. */
+export interface EnrollmentChange {
+  readonly activity?: {
+    readonly attribute: 'doseDays' | 'injectionDays' | 'visitDays';
+    readonly day: string;
+  };
+  readonly overdose: boolean;
+  readonly ended?: { readonly on: string; readonly reason: 'disenrolled' | 'died' };
+  /** Retention flags after the event (stored on the enrollment; their changes move the cohort counters). */
+  readonly retained: Record<string, boolean>;
+  /** Counter changes on the cohort row (the enrollment's day and site). */
+  readonly counters: Record<string, number>;
+}
+
+export interface EnrollmentSnapshot {
+  readonly enrolledOn: string;
+  readonly medication: string;
+  readonly doseDays?: Iterable<string>;
+  readonly injectionDays?: Iterable<string>;
+  readonly visitDays?: Iterable<string>;
+  readonly endedOn?: string;
+  readonly retained?: Record<string, boolean>;
+}
+
+/**
+ * The cohort counters an event moves (see functions/core/metrics/moud.ts): retention flags that
+ * flip, an overdose within the follow-up, the day the follow-up ended. Only the first ending counts.
+ */
+export function planEnrollmentEvent(
+  enrollment: EnrollmentSnapshot,
+  event: EnrollmentEvent,
+): EnrollmentChange {
+  const counters: Record<string, number> = {};
+  const attribute = activityAttribute(event.type);
+  const days = {
+    dose: new Set(enrollment.doseDays ?? []),
+    injection: new Set(enrollment.injectionDays ?? []),
+    visit: new Set(enrollment.visitDays ?? []),
+  };
+  if (attribute) days[event.type as 'dose' | 'injection' | 'visit'].add(event.occurredOn);
+  const activities: Activity[] = (['dose', 'injection', 'visit'] as const).flatMap((type) =>
+    [...days[type]].map((day) => ({ day, type })),
+  );
+  const retained = retentionFlags(enrollment.medication as Medication, enrollment.enrolledOn, activities);
+  const before = enrollment.retained ?? {};
+  for (const n of RETENTION_DAYS) {
+    const was = before[String(n)] === true;
+    if (retained[n] !== was) counters[`retained${n}`] = retained[n] ? 1 : -1;
+  }
+
+  const withinFollowUp =
+    event.occurredOn >= enrollment.enrolledOn &&
+    (!enrollment.endedOn || event.occurredOn <= enrollment.endedOn);
+  const overdose = event.type === 'overdose';
+  if (overdose && withinFollowUp) counters[`od:${event.occurredOn}`] = 1;
+
+  let ended: EnrollmentChange['ended'];
+  if (!enrollment.endedOn && (event.type === 'disenrolled' || (event.type === 'overdose' && event.fatal))) {
+    const on = event.occurredOn < enrollment.enrolledOn ? enrollment.enrolledOn : event.occurredOn;
+    ended = { on, reason: event.type === 'disenrolled' ? 'disenrolled' : 'died' };
+    counters[`end:${on}`] = 1;
+    counters[`${ended.reason}:${on}`] = 1;
+  }
+  return {
+    activity: attribute ? { attribute, day: event.occurredOn } : undefined,
+    overdose,
+    ended,
+    retained: Object.fromEntries(RETENTION_DAYS.map((n) => [String(n), retained[n]])),
+    counters,
+  };
 }

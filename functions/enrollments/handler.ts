@@ -2,7 +2,12 @@ import * as z from 'zod';
 import { counterUpdate } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
 import { tableName } from '../adapters/dynamo.js';
-import { getEnrollment, touchEnrollment, writeOnce } from '../adapters/enrollment-store.js';
+import {
+  type EnrollmentRecord,
+  getEnrollment,
+  touchEnrollment,
+  writeOnce,
+} from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
@@ -10,15 +15,16 @@ import { getContact } from '../adapters/task-store.js';
 import { workflows } from '../adapters/workflows.js';
 import { addCounter, aggregateKey, type Counters } from '../core/aggregates.js';
 import {
-  activityAttribute,
+  type EnrollmentChange,
   enrolledAtOf,
   enrollmentAnswer,
   enrollmentFingerprint,
   enrollmentIdOf,
   eventFingerprint,
+  planEnrollmentEvent,
   urgentTaskId,
 } from '../core/enrollments.js';
-import { conflict, invalid, notFound } from '../core/errors.js';
+import { conflict, invalid, notFound, unavailable } from '../core/errors.js';
 import { ESCALATION_MS } from '../core/followup.js';
 import { type Enrollment, enrollmentEventSchema, enrollmentSchema } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
@@ -105,145 +111,160 @@ async function enroll(request: HttpRequest) {
   return json(written.status === 'created' ? 201 : 200, enrollmentAnswer(enrollmentId, stored));
 }
 
+/** Concurrent events of one enrollment re-plan from the state DynamoDB hands back. */
+const MAX_EVENT_ATTEMPTS = 8;
+
 async function recordEvent(request: HttpRequest) {
   const { enrollmentId } = validate(pathSchema, request.params);
   const event = jsonBody(request, enrollmentEventSchema, 'invalid_event');
   notAfterToday(event.occurredOn, 'occurredOn');
-  const enrollment = await getEnrollment(enrollmentId);
+  let enrollment = await getEnrollment(enrollmentId);
   if (!enrollment) throw notFound('No such enrollment.');
-  const at = now();
   const fingerprint = eventFingerprint(event);
-
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets: string[] = [];
-  const adds: string[] = [];
-  const counters: Counters = {};
-  const activity = activityAttribute(event.type);
-  if (activity) {
-    names['#activity'] = activity;
-    values[':day'] = new Set([event.occurredOn]);
-    adds.push('#activity :day');
-    addCounter(counters, `${event.type}s`);
-  }
-  if (event.type === 'missed-visit') addCounter(counters, 'missedVisits');
-  if (event.type === 'overdose') {
-    values[':one'] = 1;
-    adds.push('overdoses :one');
-    addCounter(counters, event.fatal ? 'fatalOverdoses' : 'overdoses');
-  }
-  const ends = event.type === 'disenrolled' || (event.type === 'overdose' && event.fatal);
-  if (ends) {
-    values[':endedOn'] = event.occurredOn;
-    values[':reason'] = event.type === 'disenrolled' ? 'disenrolled' : 'died';
-    sets.push('endedOn = if_not_exists(endedOn, :endedOn)', 'endReason = if_not_exists(endReason, :reason)');
-    addCounter(counters, event.type === 'disenrolled' ? 'disenrollments' : 'deaths');
-  }
-  const urgent = event.type === 'overdose' && !event.fatal && !enrollment.endedOn;
   const taskId = urgentTaskId(enrollmentId, event.eventId);
-  if (urgent) {
-    values[':task'] = new Set([taskId]);
-    adds.push('openTasks :task');
-  }
-  const notifications =
-    urgent && enrollment.consentOutreach
-      ? [
-          newNotification(
-            'outreach',
-            {
-              kind: 'overdose-urgent',
-              taskId,
-              enrollmentId,
-              siteId: enrollment.siteId,
-              dueAt: at.toISOString(),
-            },
-            at,
-          ),
-        ]
-      : [];
-  const expression = [
-    sets.length ? `SET ${sets.join(', ')}` : '',
-    adds.length ? `ADD ${adds.join(', ')}` : '',
-  ]
-    .filter(Boolean)
-    .join(' ');
 
-  const written = await writeOnce(
-    [
-      {
-        Put: {
-          TableName: tableName('enrollmentEvents'),
-          Item: {
-            ...event,
-            enrollmentId,
-            fingerprint,
-            recordedAt: at.toISOString(),
-            recordedBy: request.actor?.id,
-          },
-          ConditionExpression: 'attribute_not_exists(eventId)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-      expression
-        ? {
-            Update: {
-              TableName: tableName('enrollments'),
-              Key: { enrollmentId },
-              UpdateExpression: expression,
-              ConditionExpression: 'attribute_exists(enrollmentId)',
-              ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-              ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
-            },
-          }
-        : {
-            ConditionCheck: {
-              TableName: tableName('enrollments'),
-              Key: { enrollmentId },
-              ConditionExpression: 'attribute_exists(enrollmentId)',
-            },
-          },
-      ...(Object.keys(counters).length
-        ? [{ Update: counterUpdate(aggregateKey('moud', event.occurredOn, enrollment.siteId), counters) }]
-        : []),
-      ...(urgent
+  for (let attempt = 1; attempt <= MAX_EVENT_ATTEMPTS; attempt += 1) {
+    const at = now();
+    const change = planEnrollmentEvent(enrollment, event);
+    const urgent = event.type === 'overdose' && !event.fatal && !enrollment.endedOn;
+    const notifications =
+      urgent && enrollment.consentOutreach
         ? [
-            {
-              Put: {
-                TableName: tableName('tasks'),
-                Item: {
-                  taskId,
-                  kind: 'overdose-urgent',
-                  urgent: true,
-                  status: 'open',
-                  source: 'moud',
-                  enrollmentId,
-                  siteId: enrollment.siteId,
-                  contactId: enrollment.contactId,
-                  dueAt: at.toISOString(),
-                  createdAt: at.toISOString(),
-                  escalateAt: new Date(at.getTime() + ESCALATION_MS).toISOString(),
+            newNotification(
+              'outreach',
+              {
+                kind: 'overdose-urgent',
+                taskId,
+                enrollmentId,
+                siteId: enrollment.siteId,
+                dueAt: at.toISOString(),
+              },
+              at,
+            ),
+          ]
+        : [];
+    const update = enrollmentUpdate(enrollment, change, urgent ? taskId : undefined);
+    const written = await writeOnce(
+      [
+        {
+          Put: {
+            TableName: tableName('enrollmentEvents'),
+            Item: {
+              ...event,
+              enrollmentId,
+              fingerprint,
+              recordedAt: at.toISOString(),
+              recordedBy: request.actor?.id,
+            },
+            ConditionExpression: 'attribute_not_exists(eventId)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        { Update: { TableName: tableName('enrollments'), Key: { enrollmentId }, ...update } },
+        ...(Object.keys(change.counters).length
+          ? [
+              {
+                Update: counterUpdate(
+                  aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId),
+                  change.counters,
+                ),
+              },
+            ]
+          : []),
+        ...(urgent
+          ? [
+              {
+                Put: {
+                  TableName: tableName('tasks'),
+                  Item: {
+                    taskId,
+                    kind: 'overdose-urgent',
+                    urgent: true,
+                    status: 'open',
+                    source: 'moud',
+                    enrollmentId,
+                    siteId: enrollment.siteId,
+                    contactId: enrollment.contactId,
+                    dueAt: at.toISOString(),
+                    createdAt: at.toISOString(),
+                    escalateAt: new Date(at.getTime() + ESCALATION_MS).toISOString(),
+                  },
                 },
               },
-            },
-          ]
-        : []),
-      ...notifications.map(outboxPut),
-    ],
-    1,
-  );
-  if (written.status === 'missing') throw notFound('No such enrollment.');
-  if (written.status === 'exists') {
-    if (written.stored.fingerprint === fingerprint)
-      return json(200, { eventId: event.eventId, status: 'duplicate' });
-    throw conflict('event_id_conflict', 'This eventId was already recorded with a different event.');
-  }
-  await deliver(notifications);
-  // Treatment activity only moves future checks, which the workflow judges when they fall due;
-  // an overdose or a disenrollment needs it now.
-  if (event.type !== 'overdose' && event.type !== 'disenrolled') {
-    logger.info('enrollment event recorded', { enrollmentId, eventId: event.eventId, type: event.type });
+            ]
+          : []),
+        ...notifications.map(outboxPut),
+      ],
+      1,
+    );
+    if (written.status === 'missing') throw notFound('No such enrollment.');
+    if (written.status === 'exists') {
+      if (written.stored.fingerprint === fingerprint)
+        return json(200, { eventId: event.eventId, status: 'duplicate' });
+      throw conflict('event_id_conflict', 'This eventId was already recorded with a different event.');
+    }
+    if (written.status === 'stale') {
+      enrollment = (
+        Object.keys(written.current).length ? written.current : await getEnrollment(enrollmentId)
+      ) as EnrollmentRecord;
+      continue;
+    }
+    await deliver(notifications);
+    logger.info('enrollment event recorded', {
+      enrollmentId,
+      eventId: event.eventId,
+      type: event.type,
+      attempt,
+    });
+    // Treatment activity only moves future checks, which the workflow judges when they fall due;
+    // an overdose or a disenrollment needs it now.
+    if (event.type === 'overdose' || event.type === 'disenrolled') await wakeFollowUp(enrollmentId);
     return json(201, { eventId: event.eventId, status: 'recorded' });
   }
+  throw unavailable('Too many concurrent changes to this enrollment; nothing was recorded, retry later.');
+}
+
+/** The event's changes to the enrollment item, guarded by the event sequence the plan was made from. */
+function enrollmentUpdate(enrollment: EnrollmentRecord, change: EnrollmentChange, urgentTaskId?: string) {
+  const seq = enrollment.eventSeq ?? 0;
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':next': seq + 1, ':retained': change.retained };
+  const sets = ['eventSeq = :next', 'retained = :retained'];
+  const adds: string[] = [];
+  if (change.activity) {
+    names['#activity'] = change.activity.attribute;
+    values[':day'] = new Set([change.activity.day]);
+    adds.push('#activity :day');
+  }
+  if (change.overdose) {
+    values[':one'] = 1;
+    adds.push('overdoses :one');
+  }
+  if (change.ended) {
+    values[':endedOn'] = change.ended.on;
+    values[':reason'] = change.ended.reason;
+    sets.push('endedOn = :endedOn', 'endReason = :reason');
+  }
+  if (urgentTaskId) {
+    values[':task'] = new Set([urgentTaskId]);
+    adds.push('openTasks :task');
+  }
+  values[':seq'] = seq;
+  return {
+    UpdateExpression: [`SET ${sets.join(', ')}`, adds.length ? `ADD ${adds.join(', ')}` : '']
+      .filter(Boolean)
+      .join(' '),
+    ConditionExpression:
+      seq === 0
+        ? 'attribute_exists(enrollmentId) AND (attribute_not_exists(eventSeq) OR eventSeq = :seq)'
+        : 'attribute_exists(enrollmentId) AND eventSeq = :seq',
+    ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+    ExpressionAttributeValues: values,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+async function wakeFollowUp(enrollmentId: string): Promise<void> {
   try {
     const token = await touchEnrollment(enrollmentId);
     if (token) await workflows().wake(token);
@@ -251,8 +272,6 @@ async function recordEvent(request: HttpRequest) {
     // The event is recorded; the workflow sees it at its next due time anyway.
     logger.warn('could not wake the follow-up workflow', { enrollmentId, errorName: (error as Error).name });
   }
-  logger.info('enrollment event recorded', { enrollmentId, eventId: event.eventId, type: event.type });
-  return json(201, { eventId: event.eventId, status: 'recorded' });
 }
 
 export const handler = routeGroup('enrollments', {

@@ -14,9 +14,7 @@ export function reportCsv(
   for (const [metric, value] of Object.entries(report)) {
     if (metric === 'definitions' || metric in breakdowns) continue;
     if (value !== null && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value as Flat)) {
-        if (inner === null || typeof inner !== 'object') lines.push(['total', key, metric, inner]);
-      }
+      for (const [key, inner] of leaves(value as Flat)) lines.push(['total', key, metric, inner ?? '']);
     } else {
       lines.push(['total', '', metric, value ?? '']);
     }
@@ -29,4 +27,13 @@ export function reportCsv(
     }
   }
   return stringify(lines);
+}
+
+/** Nested figures as [dotted path, value]: `{ "30": { rate: 0.8 } }` → ["30.rate", 0.8]. */
+function leaves(value: Flat, prefix = ''): [string, unknown][] {
+  return Object.entries(value).flatMap(([key, inner]) =>
+    inner !== null && typeof inner === 'object'
+      ? leaves(inner as Flat, `${prefix}${key}.`)
+      : [[`${prefix}${key}`, inner] as [string, unknown]],
+  );
 }
