@@ -204,8 +204,9 @@ export const functions = {
   },
   outboxRelay: {
     entry: 'functions/outbox-relay/handler.ts',
-    description: 'Publishes notifications whose first publish failed',
-    tables: { outbox: 'readWrite' },
+    description:
+      'Publishes notifications whose first publish failed; escalates kiosk contact tasks open for 24 hours',
+    tables: { outbox: 'readWrite', tasks: 'readWrite' },
     topics: ['restock', 'kiosk-ops', 'outreach', 'outreach-escalation'],
     sealing: [],
     scheduleMinutes: 5,

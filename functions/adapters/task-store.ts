@@ -114,3 +114,34 @@ export async function completeTask(
     return task ? { status: 'already', task } : { status: 'missing' };
   }
 }
+
+/**
+ * Kiosk contact tasks open past their escalation time and not escalated yet
+ * (follow-up tasks of enrollments are escalated by their workflow).
+ */
+export async function kioskTasksToEscalate(now: Date): Promise<TaskRecord[]> {
+  const due: TaskRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documentClient.send(
+      new QueryCommand({
+        TableName: tableName('tasks'),
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#status = :open AND dueAt <= :cutoff',
+        FilterExpression: '#source = :kiosk AND attribute_not_exists(escalatedAt) AND escalateAt <= :now',
+        ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
+        ExpressionAttributeValues: {
+          ':open': 'open',
+          ':kiosk': 'kiosk',
+          ':now': now.toISOString(),
+          // Kiosk tasks are due when created and escalate a day later: older ones only.
+          ':cutoff': new Date(now.getTime() - 86_400_000).toISOString(),
+        },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    due.push(...((page.Items ?? []) as TaskRecord[]));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return due;
+}

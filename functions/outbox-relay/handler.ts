@@ -1,19 +1,72 @@
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { now } from '../adapters/clock.js';
+import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
-import { relayOutbox } from '../adapters/outbox.js';
+import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
+import { kioskTasksToEscalate } from '../adapters/task-store.js';
 
 /** Rows younger than this are still being published by the request that wrote them. */
 export const RELAY_MIN_AGE_MS = 60_000;
 
 /**
- * Scheduled: publishes notifications whose first publish failed. At start-up
- * the embedded runtime passes `minAgeMs: 0`: no request of its own is in flight,
- * so every row left is an orphan of the previous run.
+ * Escalates each kiosk contact task open for 24 hours, once: the escalation mark
+ * and its notification are one transaction, conditioned on the task being open
+ * and not escalated yet, so a re-run or a concurrent completion changes nothing.
  */
-export const handler = async (event?: {
-  minAgeMs?: number;
-}): Promise<{ published: number; failed: number }> => {
-  const result = await relayOutbox(now(), event?.minAgeMs ?? RELAY_MIN_AGE_MS);
-  if (result.published || result.failed) logger.info('outbox relayed', result);
+async function escalateKioskTasks(at: Date): Promise<number> {
+  let escalated = 0;
+  for (const task of await kioskTasksToEscalate(at)) {
+    const notification = newNotification(
+      'outreach-escalation',
+      {
+        kind: 'escalation',
+        taskKind: task.kind,
+        taskId: task.taskId,
+        kioskId: String(task.kioskId),
+        siteId: task.siteId,
+        dueAt: task.dueAt,
+        escalatedAt: at.toISOString(),
+      },
+      at,
+    );
+    try {
+      await documentClient.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName('tasks'),
+                Key: { taskId: task.taskId },
+                UpdateExpression: 'SET escalatedAt = :at',
+                ConditionExpression: '#status = :open AND attribute_not_exists(escalatedAt)',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':at': at.toISOString(), ':open': 'open' },
+              },
+            },
+            outboxPut(notification),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (cancellationReasons(error)) continue; // completed or escalated meanwhile
+      throw error;
+    }
+    await deliver([notification]);
+    escalated += 1;
+  }
+  return escalated;
+}
+
+/**
+ * Scheduled: publishes notifications whose first publish failed, and escalates
+ * kiosk contact tasks nobody completed within 24 hours. At start-up the embedded
+ * runtime passes `minAgeMs: 0`: no request of its own is in flight, so every
+ * outbox row left is an orphan of the previous run.
+ */
+export const handler = async (event?: { minAgeMs?: number }) => {
+  const at = now();
+  const escalated = await escalateKioskTasks(at);
+  const result = { ...(await relayOutbox(at, event?.minAgeMs ?? RELAY_MIN_AGE_MS)), escalated };
+  if (result.published || result.failed || result.escalated) logger.info('outbox relayed', result);
   return result;
 };

@@ -39,7 +39,7 @@ export interface Backend {
   readonly outboxFile: string;
   readonly workflows: LocalWorkflowEngine;
   /** Runs the outbox relay once (it also runs on a timer). */
-  relayOutbox(): Promise<{ published: number; failed: number }>;
+  relayOutbox(): Promise<{ published: number; failed: number; escalated: number }>;
   stop(): Promise<void>;
 }
 
@@ -103,13 +103,13 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
 
   const relay = handlers.outboxRelay as unknown as (event: {
     minAgeMs?: number;
-  }) => Promise<{ published: number; failed: number }>;
+  }) => Promise<{ published: number; failed: number; escalated: number }>;
   const relayOutbox = () => relay({});
   await relay({ minAgeMs: 0 });
-  const relayTimer = setInterval(
-    () => void relayOutbox().catch(() => undefined),
-    options.relayIntervalMs ?? 30_000,
-  );
+  // Every 30 s, or every backend hour when TIME_SCALE speeds the clock up (escalations stay near their time).
+  const relayEvery =
+    options.relayIntervalMs ?? Math.min(30_000, Math.max(500, 3_600_000 / clock.settings.timeScale));
+  const relayTimer = setInterval(() => void relayOutbox().catch(() => undefined), relayEvery);
   relayTimer.unref();
 
   const server = createGateway({ handlers, principals });
