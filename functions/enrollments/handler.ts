@@ -31,9 +31,10 @@ import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/
 
 const pathSchema = z.strictObject({ enrollmentId: z.string().min(1).max(64) });
 
-function notAfterToday(day: string, field: string): void {
+/** Contract: `invalid_event` for enrollment events, `invalid_request` for the enrollment itself. */
+function notAfterToday(day: string, field: string, code: 'invalid_event' | 'invalid_request'): void {
   if (day > now().toISOString().slice(0, 10))
-    throw invalid('invalid_event', [{ path: field, message: 'must not be after today' }]);
+    throw invalid(code, [{ path: field, message: 'must not be after today' }]);
 }
 
 async function sameContact(stored: Record<string, unknown>, enrollment: Enrollment): Promise<boolean> {
@@ -45,8 +46,8 @@ async function sameContact(stored: Record<string, unknown>, enrollment: Enrollme
 }
 
 async function enroll(request: HttpRequest) {
-  const enrollment = jsonBody(request, enrollmentSchema, 'invalid_event');
-  notAfterToday(enrollment.enrolledOn, 'enrolledOn');
+  const enrollment = jsonBody(request, enrollmentSchema, 'invalid_request');
+  notAfterToday(enrollment.enrolledOn, 'enrolledOn', 'invalid_request');
   const at = now();
   const enrollmentId = enrollmentIdOf(enrollment.participantRef, enrollment.enrolledOn);
   const enrolledAt = enrolledAtOf(enrollment.enrolledOn, at);
@@ -117,7 +118,7 @@ const MAX_EVENT_ATTEMPTS = 8;
 async function recordEvent(request: HttpRequest) {
   const { enrollmentId } = validate(pathSchema, request.params);
   const event = jsonBody(request, enrollmentEventSchema, 'invalid_event');
-  notAfterToday(event.occurredOn, 'occurredOn');
+  notAfterToday(event.occurredOn, 'occurredOn', 'invalid_event');
   let enrollment = await getEnrollment(enrollmentId);
   if (!enrollment) throw notFound('No such enrollment.');
   const fingerprint = eventFingerprint(event);

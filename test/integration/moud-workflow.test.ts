@@ -122,7 +122,7 @@ describe('MOUD enrollment over HTTP', () => {
     expect(otherDrug.body.error.code).toBe('enrollment_exists');
   });
 
-  it('refuses bad enrollments and events with invalid_event naming the field', async () => {
+  it('refuses bad enrollments with invalid_request and bad events with invalid_event, naming the field', async () => {
     const tomorrow = new Date(clock.now().getTime() + DAY).toISOString().slice(0, 10);
     const base = {
       participantRef: 'P-BAD',
@@ -143,7 +143,7 @@ describe('MOUD enrollment over HTTP', () => {
     for (const [body, path] of cases) {
       const answer = await api.staff(OUTREACH, 'POST', '/v1/moud/enrollments', body);
       expect(answer.status, path).toBe(400);
-      expect(answer.body.error.code).toBe('invalid_event');
+      expect(answer.body.error.code).toBe('invalid_request');
       expect(answer.body.error.issues.map((i: { path: string }) => i.path)).toContain(path);
     }
     const enrollmentId = await enroll({ consent: { outreach: false, part2: true } });
@@ -156,6 +156,7 @@ describe('MOUD enrollment over HTTP', () => {
     for (const [body, path] of events) {
       const answer = await api.staff(OUTREACH, 'POST', `/v1/moud/enrollments/${enrollmentId}/events`, body);
       expect(answer.status, path).toBe(400);
+      expect(answer.body.error.code).toBe('invalid_event');
       expect(answer.body.error.issues.map((i: { path: string }) => i.path)).toContain(path);
     }
     const unknown = await api.staff(OUTREACH, 'POST', '/v1/moud/enrollments/E-nobody/events', {
