@@ -1,0 +1,417 @@
+import {
+  ConditionalCheckFailedException,
+  InternalServerError,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useClock } from '../../../functions/adapters/clock.js';
+import { logger } from '../../../functions/adapters/logger.js';
+import { handler, type PlanOutput } from '../../../functions/follow-up/handler.js';
+import { spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+
+const NOW = new Date('2026-11-20T15:00:00.000Z');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const ENROLLMENT_ID = 'E-0123456789abcdef01234567';
+const TASK_72H = `T-${ENROLLMENT_ID}-checkpoint-72h`;
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** An enrollment recorded `daysAgo` days before NOW, at 09:00 UTC. */
+function enrollment(daysAgo: number, overrides: Item = {}): Item {
+  const enrolledOn = new Date(NOW.getTime() - daysAgo * DAY).toISOString().slice(0, 10);
+  return {
+    enrollmentId: ENROLLMENT_ID,
+    participantRef: 'P-1042',
+    siteId: 'site-7',
+    enrolledOn,
+    enrolledAt: `${enrolledOn}T09:00:00.000Z`,
+    medication: 'methadone',
+    overdosesPrior12m: 2,
+    consentOutreach: true,
+    consentPart2: true,
+    contactId: ENROLLMENT_ID,
+    fingerprint: 'f'.repeat(64),
+    changeSeq: 4,
+    ...overrides,
+  };
+}
+
+function openTask(overrides: Item = {}): Item {
+  return {
+    taskId: TASK_72H,
+    kind: 'checkpoint-72h',
+    status: 'open',
+    source: 'moud',
+    enrollmentId: ENROLLMENT_ID,
+    siteId: 'site-7',
+    contactId: ENROLLMENT_ID,
+    dueAt: '2026-11-19T09:00:00.000Z',
+    createdAt: '2026-11-19T09:00:00.000Z',
+    escalateAt: '2026-11-20T09:00:00.000Z',
+    ...overrides,
+  };
+}
+
+function stored(item: Item, tasks: Item[] = []) {
+  ddb
+    .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
+    .resolves({ Item: item });
+  ddb.on(BatchGetCommand).resolves({ Responses: { [TABLE.tasks]: tasks }, UnprocessedKeys: {} });
+}
+
+const plan = () => handler({ step: 'plan', enrollmentId: ENROLLMENT_ID }) as Promise<PlanOutput>;
+
+function transactItems(n = 0): TransactItem[] {
+  return ddb.commandCalls(TransactWriteCommand)[n].args[0].input.TransactItems ?? [];
+}
+const putsInto = (items: TransactItem[], table: string) =>
+  items.filter((item) => item.Put?.TableName === table).map((item) => item.Put!);
+const updatesOf = (items: TransactItem[], table: string) =>
+  items.filter((item) => item.Update?.TableName === table).map((item) => item.Update!);
+const setValue = (value: unknown) => [...(value as Set<string>)].sort();
+
+const cancelled = () =>
+  new TransactionCanceledException({
+    message: 'Transaction cancelled, please refer cancellation reasons for specific reasons',
+    $metadata: {},
+    CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+  });
+const conditionFailed = () =>
+  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+beforeEach(() => {
+  ddb.reset();
+  sfn.reset();
+  stubEnvironment();
+  useClock(() => new Date(NOW));
+  for (const level of ['debug', 'info', 'warn', 'error'] as const)
+    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  ddb.on(TransactWriteCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({});
+  sfn.on(SendTaskSuccessCommand).resolves({});
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+describe('the plan step', () => {
+  it('parks until the 72-hour checkpoint when nothing is due, and writes nothing', async () => {
+    stored(enrollment(1));
+
+    const output = await plan();
+
+    // Enrolled 2026-11-19 at 09:00: the 72-hour checkpoint falls due 2026-11-22 at 09:00.
+    expect(output).toEqual({
+      action: 'park',
+      seq: 4,
+      until: '2026-11-22T09:00:00.000Z',
+      waitSeconds: (Date.parse('2026-11-22T09:00:00.000Z') - NOW.getTime()) / 1000,
+    });
+    expect(output.waitSeconds).toBeGreaterThanOrEqual(1);
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { ConsistentRead: true });
+    expect(ddb).not.toHaveReceivedCommand(BatchGetCommand);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('rounds the wait up to whole seconds, so that the park never ends before the due time', async () => {
+    useClock(() => new Date('2026-11-22T08:59:58.100Z'));
+    stored(enrollment(1));
+
+    const output = await plan();
+
+    expect(output).toMatchObject({ action: 'park', until: '2026-11-22T09:00:00.000Z', waitSeconds: 2 });
+  });
+
+  it('opens a task for a due 72-hour check in one transaction and hands back an outreach notice with ids only', async () => {
+    stored(enrollment(3));
+
+    const output = await plan();
+
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    const items = transactItems();
+    const [task] = putsInto(items, TABLE.tasks);
+    expect(task.ConditionExpression).toBe('attribute_not_exists(taskId)');
+    expect(task.Item).toEqual({
+      taskId: TASK_72H,
+      kind: 'checkpoint-72h',
+      status: 'open',
+      source: 'moud',
+      enrollmentId: ENROLLMENT_ID,
+      siteId: 'site-7',
+      contactId: ENROLLMENT_ID,
+      dueAt: '2026-11-20T09:00:00.000Z',
+      createdAt: NOW.toISOString(),
+      escalateAt: new Date(NOW.getTime() + DAY).toISOString(),
+      pendingNotice: 'outreach',
+    });
+    const [update] = updatesOf(items, TABLE.enrollments);
+    expect(update.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
+    expect(update.UpdateExpression).toBe('ADD judged :judged, openTasks :opened');
+    expect(setValue(update.ExpressionAttributeValues?.[':judged'])).toEqual(['checkpoint-72h']);
+    expect(setValue(update.ExpressionAttributeValues?.[':opened'])).toEqual([TASK_72H]);
+
+    expect(output).toMatchObject({
+      action: 'notify',
+      seq: 4,
+      notice: 'outreach',
+      taskId: TASK_72H,
+      kind: 'checkpoint-72h',
+    });
+    expect(JSON.parse(String(output.message))).toEqual({
+      kind: 'checkpoint-72h',
+      taskId: TASK_72H,
+      enrollmentId: ENROLLMENT_ID,
+      siteId: 'site-7',
+      dueAt: '2026-11-20T09:00:00.000Z',
+    });
+    expect(JSON.stringify(output)).not.toMatch(/P-1042|methadone|contact|phone|\+1555/);
+  });
+
+  it('opens the task without a notice and parks until its escalation time without outreach consent', async () => {
+    stored(enrollment(3, { consentOutreach: false }));
+
+    const output = await plan();
+
+    const [task] = putsInto(transactItems(), TABLE.tasks);
+    expect(task.Item).not.toHaveProperty('pendingNotice');
+    expect(output).toMatchObject({ action: 'park', until: new Date(NOW.getTime() + DAY).toISOString() });
+    expect(output.message).toBeUndefined();
+  });
+
+  it('plans again from what is stored when the transaction is cancelled, and succeeds the second time', async () => {
+    stored(enrollment(3));
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled()).resolves({});
+
+    const output = await plan();
+
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+    expect(output).toMatchObject({ action: 'notify', taskId: TASK_72H, notice: 'outreach' });
+  });
+
+  it('gives up after five cancelled attempts so that Step Functions retries the step', async () => {
+    stored(enrollment(3));
+    ddb.on(TransactWriteCommand).rejects(cancelled());
+
+    await expect(plan()).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 5);
+  });
+
+  it('does not plan again after another DynamoDB failure', async () => {
+    stored(enrollment(3));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(new InternalServerError({ message: 'Internal error', $metadata: {} }));
+
+    await expect(plan()).rejects.toMatchObject({ name: 'InternalServerError' });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+
+  it('fails for an enrollment that does not exist', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    await expect(plan()).rejects.toThrow(ENROLLMENT_ID);
+  });
+
+  it('reads the open tasks consistently and folds a due check into the open follow-up task', async () => {
+    // Enrolled 7 days ago at 09:00: the 7-day checkpoint (and the daily supply check) are due.
+    stored(enrollment(7, { judged: new Set(['checkpoint-72h']), openTasks: new Set([TASK_72H]) }), [
+      openTask({ escalatedAt: '2026-11-18T09:00:00.000Z' }),
+    ]);
+
+    const output = await plan();
+
+    expect(ddb).toHaveReceivedCommandWith(BatchGetCommand, {
+      RequestItems: { [TABLE.tasks]: { Keys: [{ taskId: TASK_72H }], ConsistentRead: true } },
+    });
+    const items = transactItems();
+    expect(putsInto(items, TABLE.tasks)).toHaveLength(0);
+    const [update] = updatesOf(items, TABLE.enrollments);
+    expect(update.UpdateExpression).toBe('ADD judged :judged');
+    expect(setValue(update.ExpressionAttributeValues?.[':judged'])).toEqual(['checkpoint-7d', 'supply-none']);
+    expect(output.action).toBe('park');
+  });
+
+  it('escalates an open task past its escalation time once, under a condition, and hands back an escalation notice', async () => {
+    // Enrolled 4 days ago at 09:00; the 72-hour task opened yesterday at 09:00 and escalates today at 09:00.
+    stored(enrollment(4, { judged: new Set(['checkpoint-72h']), openTasks: new Set([TASK_72H]) }), [
+      openTask(),
+    ]);
+
+    const output = await plan();
+
+    const items = transactItems();
+    expect(items).toHaveLength(1);
+    const [escalation] = updatesOf(items, TABLE.tasks);
+    expect(escalation.Key).toEqual({ taskId: TASK_72H });
+    expect(escalation.ConditionExpression).toContain('attribute_not_exists(escalatedAt)');
+    expect(spelled(escalation.ConditionExpression, escalation)).toContain('status = "open"');
+    expect(spelled(escalation.UpdateExpression, escalation)).toBe(
+      `SET escalatedAt = "${NOW.toISOString()}", pendingNotice = "escalation"`,
+    );
+    expect(output).toMatchObject({ action: 'notify', notice: 'escalation', taskId: TASK_72H });
+    expect(JSON.parse(String(output.message))).toEqual({
+      kind: 'escalation',
+      taskKind: 'checkpoint-72h',
+      taskId: TASK_72H,
+      enrollmentId: ENROLLMENT_ID,
+      siteId: 'site-7',
+      dueAt: '2026-11-19T09:00:00.000Z',
+      escalatedAt: NOW.toISOString(),
+    });
+  });
+
+  it('escalates without leaving a notice when there is no outreach consent', async () => {
+    stored(
+      enrollment(4, {
+        consentOutreach: false,
+        judged: new Set(['checkpoint-72h']),
+        openTasks: new Set([TASK_72H]),
+      }),
+      [openTask()],
+    );
+
+    const output = await plan();
+
+    const [escalation] = updatesOf(transactItems(), TABLE.tasks);
+    expect(spelled(escalation.UpdateExpression, escalation)).toBe(`SET escalatedAt = "${NOW.toISOString()}"`);
+    expect(output.action).toBe('park');
+  });
+
+  it('does not escalate a task again once it is escalated', async () => {
+    stored(enrollment(4, { judged: new Set(['checkpoint-72h']), openTasks: new Set([TASK_72H]) }), [
+      openTask({ escalatedAt: '2026-11-20T09:00:00.000Z' }),
+    ]);
+
+    const output = await plan();
+
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(output).toMatchObject({ action: 'park', until: '2026-11-23T09:00:00.000Z' });
+  });
+
+  it('ends and marks the follow-up ended once the enrollment has ended', async () => {
+    stored(enrollment(10, { endedOn: '2026-11-15', endReason: 'disenrolled' }));
+
+    const output = await plan();
+
+    expect(output).toEqual({ action: 'end', seq: 4 });
+    const [update] = updatesOf(transactItems(), TABLE.enrollments);
+    expect(spelled(update.UpdateExpression, update)).toBe(`SET followUpEndedAt = "${NOW.toISOString()}"`);
+    expect(putsInto(transactItems(), TABLE.tasks)).toHaveLength(0);
+  });
+
+  it('writes nothing when it ends again after the end was marked', async () => {
+    stored(enrollment(10, { endedOn: '2026-11-15', followUpEndedAt: '2026-11-15T10:00:00.000Z' }));
+
+    const output = await plan();
+
+    expect(output).toEqual({ action: 'end', seq: 4 });
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+});
+
+describe('the markNotified step', () => {
+  it('removes the pending notice under the condition that it is still pending', async () => {
+    const output = await handler({
+      step: 'markNotified',
+      enrollmentId: ENROLLMENT_ID,
+      taskId: TASK_72H,
+      notice: 'outreach',
+    });
+
+    expect(output).toEqual({});
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    const update = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(update.TableName).toBe(TABLE.tasks);
+    expect(update.Key).toEqual({ taskId: TASK_72H });
+    expect(spelled(update.UpdateExpression, update)).toBe(
+      `REMOVE pendingNotice SET notifiedAt = "${NOW.toISOString()}"`,
+    );
+    expect(spelled(update.ConditionExpression, update)).toBe('pendingNotice = "outreach"');
+  });
+
+  it('records an escalation notice under its own name', async () => {
+    await handler({
+      step: 'markNotified',
+      enrollmentId: ENROLLMENT_ID,
+      taskId: TASK_72H,
+      notice: 'escalation',
+    });
+
+    const update = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(spelled(update.UpdateExpression, update)).toContain('escalationNotifiedAt');
+    expect(spelled(update.ConditionExpression, update)).toBe('pendingNotice = "escalation"');
+  });
+
+  it('treats a failed condition as already marked (a re-run)', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+
+    await expect(
+      handler({ step: 'markNotified', enrollmentId: ENROLLMENT_ID, taskId: TASK_72H, notice: 'outreach' }),
+    ).resolves.toEqual({});
+  });
+
+  it('lets another failure through for Step Functions to retry', async () => {
+    ddb.on(UpdateCommand).rejects(new InternalServerError({ message: 'Internal error', $metadata: {} }));
+
+    await expect(
+      handler({ step: 'markNotified', enrollmentId: ENROLLMENT_ID, taskId: TASK_72H, notice: 'outreach' }),
+    ).rejects.toMatchObject({ name: 'InternalServerError' });
+  });
+});
+
+describe('the park step', () => {
+  const park = () =>
+    handler({
+      step: 'park',
+      enrollmentId: ENROLLMENT_ID,
+      token: 'park-token-9',
+      seq: 4,
+      until: '2026-11-22T09:00:00.000Z',
+    });
+
+  it('stores its token when nothing changed since the plan, and does not wake itself', async () => {
+    await expect(park()).resolves.toEqual({});
+
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    const update = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(update.TableName).toBe(TABLE.enrollments);
+    expect(update.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
+    expect(spelled(update.UpdateExpression, update)).toBe('SET parkToken = "park-token-9"');
+    expect(spelled(update.ConditionExpression, update)).toBe('changeSeq = 4');
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  it('wakes itself with its own token when something changed since the plan', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+
+    await expect(park()).resolves.toEqual({});
+
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-9' });
+  });
+
+  it('lets another failure through without waking itself', async () => {
+    ddb.on(UpdateCommand).rejects(new InternalServerError({ message: 'Internal error', $metadata: {} }));
+
+    await expect(park()).rejects.toMatchObject({ name: 'InternalServerError' });
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+});

@@ -1,0 +1,485 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CHECKPOINTS,
+  checkpoints,
+  coverageDays,
+  ESCALATION_MS,
+  engagedAt,
+  type FollowUpState,
+  type FollowUpTask,
+  MAX_PARK_MS,
+  planFollowUp,
+  supplyCheck,
+} from '../../../functions/core/followup.js';
+import type { Medication } from '../../../functions/core/schemas.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const ENROLLED_ON = '2026-03-02';
+/** The backend's time of day when the enrollment was recorded: 14:30 UTC. */
+const ENROLLED_AT = '2026-03-02T14:30:00.000Z';
+const ENROLLMENT_ID = 'E-0123456789abcdef01234567';
+
+/** The backend's time `dayIndex` days (plus `extraMs`) after the enrollment was recorded. */
+const atDay = (dayIndex: number, extraMs = 0) => new Date(Date.parse(ENROLLED_AT) + dayIndex * DAY + extraMs);
+const iso = (dayIndex: number, extraMs = 0) => atDay(dayIndex, extraMs).toISOString();
+/** The calendar day `dayIndex` days after enrolledOn, as events record it. */
+const day = (dayIndex: number) =>
+  new Date(Date.parse(ENROLLED_ON) + dayIndex * DAY).toISOString().slice(0, 10);
+const days = (...indexes: number[]) => indexes.map(day);
+
+function state(overrides: Partial<FollowUpState> = {}): FollowUpState {
+  return {
+    enrollmentId: ENROLLMENT_ID,
+    siteId: 'site-7',
+    enrolledOn: ENROLLED_ON,
+    enrolledAt: ENROLLED_AT,
+    medication: 'methadone',
+    consentOutreach: true,
+    doseDays: [],
+    injectionDays: [],
+    visitDays: [],
+    judged: [],
+    ...overrides,
+  };
+}
+
+function task(overrides: Partial<FollowUpTask> = {}): FollowUpTask {
+  return {
+    taskId: `T-${ENROLLMENT_ID}-checkpoint-72h`,
+    kind: 'checkpoint-72h',
+    status: 'open',
+    dueAt: iso(3),
+    createdAt: iso(3),
+    escalateAt: iso(4),
+    ...overrides,
+  };
+}
+
+/**
+ * Plays the workflow without tasks from `from` on: plan, record what was judged,
+ * park until the plan says, until the first task opens (or the follow-up ends).
+ */
+function firstOpening(start: FollowUpState, from: Date) {
+  let current = start;
+  let now = from;
+  for (let step = 0; step < 50; step += 1) {
+    const plan = planFollowUp(current, [], now);
+    if (plan.open) return { at: now.toISOString(), open: plan.open, judgedBefore: current.judged };
+    current = { ...current, judged: [...current.judged, ...plan.judged] };
+    if (plan.next.action !== 'park') return undefined;
+    now = new Date(plan.next.until);
+  }
+  throw new Error('the plan never opened a task nor ended');
+}
+
+describe('the checkpoints of an enrollment', () => {
+  it('falls due 72 hours and 7, 30, 90 and 180 days after the enrollment was recorded, at its time of day', () => {
+    expect(checkpoints(ENROLLED_AT)).toEqual([
+      { kind: 'checkpoint-72h', dueAt: '2026-03-05T14:30:00.000Z' },
+      { kind: 'checkpoint-7d', dueAt: '2026-03-09T14:30:00.000Z' },
+      { kind: 'checkpoint-30d', dueAt: '2026-04-01T14:30:00.000Z' },
+      { kind: 'checkpoint-90d', dueAt: '2026-05-31T14:30:00.000Z' },
+      { kind: 'checkpoint-180d', dueAt: '2026-08-29T14:30:00.000Z' },
+    ]);
+  });
+
+  it('keeps the time of day of enrolledAt to the millisecond, whatever the time of day', () => {
+    const enrolledAt = '2026-10-30T23:59:59.999Z';
+
+    const dueTimes = checkpoints(enrolledAt).map((checkpoint) => checkpoint.dueAt);
+
+    expect(dueTimes.map((dueAt) => dueAt.slice(10))).toEqual(Array(5).fill('T23:59:59.999Z'));
+    expect(dueTimes.map((dueAt) => (Date.parse(dueAt) - Date.parse(enrolledAt)) / DAY)).toEqual([
+      3, 7, 30, 90, 180,
+    ]);
+  });
+});
+
+describe('days of coverage', () => {
+  it.each<[Medication, 'dose' | 'injection' | 'visit', number]>([
+    ['buprenorphine-er-monthly', 'injection', 31],
+    ['buprenorphine-er-weekly', 'injection', 7],
+    ['naltrexone-er', 'injection', 28],
+    ['methadone', 'dose', 1],
+    ['buprenorphine-sublingual', 'dose', 1],
+    ['buprenorphine-er-monthly', 'visit', 1],
+    ['buprenorphine-er-monthly', 'dose', 1],
+  ])('a %s %s covers %i day(s)', (medication, type, expected) => {
+    expect(coverageDays(medication, type)).toBe(expected);
+  });
+});
+
+describe('engagement at a checkpoint', () => {
+  it('counts an activity whose coverage reaches into the window since the previous checkpoint', () => {
+    const monthly = state({ medication: 'buprenorphine-er-monthly', injectionDays: days(0) });
+
+    // Covered days 0-30: the windows [0,3], [4,7] and [8,30] are covered, [31,90] is not.
+    expect([0, 1, 2, 3, 4].map((index) => engagedAt(monthly, index))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('does not count a dose from before the previous checkpoint for the next one', () => {
+    const daily = state({ doseDays: days(0, 1, 2, 3) });
+
+    expect(engagedAt(daily, 0)).toBe(true);
+    expect(engagedAt(daily, 1)).toBe(false);
+  });
+});
+
+describe('supply checks', () => {
+  it.each<[Medication, number, string]>([
+    ['buprenorphine-er-monthly', 31, 'missed-injection'],
+    ['buprenorphine-er-weekly', 9, 'missed-injection'],
+    ['naltrexone-er', 30, 'missed-injection'],
+  ])('after a %s injection on day 0 the next one is checked on day %i', (medication, dueDay, kind) => {
+    expect(supplyCheck(state({ medication, injectionDays: days(0) }))).toEqual({
+      id: 'supply-0',
+      kind,
+      dueAt: iso(dueDay),
+      dayIndex: dueDay,
+    });
+  });
+
+  it('checks a daily medication 7 days after its last recorded activity, whatever the kind', () => {
+    const daily = state({ doseDays: days(0, 1, 2), visitDays: days(5), injectionDays: [] });
+
+    expect(supplyCheck(daily)).toEqual({ id: 'supply-5', kind: 'supply-gap', dueAt: iso(12), dayIndex: 12 });
+  });
+
+  it('counts only injections for an injectable medication', () => {
+    const monthly = state({
+      medication: 'buprenorphine-er-monthly',
+      injectionDays: days(0),
+      visitDays: days(20),
+      doseDays: days(25),
+    });
+
+    expect(supplyCheck(monthly)?.id).toBe('supply-0');
+    expect(supplyCheck(monthly)?.dayIndex).toBe(31);
+  });
+
+  it('plans a supply check on day 180 but none beyond it', () => {
+    expect(supplyCheck(state({ doseDays: days(173) }))?.dayIndex).toBe(180);
+    expect(supplyCheck(state({ doseDays: days(174) }))).toBeUndefined();
+    expect(
+      supplyCheck(state({ medication: 'buprenorphine-er-monthly', injectionDays: days(150) })),
+    ).toBeUndefined();
+  });
+});
+
+describe('planning the follow-up of an engaged person', () => {
+  it('opens nothing at the 72-hour checkpoint and parks until the 7-day checkpoint', () => {
+    const engaged = state({ doseDays: days(0, 1, 2, 3) });
+
+    const plan = planFollowUp(engaged, [], atDay(3));
+
+    expect(plan.judged).toEqual(['checkpoint-72h']);
+    expect(plan.open).toBeUndefined();
+    expect(plan.escalate).toEqual([]);
+    expect(plan.next).toEqual({ action: 'park', until: iso(7) });
+    expect(plan.finished).toBe(false);
+  });
+
+  it('parks until the supply check when it falls due before the next checkpoint', () => {
+    const engaged = state({
+      doseDays: days(0, 4, 5, 6, 7, 8, 9, 10),
+      judged: ['checkpoint-72h', 'checkpoint-7d'],
+    });
+
+    const plan = planFollowUp(engaged, [], atDay(10, HOUR));
+
+    expect(plan.judged).toEqual([]);
+    expect(plan.next).toEqual({ action: 'park', until: iso(17) });
+  });
+
+  it('does not judge a check before its due time', () => {
+    const plan = planFollowUp(state(), [], atDay(3, -1));
+
+    expect(plan.judged).toEqual([]);
+    expect(plan.open).toBeUndefined();
+    expect(plan.next).toEqual({ action: 'park', until: iso(3) });
+  });
+});
+
+describe('planning the follow-up of a person with no recorded activity', () => {
+  it('opens one checkpoint-72h task at day 3 and notifies outreach first, with consent', () => {
+    const plan = planFollowUp(state(), [], atDay(3));
+
+    expect(plan.judged).toEqual(['checkpoint-72h']);
+    expect(plan.open).toEqual({
+      checkId: 'checkpoint-72h',
+      taskId: `T-${ENROLLMENT_ID}-checkpoint-72h`,
+      kind: 'checkpoint-72h',
+      dueAt: iso(3),
+      createdAt: iso(3),
+      escalateAt: iso(4),
+      pendingNotice: 'outreach',
+    });
+    expect(plan.next).toEqual({
+      action: 'notify',
+      taskId: `T-${ENROLLMENT_ID}-checkpoint-72h`,
+      notice: 'outreach',
+    });
+  });
+
+  it('opens the task without a notice and parks until its escalation time, without consent', () => {
+    const plan = planFollowUp(state({ consentOutreach: false }), [], atDay(3));
+
+    expect(plan.open?.kind).toBe('checkpoint-72h');
+    expect(plan.open).not.toHaveProperty('pendingNotice');
+    expect(plan.next).toEqual({ action: 'park', until: iso(4) });
+  });
+
+  it('judges every past checkpoint at once and opens one task for the earliest, folding the rest', () => {
+    // Recorded ten days late: 72 h, 7 days and the daily supply check (day 7) are all past.
+    const plan = planFollowUp(state(), [], atDay(10));
+
+    expect(plan.judged).toEqual(['checkpoint-72h', 'checkpoint-7d', 'supply-none']);
+    expect(plan.open).toMatchObject({ checkId: 'checkpoint-72h', createdAt: iso(10), escalateAt: iso(11) });
+  });
+});
+
+describe('at most one open follow-up task', () => {
+  it('folds a check that falls due while a follow-up task is open into it', () => {
+    const plan = planFollowUp(
+      state({ judged: ['checkpoint-72h'] }),
+      [task({ escalatedAt: iso(4) })],
+      atDay(7),
+    );
+
+    expect(plan.judged).toEqual(['checkpoint-7d', 'supply-none']);
+    expect(plan.open).toBeUndefined();
+    expect(plan.next.action).toBe('park');
+  });
+
+  it('opens a follow-up task although an urgent overdose task is open', () => {
+    const urgent = task({
+      taskId: `T-${ENROLLMENT_ID}-overdose-1`,
+      kind: 'overdose-urgent',
+      urgent: true,
+      createdAt: iso(2, 20 * HOUR),
+      escalateAt: iso(3, 20 * HOUR),
+    });
+
+    const plan = planFollowUp(state(), [urgent], atDay(3));
+
+    expect(plan.open?.kind).toBe('checkpoint-72h');
+  });
+
+  it('opens a task again once the previous one is completed', () => {
+    const plan = planFollowUp(
+      state({ judged: ['checkpoint-72h'] }),
+      [task({ status: 'completed' })],
+      atDay(7),
+    );
+
+    expect(plan.open?.checkId).toBe('checkpoint-7d');
+  });
+});
+
+describe('escalation', () => {
+  const opened = () => state({ judged: ['checkpoint-72h'] });
+
+  it('does not escalate an open task a millisecond before 24 hours', () => {
+    const plan = planFollowUp(opened(), [task()], atDay(4, -1));
+
+    expect(plan.escalate).toEqual([]);
+    expect(plan.next).toEqual({ action: 'park', until: iso(4) });
+  });
+
+  it('escalates an open task 24 hours after it opened and notifies the escalation', () => {
+    const plan = planFollowUp(opened(), [task()], atDay(3, ESCALATION_MS));
+
+    expect(plan.escalate).toEqual([`T-${ENROLLMENT_ID}-checkpoint-72h`]);
+    expect(plan.next).toEqual({
+      action: 'notify',
+      taskId: `T-${ENROLLMENT_ID}-checkpoint-72h`,
+      notice: 'escalation',
+    });
+  });
+
+  it('does not escalate a task again once escalatedAt is set', () => {
+    const plan = planFollowUp(opened(), [task({ escalatedAt: iso(4) })], atDay(5));
+
+    expect(plan.escalate).toEqual([]);
+    expect(plan.next).toEqual({ action: 'park', until: iso(7) });
+  });
+
+  it('escalates without a message when there is no outreach consent', () => {
+    const plan = planFollowUp(
+      state({ judged: ['checkpoint-72h'], consentOutreach: false }),
+      [task()],
+      atDay(4),
+    );
+
+    expect(plan.escalate).toEqual([`T-${ENROLLMENT_ID}-checkpoint-72h`]);
+    expect(plan.next).toEqual({ action: 'park', until: iso(7) });
+  });
+
+  it('does not escalate a completed task', () => {
+    const plan = planFollowUp(opened(), [task({ status: 'completed' })], atDay(5));
+
+    expect(plan.escalate).toEqual([]);
+  });
+
+  it('sends a pending notice left by an earlier step before parking', () => {
+    const plan = planFollowUp(
+      opened(),
+      [task({ escalatedAt: iso(4), pendingNotice: 'escalation' })],
+      atDay(4, HOUR),
+    );
+
+    expect(plan.next).toEqual({
+      action: 'notify',
+      taskId: `T-${ENROLLMENT_ID}-checkpoint-72h`,
+      notice: 'escalation',
+    });
+  });
+});
+
+describe('which notice goes first', () => {
+  it('sends the outreach notice of a newly opened task before an escalation due at the same time', () => {
+    const urgent = task({
+      taskId: `T-${ENROLLMENT_ID}-overdose-1`,
+      kind: 'overdose-urgent',
+      urgent: true,
+      createdAt: iso(2),
+      escalateAt: iso(3),
+    });
+
+    const plan = planFollowUp(state(), [urgent], atDay(3));
+
+    expect(plan.escalate).toEqual([`T-${ENROLLMENT_ID}-overdose-1`]);
+    expect(plan.open?.taskId).toBe(`T-${ENROLLMENT_ID}-checkpoint-72h`);
+    expect(plan.next).toEqual({
+      action: 'notify',
+      taskId: `T-${ENROLLMENT_ID}-checkpoint-72h`,
+      notice: 'outreach',
+    });
+  });
+
+  it('sends no notice at all without outreach consent, even with a notice pending', () => {
+    const plan = planFollowUp(
+      state({ judged: ['checkpoint-72h'], consentOutreach: false }),
+      [task({ escalatedAt: iso(4), pendingNotice: 'escalation' })],
+      atDay(5),
+    );
+
+    expect(plan.next.action).toBe('park');
+  });
+});
+
+describe('the end of the follow-up', () => {
+  it('ends at once and opens nothing once the enrollment has ended', () => {
+    const plan = planFollowUp(state({ endedOn: day(2) }), [task({ escalateAt: iso(1) })], atDay(30));
+
+    expect(plan).toEqual({ judged: [], escalate: [], next: { action: 'end' }, finished: true });
+  });
+
+  it('ends when all five checkpoints are judged and no task is open', () => {
+    const plan = planFollowUp(
+      state({
+        doseDays: days(100, 150, 178),
+        judged: ['checkpoint-72h', 'checkpoint-7d', 'checkpoint-30d', 'checkpoint-90d'],
+      }),
+      [task({ status: 'completed' })],
+      atDay(180),
+    );
+
+    expect(plan.judged).toEqual(['checkpoint-180d']);
+    expect(plan.open).toBeUndefined();
+    expect(plan.next).toEqual({ action: 'end' });
+    expect(plan.finished).toBe(true);
+  });
+
+  it('does not end while a task is still open after the last checkpoint', () => {
+    const plan = planFollowUp(
+      state({ judged: CHECKPOINTS.map((checkpoint) => checkpoint.id) }),
+      [task({ escalatedAt: iso(4) })],
+      atDay(181),
+    );
+
+    expect(plan.next.action).toBe('park');
+    expect(plan.finished).toBe(false);
+  });
+});
+
+describe('long-acting injections', () => {
+  it('opens no task before day 31 after a monthly injection on day 0, then a missed-injection task', () => {
+    const monthly = state({ medication: 'buprenorphine-er-monthly', injectionDays: days(0) });
+
+    const first = firstOpening(monthly, atDay(0));
+
+    expect(first?.at).toBe(iso(31));
+    expect(first?.judgedBefore).toEqual(['checkpoint-72h', 'checkpoint-7d', 'checkpoint-30d']);
+    expect(first?.open).toMatchObject({ checkId: 'supply-0', kind: 'missed-injection', dueAt: iso(31) });
+  });
+
+  it('parks a monthly patient past day 30 until exactly day 31', () => {
+    const monthly = state({
+      medication: 'buprenorphine-er-monthly',
+      injectionDays: days(0),
+      judged: ['checkpoint-72h', 'checkpoint-7d', 'checkpoint-30d'],
+    });
+
+    const plan = planFollowUp(monthly, [], atDay(31, -1));
+
+    expect(plan.open).toBeUndefined();
+    expect(plan.next).toEqual({ action: 'park', until: iso(31) });
+  });
+
+  it('opens a missed-injection task on day 9 after a weekly injection on day 0', () => {
+    const first = firstOpening(
+      state({ medication: 'buprenorphine-er-weekly', injectionDays: days(0) }),
+      atDay(0),
+    );
+
+    expect(first?.at).toBe(iso(9));
+    expect(first?.open).toMatchObject({ checkId: 'supply-0', kind: 'missed-injection' });
+  });
+
+  it('opens a missed-injection task on day 30 after a naltrexone injection on day 0', () => {
+    const first = firstOpening(state({ medication: 'naltrexone-er', injectionDays: days(0) }), atDay(0));
+
+    expect(first?.at).toBe(iso(30));
+    expect(first?.open).toMatchObject({ checkId: 'supply-0', kind: 'missed-injection' });
+  });
+
+  it('opens a supply-gap task 7 days after the last dose of a daily medication', () => {
+    const first = firstOpening(state({ doseDays: days(0, 1, 2, 3, 4, 5) }), atDay(0));
+
+    expect(first?.at).toBe(iso(12));
+    expect(first?.open).toMatchObject({ checkId: 'supply-5', kind: 'supply-gap', dueAt: iso(12) });
+  });
+});
+
+describe('parking', () => {
+  it('never parks longer than MAX_PARK_MS', () => {
+    const monthly = state({
+      medication: 'buprenorphine-er-monthly',
+      injectionDays: days(0, 30),
+      judged: ['checkpoint-72h', 'checkpoint-7d', 'checkpoint-30d'],
+    });
+
+    const plan = planFollowUp(monthly, [], atDay(31));
+
+    // Next due: supply check on day 61, checkpoint on day 90; capped at 20 days.
+    expect(plan.next).toEqual({ action: 'park', until: iso(31, MAX_PARK_MS) });
+  });
+
+  it('parks until the earliest of the next check and the escalation of an open task', () => {
+    const plan = planFollowUp(
+      state({ doseDays: days(4, 5), judged: ['checkpoint-72h'] }),
+      [task({ kind: 'overdose-urgent', urgent: true, escalateAt: iso(6) })],
+      atDay(5),
+    );
+
+    expect(plan.next).toEqual({ action: 'park', until: iso(6) });
+  });
+});

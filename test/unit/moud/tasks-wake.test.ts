@@ -1,0 +1,225 @@
+import { ConditionalCheckFailedException, InternalServerError } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useClock } from '../../../functions/adapters/clock.js';
+import { logger } from '../../../functions/adapters/logger.js';
+import { handler } from '../../../functions/tasks/handler.js';
+import { apiEvent, invoke } from '../../support/events.js';
+import { installFakeKms, stubEnvironment, TABLE } from '../handlers/fakes.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const kms = mockClient(KMSClient);
+const sfn = mockClient(SFNClient);
+
+const NOW = new Date('2026-11-20T15:00:00.000Z');
+const ENROLLMENT_ID = 'E-0123456789abcdef01234567';
+const TASK_ID = `T-${ENROLLMENT_ID}-checkpoint-72h`;
+
+type Item = Record<string, unknown>;
+
+const moudTask = (overrides: Item = {}): Item => ({
+  taskId: TASK_ID,
+  kind: 'checkpoint-72h',
+  siteId: 'site-7',
+  enrollmentId: ENROLLMENT_ID,
+  source: 'moud',
+  contactId: ENROLLMENT_ID,
+  dueAt: '2026-11-20T09:00:00.000Z',
+  createdAt: '2026-11-20T09:00:00.000Z',
+  escalateAt: '2026-11-21T09:00:00.000Z',
+  status: 'open',
+  ...overrides,
+});
+
+const kioskTask = (overrides: Item = {}): Item => ({
+  taskId: 'T-kiosk-1',
+  kind: 'kiosk-contact',
+  siteId: 'site-7',
+  kioskId: 'K-0001',
+  source: 'kiosk',
+  contactId: 'C-1',
+  dueAt: '2026-11-20T14:03:05.000Z',
+  createdAt: '2026-11-20T14:03:05.000Z',
+  escalateAt: '2026-11-21T14:03:05.000Z',
+  status: 'open',
+  ...overrides,
+});
+
+function complete(taskId: string, outcome = 'reached') {
+  return invoke(
+    handler,
+    apiEvent({
+      method: 'POST',
+      resource: '/v1/outreach/tasks/{taskId}/complete',
+      pathParameters: { taskId },
+      body: { outcome },
+      role: 'outreach',
+      username: 'outreach-7',
+    }),
+  );
+}
+
+/** Completing closes the task in the tasks table: it answers the task as completed. */
+function completes(task: Item) {
+  ddb.on(UpdateCommand, { TableName: TABLE.tasks }).callsFake((input) => {
+    calls.push('tasks');
+    return {
+      Attributes: {
+        ...task,
+        status: 'completed',
+        outcome: input.ExpressionAttributeValues[':outcome'],
+        completedAt: NOW.toISOString(),
+        completedBy: 'outreach-7',
+      },
+    };
+  });
+}
+
+const enrollmentUpdates = () =>
+  ddb
+    .commandCalls(UpdateCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => input.TableName === TABLE.enrollments);
+
+/** The order of the calls that matter: tasks table, enrollments table, Step Functions. */
+let calls: string[];
+
+beforeEach(() => {
+  ddb.reset();
+  kms.reset();
+  sfn.reset();
+  stubEnvironment();
+  useClock(() => new Date(NOW));
+  installFakeKms(kms);
+  for (const level of ['debug', 'info', 'warn', 'error'] as const)
+    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  calls = [];
+  ddb.on(UpdateCommand, { TableName: TABLE.enrollments }).callsFake(() => {
+    calls.push('enrollments');
+    return { Attributes: { enrollmentId: ENROLLMENT_ID, changeSeq: 5, parkToken: 'park-token-3' } };
+  });
+  sfn.on(SendTaskSuccessCommand).callsFake(() => {
+    calls.push('sfn');
+    return {};
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+describe('completing a task of an enrollment', () => {
+  it('takes the task out of the enrollment’s open set, touches it and wakes the parked workflow', async () => {
+    completes(moudTask());
+
+    const response = await complete(TASK_ID);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ taskId: TASK_ID, status: 'completed', outcome: 'reached' });
+    expect(calls).toEqual(['tasks', 'enrollments', 'sfn']);
+    const [touch] = enrollmentUpdates();
+    expect(touch.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
+    expect(touch.UpdateExpression).toBe('ADD changeSeq :one DELETE openTasks :closed');
+    expect(touch.ExpressionAttributeValues?.[':one']).toBe(1);
+    expect(touch.ExpressionAttributeValues?.[':closed']).toEqual(new Set([TASK_ID]));
+    expect(touch.ConditionExpression).toBe('attribute_exists(enrollmentId)');
+    expect(touch.ReturnValues).toBe('ALL_NEW');
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-3' });
+  });
+
+  it('answers without the contact id or a pending notice', async () => {
+    completes(moudTask({ pendingNotice: 'escalation' }));
+
+    const response = await complete(TASK_ID);
+
+    expect(response.body).not.toHaveProperty('contactId');
+    expect(response.body).not.toHaveProperty('pendingNotice');
+  });
+
+  it('touches the enrollment but calls no Step Functions when no execution is parked', async () => {
+    completes(moudTask());
+    ddb.on(UpdateCommand, { TableName: TABLE.enrollments }).resolves({ Attributes: { changeSeq: 5 } });
+
+    const response = await complete(TASK_ID);
+
+    expect(response.status).toBe(200);
+    expect(enrollmentUpdates()).toHaveLength(1);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('still answers 200 when the parked token no longer waits', async () => {
+    completes(moudTask());
+    sfn
+      .on(SendTaskSuccessCommand)
+      .rejects(new TaskDoesNotExist({ message: 'Task does not exist', $metadata: {} }));
+
+    const response = await complete(TASK_ID);
+
+    expect(response.status).toBe(200);
+  });
+
+  it('touches and wakes again when a completion is retried with the same outcome', async () => {
+    ddb.on(UpdateCommand, { TableName: TABLE.tasks }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall(moudTask({ status: 'completed', outcome: 'reached' })),
+      }),
+    );
+
+    const response = await complete(TASK_ID);
+
+    expect(response.status).toBe(200);
+    expect(enrollmentUpdates()).toHaveLength(1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-3' });
+  });
+
+  it('neither touches nor wakes anything when the completion conflicts with another outcome', async () => {
+    ddb.on(UpdateCommand, { TableName: TABLE.tasks }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall(moudTask({ status: 'completed', outcome: 'declined' })),
+      }),
+    );
+
+    const response = await complete(TASK_ID);
+
+    expect(response.status).toBe(409);
+    expect(enrollmentUpdates()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('answers 503 when the enrollment cannot be touched, so that the caller retries and the wake is not lost', async () => {
+    completes(moudTask());
+    ddb
+      .on(UpdateCommand, { TableName: TABLE.enrollments })
+      .rejects(new InternalServerError({ message: 'Internal error', $metadata: {} }));
+
+    const response = await complete(TASK_ID);
+
+    expect(response.status).toBe(503);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
+
+describe('completing a kiosk task', () => {
+  it('closes it without any call to the enrollments table or Step Functions', async () => {
+    completes(kioskTask());
+
+    const response = await complete('T-kiosk-1');
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ taskId: 'T-kiosk-1', status: 'completed' });
+    expect(calls).toEqual(['tasks']);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(enrollmentUpdates()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
