@@ -1,7 +1,6 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AggregateRow } from '../core/aggregate-row.js';
 import { type AggregateKey, monthsBetween, type Program, parseAggregateSortKey } from '../core/aggregates.js';
-import { documentClient, tableName } from './dynamo.js';
+import { queryAll, tableName } from './dynamo.js';
 
 /** ADD every counter to the aggregate item (created on first use). */
 export function counterUpdate(key: AggregateKey, counters: Record<string, number>) {
@@ -33,28 +32,16 @@ export async function readAggregates(
 ): Promise<{ rows: AggregateRow[]; itemsRead: number }> {
   const pages = await Promise.all(
     monthsBetween(from, to).map(async (month) => {
-      const rows: AggregateRow[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await documentClient.send(
-          new QueryCommand({
-            TableName: tableName('aggregates'),
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: {
-              ':pk': `${program}#${month}`,
-              ':from': `${from}#`,
-              ':to': `${to}$`,
-            },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const { pk: _pk, sk, ...counters } = item;
-          rows.push({ ...parseAggregateSortKey(String(sk)), counters: counters as Record<string, number> });
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      return rows;
+      const items = await queryAll({
+        TableName: tableName('aggregates'),
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        // '$' is the byte right after '#': the bound covers every site of the last day.
+        ExpressionAttributeValues: { ':pk': `${program}#${month}`, ':from': `${from}#`, ':to': `${to}$` },
+      });
+      return items.map(({ pk: _pk, sk, ...counters }) => ({
+        ...parseAggregateSortKey(String(sk)),
+        counters: counters as Record<string, number>,
+      }));
     }),
   );
   const rows = pages.flat();

@@ -1,5 +1,11 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  documentClient,
+  isConditionalCheckFailed,
+  itemOfFailedCondition,
+  queryAll,
+  tableName,
+} from './dynamo.js';
 
 export interface TaskRecord {
   readonly taskId: string;
@@ -33,29 +39,18 @@ export async function listTasks(
 ): Promise<Record<string, unknown>[]> {
   const lists = await Promise.all(
     statuses.map(async (status) => {
-      const tasks: Record<string, unknown>[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await documentClient.send(
-          new QueryCommand({
-            TableName: tableName('tasks'),
-            IndexName: 'byStatus',
-            KeyConditionExpression: '#status = :status',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':status': status },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          tasks.push(
-            Object.fromEntries(
-              LISTED.filter((field) => item[field] !== undefined).map((field) => [field, item[field]]),
-            ),
-          );
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      return tasks;
+      const items = await queryAll({
+        TableName: tableName('tasks'),
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#status = :status',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': status },
+      });
+      return items.map((item) =>
+        Object.fromEntries(
+          LISTED.filter((field) => item[field] !== undefined).map((field) => [field, item[field]]),
+        ),
+      );
     }),
   );
   return lists.flat().sort((a, b) => String(a.dueAt).localeCompare(String(b.dueAt)));
@@ -120,28 +115,18 @@ export async function completeTask(
  * (follow-up tasks of enrollments are escalated by their workflow).
  */
 export async function kioskTasksToEscalate(now: Date): Promise<TaskRecord[]> {
-  const due: TaskRecord[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await documentClient.send(
-      new QueryCommand({
-        TableName: tableName('tasks'),
-        IndexName: 'byStatus',
-        KeyConditionExpression: '#status = :open AND dueAt <= :cutoff',
-        FilterExpression: '#source = :kiosk AND attribute_not_exists(escalatedAt) AND escalateAt <= :now',
-        ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
-        ExpressionAttributeValues: {
-          ':open': 'open',
-          ':kiosk': 'kiosk',
-          ':now': now.toISOString(),
-          // Kiosk tasks are due when created and escalate a day later: older ones only.
-          ':cutoff': new Date(now.getTime() - 86_400_000).toISOString(),
-        },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    due.push(...((page.Items ?? []) as TaskRecord[]));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return due;
+  return (await queryAll({
+    TableName: tableName('tasks'),
+    IndexName: 'byStatus',
+    KeyConditionExpression: '#status = :open AND dueAt <= :cutoff',
+    FilterExpression: '#source = :kiosk AND attribute_not_exists(escalatedAt) AND escalateAt <= :now',
+    ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
+    ExpressionAttributeValues: {
+      ':open': 'open',
+      ':kiosk': 'kiosk',
+      ':now': now.toISOString(),
+      // Kiosk tasks are due when created and escalate a day later: older ones only.
+      ':cutoff': new Date(now.getTime() - 86_400_000).toISOString(),
+    },
+  })) as TaskRecord[];
 }

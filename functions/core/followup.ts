@@ -163,7 +163,8 @@ export const MAX_PARK_MS = 20 * DAY_MS;
 /**
  * What the follow-up workflow does now, given everything recorded.
  *
- * 1. Ended (disenrolled, fatal overdose): stop; no task opens afterwards.
+ * 1. Ended (disenrolled, fatal overdose): no task opens afterwards; tasks already open are
+ *    escalated once when due, then the follow-up ends.
  * 2. Every check that has fallen due and is not judged yet is judged in time order:
  *    engaged → nothing; otherwise a task opens, unless a follow-up task is open,
  *    in which case the check is folded into it (at most one open follow-up task).
@@ -172,8 +173,8 @@ export const MAX_PARK_MS = 20 * DAY_MS;
  *    or end when every checkpoint is judged and no task is open.
  */
 export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[], now: Date): FollowUpPlan {
-  if (state.endedOn) return { judged: [], escalate: [], next: { action: 'end' }, finished: true };
-
+  // Ended (disenrolled, fatal overdose): nothing new opens; tasks already open are still escalated once.
+  const ended = Boolean(state.endedOn);
   const nowMs = now.getTime();
   const judgedBefore = new Set(state.judged);
   const judged: string[] = [];
@@ -193,7 +194,7 @@ export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[
   due.sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.id.localeCompare(b.id));
 
   for (const check of due) {
-    if (judgedBefore.has(check.id) || Date.parse(check.dueAt) > nowMs) continue;
+    if (ended || judgedBefore.has(check.id) || Date.parse(check.dueAt) > nowMs) continue;
     judged.push(check.id);
     if (check.engaged || openFollowUp()) continue;
     const createdAt = now.toISOString();
@@ -228,13 +229,14 @@ export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[
   const allJudged = CHECKPOINTS.every(
     (checkpoint) => judgedBefore.has(checkpoint.id) || judged.includes(checkpoint.id),
   );
-  if (allJudged && openTasks.length === 0 && !open) {
+  const awaitingEscalation = openTasks.some((task) => !task.escalatedAt && !escalate.includes(task.taskId));
+  if (ended ? !awaitingEscalation : allJudged && openTasks.length === 0 && !open) {
     return { judged, open, escalate, next: { action: 'end' }, finished: true };
   }
 
   const wakeTimes = [
     ...due
-      .filter((check) => !judgedBefore.has(check.id) && !judged.includes(check.id))
+      .filter((check) => !ended && !judgedBefore.has(check.id) && !judged.includes(check.id))
       .map((check) => Date.parse(check.dueAt)),
     ...openTasks
       .filter((task) => !task.escalatedAt && !escalate.includes(task.taskId))

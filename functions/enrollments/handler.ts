@@ -205,9 +205,11 @@ async function recordEvent(request: HttpRequest) {
       throw conflict('event_id_conflict', 'This eventId was already recorded with a different event.');
     }
     if (written.status === 'stale') {
-      enrollment = (
-        Object.keys(written.current).length ? written.current : await getEnrollment(enrollmentId)
-      ) as EnrollmentRecord;
+      const current = Object.keys(written.current).length
+        ? (written.current as unknown as EnrollmentRecord)
+        : await getEnrollment(enrollmentId);
+      if (!current) throw notFound('No such enrollment.');
+      enrollment = current;
       continue;
     }
     await deliver(notifications);

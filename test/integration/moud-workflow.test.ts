@@ -280,15 +280,17 @@ describe('the follow-up workflow over whole enrollments', () => {
     expect(api.backend.workflows.isRunning(enrollmentId)).toBe(false);
   });
 
-  it('ends the follow-up on a fatal overdose: nothing opens or escalates afterwards', async () => {
+  it('ends the follow-up on a fatal overdose: nothing opens afterwards, and the task left open is escalated once', async () => {
     const enrollmentId = await enroll();
     await walk(3);
-    expect(await tasksOf(enrollmentId)).toHaveLength(1);
+    const [task] = await tasksOf(enrollmentId);
     await record(enrollmentId, 'overdose', { fatal: true });
     await settle();
     await walk(40);
-    expect(await tasksOf(enrollmentId)).toHaveLength(1);
-    expect(messagesOf(enrollmentId).filter((m) => m.topic === 'outreach-escalation')).toEqual([]);
+    expect(await tasksOf(enrollmentId)).toEqual([expect.objectContaining({ taskId: task.taskId })]);
+    expect(messagesOf(enrollmentId).filter((m) => m.topic === 'outreach-escalation')).toEqual([
+      expect.objectContaining({ taskId: task.taskId }),
+    ]);
     expect(api.backend.workflows.isRunning(enrollmentId)).toBe(false);
   });
 

@@ -376,10 +376,27 @@ describe('which notice goes first', () => {
 });
 
 describe('the end of the follow-up', () => {
-  it('ends at once and opens nothing once the enrollment has ended', () => {
-    const plan = planFollowUp(state({ endedOn: day(2) }), [task({ escalateAt: iso(1) })], atDay(30));
+  it('opens nothing once the enrollment has ended, and ends when no open task awaits its escalation', () => {
+    const plan = planFollowUp(
+      state({ endedOn: day(2) }),
+      [task({ escalateAt: iso(1), escalatedAt: iso(1) })],
+      atDay(30),
+    );
 
     expect(plan).toEqual({ judged: [], escalate: [], next: { action: 'end' }, finished: true });
+  });
+
+  it('still escalates, once, a task that was open when the enrollment ended, then ends', () => {
+    const open = task({ escalateAt: iso(4) });
+    const before = planFollowUp(state({ endedOn: day(3) }), [open], atDay(3));
+    const due = planFollowUp(state({ endedOn: day(3) }), [open], atDay(5));
+    const after = planFollowUp(state({ endedOn: day(3) }), [{ ...open, escalatedAt: iso(5) }], atDay(6));
+
+    expect(before.open).toBeUndefined();
+    expect(before.next).toEqual({ action: 'park', until: iso(4) });
+    expect(due.escalate).toEqual([open.taskId]);
+    expect(due.judged).toEqual([]);
+    expect(after.next).toEqual({ action: 'end' });
   });
 
   it('ends when all five checkpoints are judged and no task is open', () => {
