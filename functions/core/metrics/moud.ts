@@ -65,7 +65,7 @@ export const moudDefinitions = {
       'rates fall after any index overdose anyway (regression to the mean): the reduction is not an effect estimate',
   },
   smallCells: {
-    rule: `bySite cells from 1 to ${SMALL_CELL_LIMIT - 1} are shown as "<${SMALL_CELL_LIMIT}" unless raw=true; top-level figures are always exact`,
+    rule: `bySite cells under ${SMALL_CELL_LIMIT} (0 included) are shown as "<${SMALL_CELL_LIMIT}" unless raw=true; top-level figures are always exact`,
   },
 } as const;
 

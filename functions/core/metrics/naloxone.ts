@@ -44,7 +44,7 @@ export const naloxoneDefinitions = {
     exclusions: 'null when no kit was dispensed; reports may concern kits from outside the window',
   },
   smallCells: {
-    rule: `breakdown cells (bySite, byDay) from 1 to ${SMALL_CELL_LIMIT - 1} are shown as "<${SMALL_CELL_LIMIT}" unless raw=true; top-level figures are always exact`,
+    rule: `breakdown cells (bySite, byDay) under ${SMALL_CELL_LIMIT} (0 included) are shown as "<${SMALL_CELL_LIMIT}" unless raw=true; top-level figures are always exact`,
   },
 } as const;
 

@@ -4,7 +4,7 @@ import { cell, cells, SMALL_CELL_LIMIT } from '../../../functions/core/metrics/s
 
 describe('small-cell suppression', () => {
   it.each([
-    [0, 0],
+    [0, '<11'],
     [1, '<11'],
     [10, '<11'],
     [11, 11],
@@ -21,7 +21,7 @@ describe('small-cell suppression', () => {
     expect(cells({ dispenseEvents: 12, died: 1, survived: 0 }, false)).toEqual({
       dispenseEvents: 12,
       died: '<11',
-      survived: 0,
+      survived: '<11',
     });
     expect(SMALL_CELL_LIMIT).toBe(11);
   });

@@ -108,7 +108,7 @@ describe('naloxoneReport', () => {
     const raw = naloxoneReport(rows, { ...options, raw: true });
 
     expect(suppressed.smallCellsSuppressed).toBe(true);
-    expect(suppressed.byDay[0]).toMatchObject({ day: '2026-11-20', dispenseEvents: '<11', died: 0 });
+    expect(suppressed.byDay[0]).toMatchObject({ day: '2026-11-20', dispenseEvents: '<11', died: '<11' });
     expect(raw.smallCellsSuppressed).toBe(false);
     expect(raw.byDay[0]).toMatchObject({ day: '2026-11-20', dispenseEvents: 3 });
   });
