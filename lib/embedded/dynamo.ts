@@ -364,8 +364,9 @@ class Engine {
     const temporary = `${this.undoLogPath}.tmp`;
     const handle = await fs.open(temporary, 'w');
     try {
+      // No fsync: the guarantee is surviving the process's death (kill -9), which the OS page cache
+      // does; LevelDB itself writes without sync, so an fsync here would not buy power-loss safety either.
       await handle.writeFile(JSON.stringify({ entries }));
-      await handle.sync();
     } finally {
       await handle.close();
     }
