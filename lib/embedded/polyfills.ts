@@ -19,4 +19,8 @@ if (typeof PromiseWithResolvers.withResolvers !== 'function') {
   });
 }
 
+// Node 20 is supported here (Lambda runs Node 24): the SDK's end-of-life notice is noise on every start.
+// Set before any SDK client exists, which is why it lives in this first import.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export {};
