@@ -37,7 +37,8 @@ function send(
   res.end(body);
 }
 
-function lambdaContext(functionName: string): Context {
+/** The Lambda context a handler gets when the embedded runtime (or a bench) invokes it. */
+export function lambdaContext(functionName: string): Context {
   const deadline = Date.now() + 30_000;
   return {
     callbackWaitsForEmptyEventLoop: false,

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { sign } from '../../functions/core/signing.js';
-import type { LambdaHandler } from '../../lib/embedded/gateway.js';
+import { type LambdaHandler, lambdaContext } from '../../lib/embedded/gateway.js';
 import { type Backend, startBackend } from '../../lib/embedded/runtime.js';
 import { type FunctionName, functions } from '../../lib/manifest.js';
 
@@ -211,23 +211,6 @@ async function loadHandler(name: FunctionName): Promise<LambdaHandler> {
   return module.handler;
 }
 
-function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/local/${functionName}`,
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /** A staff GET as the administrator; the body parsed as JSON. */
 export async function adminGet<T>(url: string, path: string): Promise<{ status: number; body: T }> {
   const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -277,17 +260,8 @@ export async function inPool(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));
 }
 
-/** A small seeded generator (mulberry32): the same run, event for event, every time. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** A small seeded generator: the same run, event for event, every time. */
+export { mulberry32 as seeded } from '../sim/random.js';
 
 export interface LatencySummary {
   readonly count: number;

@@ -16,14 +16,5 @@ export async function inPool<T, R>(
   return results;
 }
 
-/** A small seeded generator (mulberry32), so load tests are reproducible. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** A small seeded generator, so load tests are reproducible. */
+export { mulberry32 as seeded } from '../../scripts/sim/random.js';
