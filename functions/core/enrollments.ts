@@ -106,6 +106,8 @@ export function planEnrollmentEvent(
 
   let ended: EnrollmentChange['ended'];
   if (!enrollment.endedOn && (event.type === 'disenrolled' || (event.type === 'overdose' && event.fatal))) {
+    // The later of two ISO days (strings: Math.max does not apply). An ending cannot precede the enrollment.
+    // biome-ignore lint/complexity/useMathMinMax: compares YYYY-MM-DD strings
     const on = event.occurredOn < enrollment.enrolledOn ? enrollment.enrolledOn : event.occurredOn;
     ended = { on, reason: event.type === 'disenrolled' ? 'disenrolled' : 'died' };
     counters[`end:${on}`] = 1;

@@ -9,7 +9,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { sign } from '../../functions/core/signing.js';
 import { type LambdaHandler, lambdaContext } from '../../lib/embedded/gateway.js';
 import { type Backend, startBackend } from '../../lib/embedded/runtime.js';
