@@ -1,24 +1,55 @@
 /**
  * `npm start`: Bridgeway embedded on one machine.
- * PORT (3000), DATA_DIR (.data/), CLOCK_START, TIME_SCALE, ADMIN_TOKEN, OUTREACH_TOKEN.
+ * PORT (3000), HOST (127.0.0.1), DATA_DIR (.data/), CLOCK_START, TIME_SCALE, ADMIN_TOKEN, OUTREACH_TOKEN.
  */
 import '../lib/embedded/polyfills.js';
+import { readFileSync } from 'node:fs';
 import { startBackend } from '../lib/embedded/runtime.js';
 
+const dataDir = process.env.DATA_DIR || '.data';
 const backend = await startBackend({
-  dataDir: process.env.DATA_DIR || '.data',
+  dataDir,
   port: Number(process.env.PORT || 3000),
   host: process.env.HOST || '127.0.0.1',
 });
 console.log(
-  `Bridgeway listening on ${backend.url} (data in ${process.env.DATA_DIR || '.data'}, clock ${backend.clock.now().toISOString()} ×${backend.clock.settings.timeScale})`,
+  `Bridgeway listening on ${backend.url} (data in ${dataDir}, clock ${backend.clock.now().toISOString()} ×${backend.clock.settings.timeScale})`,
 );
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    void backend.stop().then(() => process.exit(0));
-  });
+function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  void backend.stop().then(() => process.exit(code));
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(0));
+
+/**
+ * Started through `npm start`, the backend is npm's grandchild: a `kill -9` of npm
+ * would leave it running, holding the port and the data directory. Watch the npm
+ * process and go when it goes (every write already acknowledged is on disk).
+ */
+function npmAncestor(): number | undefined {
+  let pid = process.ppid;
+  for (let depth = 0; depth < 4 && pid > 1; depth += 1) {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (/(^|[/\0])npm([\0 ]|-cli|$)/.test(command)) return pid;
+      pid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+const launcher = process.env.npm_lifecycle_event ? npmAncestor() : undefined;
+if (launcher) {
+  setInterval(() => {
+    try {
+      process.kill(launcher, 0);
+    } catch {
+      shutdown(0);
+    }
+  }, 250).unref();
 }

@@ -619,6 +619,9 @@ function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 }
 
+/** How long a start waits for another process to release the data directory. */
+const CLAIM_WAIT_MS = Number(process.env.BRIDGEWAY_CLAIM_WAIT_MS ?? 15_000);
+
 /** Data directories held by instances of this process. */
 const heldDataDirs = new Set<string>();
 
@@ -643,8 +646,12 @@ async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
   if (heldDataDirs.has(resolved))
     throw new Error(`Embedded DynamoDB: ${resolved} is already open in this process`);
   const holder = Number.parseInt(await fs.readFile(pidFile, 'utf8').catch(() => ''), 10);
-  if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-    throw new Error(`Embedded DynamoDB: ${resolved} is in use by process ${holder}`);
+  // A previous backend that is shutting down (its launcher was killed) gets a moment to let go.
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  while (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+    if (Date.now() > deadline)
+      throw new Error(`Embedded DynamoDB: ${resolved} is in use by process ${holder}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await fs.writeFile(pidFile, String(process.pid));
   heldDataDirs.add(resolved);

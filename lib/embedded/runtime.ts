@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -113,7 +114,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   relayTimer.unref();
 
   const server = createGateway({ handlers, principals });
-  await new Promise<void>((ready) => server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', ready));
+  await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
   if (tokens.generated) {
@@ -158,4 +159,27 @@ async function unfinishedEnrollments(endpoint: string, table: string): Promise<s
   } while (startKey);
   client.destroy();
   return ids;
+}
+
+/**
+ * Listens, waiting a little while the port is still held: after a `kill -9` of
+ * `npm start`, the previous backend may still be letting go of it.
+ */
+async function listen(server: Server, port: number, host: string, waitMs = 15_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await new Promise<void>((ready, fail) => {
+        server.once('error', fail);
+        server.listen(port, host, () => {
+          server.off('error', fail);
+          ready();
+        });
+      });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
