@@ -132,3 +132,61 @@ describe('a backend killed with SIGKILL in the middle of a burst', () => {
     expect(randomUUID()).not.toBe(printed);
   }, 120_000);
 });
+
+describe('npm start killed with SIGKILL', () => {
+  it('lets the backend go with npm, and a new npm start serves the same data', async () => {
+    const { spawn } = await import('node:child_process');
+    const { freePort } = await import('../support/child.js');
+    const dataDir = mkdtempSync(join(tmpdir(), 'bridgeway-npm-'));
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: ADMIN,
+      OUTREACH_TOKEN: OUTREACH,
+    };
+    const start = () => spawn('npm', ['start'], { env, stdio: 'ignore', detached: true });
+    const healthy = async () => {
+      for (let i = 0; i < 300; i += 1) {
+        try {
+          if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return true;
+        } catch {
+          // not yet
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    };
+    const first = start();
+    expect(await healthy()).toBe(true);
+    const api = client(`http://127.0.0.1:${port}`, dataDir);
+    await api.registerKiosk({ kioskId: 'K-NPM-1' });
+
+    process.kill(first.pid!, 'SIGKILL');
+    const second = start();
+    const upAgain = await healthy();
+    const again = await api.staff(ADMIN, 'POST', '/v1/kiosks', {
+      kioskId: 'K-NPM-1',
+      siteId: 's',
+      lowStockThreshold: 1,
+    });
+    // Nothing of the first start is left running: the answers came from the new backend.
+    let firstGroupAlive = true;
+    try {
+      process.kill(-first.pid!, 0);
+    } catch {
+      firstGroupAlive = false;
+    }
+    process.kill(-second.pid!, 'SIGTERM');
+    try {
+      process.kill(-first.pid!, 'SIGKILL');
+    } catch {
+      // its group is gone already
+    }
+
+    expect(upAgain).toBe(true);
+    expect(firstGroupAlive).toBe(false);
+    expect(again.status).toBe(409);
+  }, 90_000);
+});
