@@ -29,7 +29,8 @@ import { ESCALATION_MS } from '../core/followup.js';
 import { type Enrollment, enrollmentEventSchema, enrollmentSchema } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
-const pathSchema = z.strictObject({ enrollmentId: z.string().min(1).max(64) });
+// Any id that fits a DynamoDB key is looked up: an unknown one is a 404, not a validation error.
+const pathSchema = z.strictObject({ enrollmentId: z.string().min(1).max(1024) });
 
 /** Contract: `invalid_event` for enrollment events, `invalid_request` for the enrollment itself. */
 function notAfterToday(day: string, field: string, code: 'invalid_event' | 'invalid_request'): void {

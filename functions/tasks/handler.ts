@@ -12,7 +12,8 @@ import { conflict, notFound } from '../core/errors.js';
 import { taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
-const taskIdSchema = z.strictObject({ taskId: z.string().min(1).max(100) });
+// Any id that fits a DynamoDB key is looked up: an unknown one is a 404, not a validation error.
+const taskIdSchema = z.strictObject({ taskId: z.string().min(1).max(1024) });
 
 async function list(request: HttpRequest) {
   const { status } = validate(taskListQuerySchema, request.query);
