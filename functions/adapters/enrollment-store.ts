@@ -1,7 +1,5 @@
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationReasons, documentClient, tableName } from './dynamo.js';
-
-type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient, tableName } from './dynamo.js';
 
 export interface EnrollmentRecord {
   readonly enrollmentId: string;
@@ -34,39 +32,6 @@ export async function getEnrollment(enrollmentId: string): Promise<EnrollmentRec
     new GetCommand({ TableName: tableName('enrollments'), Key: { enrollmentId }, ConsistentRead: true }),
   );
   return out.Item as EnrollmentRecord | undefined;
-}
-
-export type Written =
-  | { readonly status: 'created' }
-  | { readonly status: 'exists'; readonly stored: Record<string, unknown> }
-  | { readonly status: 'missing' }
-  | { readonly status: 'stale'; readonly current: Record<string, unknown> };
-
-/**
- * One transaction: `first` is the idempotency guard (a Put conditioned on its
- * key not existing, asking for ALL_OLD), then the rest. `missingIndex` names
- * an item whose failed condition means the parent does not exist.
- */
-export async function writeOnce(items: TransactItems, missingIndex?: number): Promise<Written> {
-  try {
-    await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-    return { status: 'created' };
-  } catch (error) {
-    const reasons = cancellationReasons(error);
-    if (!reasons) throw error;
-    if (reasons[0]?.Code === 'ConditionalCheckFailed' && reasons[0].Item) {
-      return { status: 'exists', stored: reasons[0].Item };
-    }
-    const parent = missingIndex === undefined ? undefined : reasons[missingIndex];
-    if (parent?.Code === 'ConditionalCheckFailed') {
-      // The parent's condition failed: gone, or changed since it was read (its current state comes back).
-      return parent.Item ? { status: 'stale', current: parent.Item } : { status: 'missing' };
-    }
-    if (missingIndex !== undefined && reasons.some((reason) => reason.Code === 'TransactionConflict')) {
-      return { status: 'stale', current: {} };
-    }
-    throw error;
-  }
 }
 
 /**

@@ -2,45 +2,60 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TableName } from '../../lib/manifest.js';
 import { cancellationReasons, documentClient, tableName } from './dynamo.js';
 
-type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+export type TransactItems = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>;
 
-export type PutOnceOutcome =
+export type Written =
   | { readonly status: 'created' }
-  | { readonly status: 'exists'; readonly stored: Record<string, unknown> };
+  /** The guard's key exists: the stored item, to tell a retry from a conflict. */
+  | { readonly status: 'exists'; readonly stored: Record<string, unknown> }
+  /** The parent item's condition failed and it does not exist. */
+  | { readonly status: 'missing' }
+  /** The parent changed since it was read (its current state, or {} on a transaction conflict): plan again. */
+  | { readonly status: 'stale'; readonly current: Record<string, unknown> };
 
-/**
- * Writes `item` unless its key exists, together with `alongside` writes, in one
- * transaction: one round trip whether it is new or a retry (the stored item
- * comes back with the cancellation, so a retry needs no second read).
- */
-export async function putOnce(
+/** The idempotency guard: put `item` only if its key is new, and hand back the stored one if not. */
+export function guardPut(
   table: TableName,
   keyAttribute: string,
   item: Record<string, unknown>,
-  alongside: TransactItems = [],
-): Promise<PutOnceOutcome> {
+): TransactItems[number] {
+  return {
+    Put: {
+      TableName: tableName(table),
+      Item: item,
+      // Key attributes here are plain names (eventId, reportId, enrollmentId), none a reserved word.
+      ConditionExpression: `attribute_not_exists(${keyAttribute})`,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/**
+ * One transaction whose first item is an idempotency guard (`guardPut`): one
+ * round trip whether the write is new or a retry, because a failed condition
+ * comes back with the item as it is (ALL_OLD) and needs no second read.
+ * `parentIndex` names an item conditioned on what the caller read (a kiosk's
+ * stock, an enrollment's event sequence); its failure means "read again".
+ */
+export async function writeOnce(items: TransactItems, parentIndex?: number): Promise<Written> {
   try {
-    await documentClient.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tableName(table),
-              Item: item,
-              ConditionExpression: 'attribute_not_exists(#key)',
-              ExpressionAttributeNames: { '#key': keyAttribute },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          },
-          ...alongside,
-        ],
-      }),
-    );
+    await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
     return { status: 'created' };
   } catch (error) {
-    const first = cancellationReasons(error)?.[0];
-    if (first?.Code === 'ConditionalCheckFailed' && first.Item)
-      return { status: 'exists', stored: first.Item };
+    const reasons = cancellationReasons(error);
+    if (!reasons) throw error;
+    if (reasons[0]?.Code === 'ConditionalCheckFailed' && reasons[0].Item) {
+      return { status: 'exists', stored: reasons[0].Item };
+    }
+    const parent = parentIndex === undefined ? undefined : reasons[parentIndex];
+    if (parent?.Code === 'ConditionalCheckFailed') {
+      return parent.Item ? { status: 'stale', current: parent.Item } : { status: 'missing' };
+    }
+    // Concurrent transactions on the same items: nothing was written, plan again.
+    if (reasons.some((reason) => reason.Code === 'TransactionConflict'))
+      return { status: 'stale', current: {} };
     throw error;
   }
 }

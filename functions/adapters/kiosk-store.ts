@@ -1,10 +1,12 @@
-import { BatchGetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../core/aggregates.js';
 import type { EventPlan, Kiosk } from '../core/kiosk-events.js';
 import type { KioskRegistration } from '../core/schemas.js';
 import type { StockChange } from '../core/stock.js';
 import { counterUpdate } from './aggregates-store.js';
-import { cancellationReasons, documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
+import { documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
+import { guardPut, type TransactItems, writeOnce } from './idempotent.js';
+import { outboxPut } from './outbox.js';
 import type { Notification } from './publisher.js';
 
 export interface KioskRecord extends Kiosk {
@@ -75,7 +77,7 @@ export async function loadKioskAndEvent(
 }
 
 export type RecordOutcome =
-  | { readonly status: 'recorded'; readonly attempts: number }
+  | { readonly status: 'recorded' }
   | { readonly status: 'exists'; readonly stored: StoredEvent }
   | { readonly status: 'stale'; readonly kiosk: KioskRecord };
 
@@ -96,15 +98,13 @@ export interface EventWrite {
  */
 export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome> {
   const { kiosk, eventItem, plan, notifications, contact, now } = write;
-  const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
-    {
-      Put: {
-        TableName: tableName('kioskEvents'),
-        Item: { ...eventItem, kioskId: kiosk.kioskId, siteId: kiosk.siteId, recordedAt: now.toISOString() },
-        ConditionExpression: 'attribute_not_exists(eventId)',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    },
+  const items: TransactItems = [
+    guardPut('kioskEvents', 'eventId', {
+      ...eventItem,
+      kioskId: kiosk.kioskId,
+      siteId: kiosk.siteId,
+      recordedAt: now.toISOString(),
+    }),
   ];
   const stockUpdate = stockUpdateOf(kiosk.kioskId, plan.stockChanges);
   if (stockUpdate) items.push({ Update: stockUpdate });
@@ -125,27 +125,16 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
       },
     });
   }
-  for (const notification of notifications) {
-    items.push({ Put: { TableName: tableName('outbox'), Item: { ...notification } } });
-  }
+  items.push(...notifications.map(outboxPut));
 
-  try {
-    await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-    return { status: 'recorded', attempts: 1 };
-  } catch (error) {
-    const reasons = cancellationReasons(error);
-    if (!reasons) throw error;
-    if (reasons[0]?.Code === 'ConditionalCheckFailed' && reasons[0].Item) {
-      return { status: 'exists', stored: reasons[0].Item as StoredEvent };
-    }
-    if (stockUpdate && reasons[1]?.Code === 'ConditionalCheckFailed' && reasons[1].Item) {
-      return { status: 'stale', kiosk: reasons[1].Item as unknown as KioskRecord };
-    }
-    if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
-      return { status: 'stale', kiosk: kiosk as KioskRecord };
-    }
-    throw error;
-  }
+  const written = await writeOnce(items, stockUpdate ? 1 : undefined);
+  if (written.status === 'created') return { status: 'recorded' };
+  if (written.status === 'exists') return { status: 'exists', stored: written.stored as StoredEvent };
+  if (written.status === 'missing')
+    throw new Error(`kiosk ${kiosk.kioskId} vanished while recording an event`);
+  // Changed stock comes back with the cancellation; a bare transaction conflict re-plans from what was read.
+  const current = Object.keys(written.current).length ? written.current : kiosk;
+  return { status: 'stale', kiosk: current as unknown as KioskRecord };
 }
 
 function stockUpdateOf(kioskId: string, changes: readonly StockChange[]) {

@@ -2,12 +2,8 @@ import * as z from 'zod';
 import { counterUpdate } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
 import { tableName } from '../adapters/dynamo.js';
-import {
-  type EnrollmentRecord,
-  getEnrollment,
-  touchEnrollment,
-  writeOnce,
-} from '../adapters/enrollment-store.js';
+import { type EnrollmentRecord, getEnrollment, touchEnrollment } from '../adapters/enrollment-store.js';
+import { guardPut, writeOnce } from '../adapters/idempotent.js';
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
@@ -62,29 +58,22 @@ async function enroll(request: HttpRequest) {
   addCounter(counters, 'priorOverdoses', enrollment.overdosesPrior12m);
   addCounter(counters, `medication:${enrollment.medication}`);
   const written = await writeOnce([
-    {
-      Put: {
-        TableName: tableName('enrollments'),
-        Item: {
-          enrollmentId,
-          participantRef: enrollment.participantRef,
-          siteId: enrollment.siteId,
-          enrolledOn: enrollment.enrolledOn,
-          enrolledAt,
-          medication: enrollment.medication,
-          overdosesPrior12m: enrollment.overdosesPrior12m,
-          consentOutreach: enrollment.consent.outreach,
-          consentPart2: enrollment.consent.part2,
-          contactId: sealed ? enrollmentId : undefined,
-          fingerprint,
-          changeSeq: 0,
-          recordedAt: at.toISOString(),
-          recordedBy: request.actor?.id,
-        },
-        ConditionExpression: 'attribute_not_exists(enrollmentId)',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    },
+    guardPut('enrollments', 'enrollmentId', {
+      enrollmentId,
+      participantRef: enrollment.participantRef,
+      siteId: enrollment.siteId,
+      enrolledOn: enrollment.enrolledOn,
+      enrolledAt,
+      medication: enrollment.medication,
+      overdosesPrior12m: enrollment.overdosesPrior12m,
+      consentOutreach: enrollment.consent.outreach,
+      consentPart2: enrollment.consent.part2,
+      contactId: sealed ? enrollmentId : undefined,
+      fingerprint,
+      changeSeq: 0,
+      recordedAt: at.toISOString(),
+      recordedBy: request.actor?.id,
+    }),
     ...(sealed
       ? [
           {
@@ -148,20 +137,13 @@ async function recordEvent(request: HttpRequest) {
     const update = enrollmentUpdate(enrollment, change, urgent ? taskId : undefined);
     const written = await writeOnce(
       [
-        {
-          Put: {
-            TableName: tableName('enrollmentEvents'),
-            Item: {
-              ...event,
-              enrollmentId,
-              fingerprint,
-              recordedAt: at.toISOString(),
-              recordedBy: request.actor?.id,
-            },
-            ConditionExpression: 'attribute_not_exists(eventId)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
+        guardPut('enrollmentEvents', 'eventId', {
+          ...event,
+          enrollmentId,
+          fingerprint,
+          recordedAt: at.toISOString(),
+          recordedBy: request.actor?.id,
+        }),
         { Update: { TableName: tableName('enrollments'), Key: { enrollmentId }, ...update } },
         ...(Object.keys(change.counters).length
           ? [

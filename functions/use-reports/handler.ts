@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { counterUpdate } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
-import { putOnce } from '../adapters/idempotent.js';
+import { guardPut, writeOnce } from '../adapters/idempotent.js';
 import { aggregateKey } from '../core/aggregates.js';
 import { canonicalJson } from '../core/canonical.js';
-import { conflict, invalid } from '../core/errors.js';
+import { conflict, invalid, unavailable } from '../core/errors.js';
 import { useReportSchema } from '../core/schemas.js';
 import { useReportCounters } from '../core/use-reports.js';
 import { type HttpRequest, json, jsonBody, routeGroup } from '../http/route.js';
@@ -16,19 +16,18 @@ async function recordUseReport(request: HttpRequest) {
     throw invalid('invalid_request', [{ path: 'usedOn', message: 'must not be after today' }]);
   const bodyFingerprint = createHash('sha256').update(canonicalJson(report)).digest('hex');
   const { day, siteId, counters } = useReportCounters(report);
-  const outcome = await putOnce(
-    'useReports',
-    'reportId',
-    {
+  const outcome = await writeOnce([
+    guardPut('useReports', 'reportId', {
       ...report,
       fingerprint: bodyFingerprint,
       recordedBy: request.actor?.id,
       recordedAt: now().toISOString(),
-    },
-    [{ Update: counterUpdate(aggregateKey('naloxone', day, siteId), counters) }],
-  );
+    }),
+    { Update: counterUpdate(aggregateKey('naloxone', day, siteId), counters) },
+  ]);
+  if (outcome.status === 'stale') throw unavailable('Concurrent writes to the same counters; retry.');
   if (outcome.status === 'created') return json(201, { reportId: report.reportId, status: 'recorded' });
-  if (outcome.stored.fingerprint === bodyFingerprint)
+  if (outcome.status === 'exists' && outcome.stored.fingerprint === bodyFingerprint)
     return json(200, { reportId: report.reportId, status: 'duplicate' });
   throw conflict('report_id_conflict', 'This reportId was already recorded with a different report.');
 }
