@@ -68,7 +68,6 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   process.env.POWERTOOLS_SERVICE_NAME ??= 'bridgeway-local';
   const admin = new DynamoDBClient({ endpoint: dynamo.endpoint });
   const physical = await ensureTables(admin, '');
-  admin.destroy();
   for (const [name, declaration] of Object.entries(tables)) {
     process.env[declaration.envVar] = physical[name as keyof typeof tables];
   }
@@ -94,7 +93,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   });
   useWorkflows(workflows);
   // Executions live in memory: every follow-up that has not ended starts again from what DynamoDB holds.
-  await workflows.resume(await unfinishedEnrollments(dynamo.endpoint, physical.enrollments));
+  await workflows.resume(await unfinishedEnrollments(admin, physical.enrollments));
+  admin.destroy();
 
   const tokens = staffTokens(dataDir, env);
   const principals = new Map<string, Principal>([
@@ -141,8 +141,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   };
 }
 
-async function unfinishedEnrollments(endpoint: string, table: string): Promise<string[]> {
-  const client = new DynamoDBClient({ endpoint });
+async function unfinishedEnrollments(client: DynamoDBClient, table: string): Promise<string[]> {
   const ids: string[] = [];
   let startKey: Record<string, never> | undefined;
   do {
@@ -157,7 +156,6 @@ async function unfinishedEnrollments(endpoint: string, table: string): Promise<s
     for (const item of page.Items ?? []) if (item.enrollmentId?.S) ids.push(item.enrollmentId.S);
     startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
   } while (startKey);
-  client.destroy();
   return ids;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, dispense, OUTREACH, startTestBackend, today } from '../support/backend.js';
 
@@ -73,10 +74,18 @@ describe('kiosk registration', () => {
 
   it('never shows the secret again and keeps it only sealed', async () => {
     const kiosk = await api.registerKiosk();
-    const stored =
+    const db = new DynamoDBClient({ endpoint: api.backend.dynamo.endpoint });
+    const stored = await db.send(
+      new GetItemCommand({ TableName: 'kiosks', Key: { kioskId: { S: kiosk.kioskId } } }),
+    );
+    db.destroy();
+    const shown =
       JSON.stringify(api.outbox()) +
       JSON.stringify((await api.staff(ADMIN, 'GET', '/v1/outreach/tasks')).body);
-    expect(stored).not.toContain(kiosk.secret);
+
+    expect(stored.Item?.secretSealed?.S).toEqual(expect.any(String));
+    expect(JSON.stringify(stored.Item)).not.toContain(kiosk.secret);
+    expect(shown).not.toContain(kiosk.secret);
   });
 });
 
