@@ -1,4 +1,5 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ESCALATION_MS } from '../core/tasks.js';
 import {
   documentClient,
   isConditionalCheckFailed,
@@ -125,8 +126,8 @@ export async function kioskTasksToEscalate(now: Date): Promise<TaskRecord[]> {
       ':open': 'open',
       ':kiosk': 'kiosk',
       ':now': now.toISOString(),
-      // Kiosk tasks are due when created and escalate a day later: older ones only.
-      ':cutoff': new Date(now.getTime() - 86_400_000).toISOString(),
+      // Kiosk tasks are due when created and escalate ESCALATION_MS later: older ones only.
+      ':cutoff': new Date(now.getTime() - ESCALATION_MS).toISOString(),
     },
   })) as TaskRecord[];
 }

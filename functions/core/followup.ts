@@ -1,4 +1,5 @@
 import type { Medication } from './schemas.js';
+import { escalateAtOf } from './tasks.js';
 
 /**
  * The MOUD follow-up rules: when each check falls due, whether recorded
@@ -20,8 +21,6 @@ export const CHECKPOINTS = [
 
 /** Follow-up ends after the last checkpoint. */
 export const HORIZON_DAYS = 180;
-/** An open task not completed within this long is escalated once. */
-export const ESCALATION_MS = DAY_MS;
 
 export const INJECTABLES: ReadonlySet<Medication> = new Set([
   'buprenorphine-er-weekly',
@@ -204,7 +203,7 @@ export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[
       kind: check.kind,
       dueAt: check.dueAt,
       createdAt,
-      escalateAt: new Date(nowMs + ESCALATION_MS).toISOString(),
+      escalateAt: escalateAtOf(now),
       ...(state.consentOutreach ? { pendingNotice: 'outreach' as const } : {}),
     };
   }

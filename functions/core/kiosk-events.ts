@@ -1,6 +1,7 @@
 import { addCounter, type Counters, utcDay } from './aggregates.js';
 import type { KioskEvent, Sku } from './schemas.js';
 import { planDispense, planRestock, type StockChange, type StockView } from './stock.js';
+import { escalateAtOf } from './tasks.js';
 
 export interface Kiosk extends StockView {
   readonly kioskId: string;
@@ -34,8 +35,6 @@ export interface EventPlan {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** A kiosk contact request should be answered within a day; past that it is escalated. */
-export const CONTACT_TASK_ESCALATION_MS = DAY_MS;
 
 /** occurredAt may be at most 5 minutes ahead of, and 30 days behind, the backend clock. */
 export function occurredAtProblem(occurredAt: string, now: Date): string | undefined {
@@ -84,7 +83,7 @@ export function planKioskEvent(
           eventId: event.eventId,
           createdAt: at,
           dueAt: at,
-          escalateAt: new Date(now.getTime() + CONTACT_TASK_ESCALATION_MS).toISOString(),
+          escalateAt: escalateAtOf(now),
         };
         notifications.push({
           topic: 'outreach',

@@ -21,8 +21,8 @@ import {
   urgentTaskId,
 } from '../core/enrollments.js';
 import { conflict, invalid, notFound, unavailable } from '../core/errors.js';
-import { ESCALATION_MS } from '../core/followup.js';
 import { type Enrollment, enrollmentEventSchema, enrollmentSchema } from '../core/schemas.js';
+import { escalateAtOf } from '../core/tasks.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404, not a validation error.
@@ -171,7 +171,7 @@ async function recordEvent(request: HttpRequest) {
                     contactId: enrollment.contactId,
                     dueAt: at.toISOString(),
                     createdAt: at.toISOString(),
-                    escalateAt: new Date(at.getTime() + ESCALATION_MS).toISOString(),
+                    escalateAt: escalateAtOf(at),
                   },
                 },
               },

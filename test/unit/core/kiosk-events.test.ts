@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CONTACT_TASK_ESCALATION_MS,
   type Kiosk,
   occurredAtProblem,
   planKioskEvent,
   storedEventFields,
 } from '../../../functions/core/kiosk-events.js';
 import type { KioskEvent } from '../../../functions/core/schemas.js';
+import { ESCALATION_MS as CONTACT_TASK_ESCALATION_MS } from '../../../functions/core/tasks.js';
 
 const NOW = new Date('2026-11-20T15:00:00.000Z');
 const MINUTE = 60_000;

@@ -3,7 +3,6 @@ import {
   CHECKPOINTS,
   checkpoints,
   coverageDays,
-  ESCALATION_MS,
   engagedAt,
   type FollowUpState,
   type FollowUpTask,
@@ -12,6 +11,7 @@ import {
   supplyCheck,
 } from '../../../functions/core/followup.js';
 import type { Medication } from '../../../functions/core/schemas.js';
+import { ESCALATION_MS } from '../../../functions/core/tasks.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
