@@ -1,7 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,54 +16,28 @@ import {
   type WorkflowName,
   workflows,
 } from '../../lib/manifest.js';
-import { addNagPacks } from '../../lib/nag.js';
-import { BridgewayStack } from '../../lib/stack.js';
+import type { BridgewayStack } from '../../lib/stack.js';
+import { type Resource, synthesize, type ValidationReport } from './synthesize.js';
 
 // ---------------------------------------------------------------------------
 // One synthesis for the whole file: the app exactly as bin/app.ts builds it
 // (both cdk-nag packs), into a temporary cloud assembly.
 // ---------------------------------------------------------------------------
 
-interface Violation {
-  ruleName: string;
-  violatingConstructs: { constructPath: string }[];
-  reason?: string;
-}
-interface ValidationReport {
-  pluginReports: { pluginName: string; violations: Violation[]; suppressedViolations?: Violation[] }[];
-}
-
-let outdir: string;
+let synthesized: ReturnType<typeof synthesize>;
 let stack: BridgewayStack;
 let template: Template;
-let resources: Record<
-  string,
-  { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }
->;
+let resources: Record<string, Resource>;
 let report: ValidationReport;
 let synthError: unknown;
 
 beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), 'bridgeway-infra-'));
-  const app = new App({ outdir });
-  stack = new BridgewayStack(app, 'Bridgeway');
-  addNagPacks(app);
-  try {
-    app.synth();
-  } catch (error) {
-    // In-process synthesis throws when validation finds anything unacknowledged; the templates and
-    // validation-report.json are written first, so the structural tests below still run.
-    synthError = error;
-  }
-  const json = JSON.parse(readFileSync(join(outdir, 'Bridgeway.template.json'), 'utf8'));
-  template = Template.fromJSON(json);
-  resources = json.Resources;
-  report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+  synthesized = synthesize('bridgeway-infra-');
+  ({ stack, resources, report, synthError } = synthesized);
+  template = Template.fromJSON(synthesized.json);
 }, 180_000);
 
-afterAll(() => {
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
-});
+afterAll(() => synthesized?.cleanup());
 
 // ---------------------------------------------------------------------------
 // Helpers over the synthesized template

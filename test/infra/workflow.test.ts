@@ -1,14 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
+import type { CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TopicName, workflows } from '../../lib/manifest.js';
-import { addNagPacks } from '../../lib/nag.js';
-import { BridgewayStack } from '../../lib/stack.js';
+import type { BridgewayStack } from '../../lib/stack.js';
 import { FOLLOW_UP_STATES } from '../../lib/workflows/follow-up.js';
+import { type Resource, synthesize, type ValidationReport, type Violation } from './synthesize.js';
 
 // asl-validator is CommonJS without type declarations: `module.exports = function validator(...)`.
 interface AslValidation {
@@ -27,14 +24,6 @@ const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValid
 // into a temporary cloud assembly, as in stack.test.ts.
 // ---------------------------------------------------------------------------
 
-interface Violation {
-  ruleName: string;
-  violatingConstructs: { constructPath: string }[];
-}
-interface ValidationReport {
-  pluginReports: { pluginName: string; violations: Violation[]; suppressedViolations?: Violation[] }[];
-}
-type Resource = { Type: string; Properties?: Record<string, unknown> };
 type State = Record<string, unknown> & { Type: string };
 interface Definition {
   QueryLanguage?: string;
@@ -43,7 +32,7 @@ interface Definition {
   [key: string]: unknown;
 }
 
-let outdir: string;
+let synthesized: ReturnType<typeof synthesize>;
 let stack: BridgewayStack;
 let resources: Record<string, Resource>;
 let report: ValidationReport;
@@ -53,26 +42,14 @@ let machine: Record<string, unknown>;
 let definition: Definition;
 
 beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), 'bridgeway-workflow-'));
-  const app = new App({ outdir });
-  stack = new BridgewayStack(app, 'Bridgeway');
-  addNagPacks(app);
-  try {
-    app.synth();
-  } catch (error) {
-    // Validation findings make in-process synthesis throw after the template and report are written.
-    synthError = error;
-  }
-  resources = JSON.parse(readFileSync(join(outdir, 'Bridgeway.template.json'), 'utf8')).Resources;
-  report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+  synthesized = synthesize('bridgeway-workflow-');
+  ({ stack, resources, report, synthError } = synthesized);
   machineId = logicalId(stack.stateMachines.followUp!);
   machine = resources[machineId]!.Properties!;
   definition = JSON.parse(resolve(machine.DefinitionString) as string);
 }, 180_000);
 
-afterAll(() => {
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
-});
+afterAll(() => synthesized?.cleanup());
 
 // ---------------------------------------------------------------------------
 // Tokens to plain ARNs: the pseudo parameters get fixed values, each resource the ARN its type has.
