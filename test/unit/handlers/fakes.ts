@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-kms';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { vi } from 'vitest';
+import { logger } from '../../../functions/adapters/logger.js';
 import { sealingKey, type TableName, type TopicName, tables, topics } from '../../../lib/manifest.js';
 
 export const TABLE = Object.fromEntries(Object.keys(tables).map((name) => [name, `test-${name}`])) as Record<
@@ -101,4 +102,11 @@ export function addedCounters(input: Expressed): Record<string, number> {
         input.ExpressionAttributeValues?.[value] as number,
       ]),
   );
+}
+
+/** Keeps handler logs out of test output; the spies still record every call for PHI assertions. */
+export function silenceLogger(): void {
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  }
 }

@@ -25,6 +25,7 @@ import {
   fakeOpen,
   fakeSealed,
   installFakeKms,
+  silenceLogger,
   spelled,
   stubEnvironment,
   TABLE,
@@ -129,8 +130,7 @@ beforeEach(() => {
   stubEnvironment();
   useClock(() => new Date(NOW));
   installFakeKms(kms);
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
 
   kiosks = { 'K-0001': kioskItem(), 'K-0002': kioskItem({ siteId: 'site-9' }, 'K-0002', OTHER_SECRET) };
   storedEvents = {};

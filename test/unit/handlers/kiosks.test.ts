@@ -4,11 +4,10 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { logger } from '../../../functions/adapters/logger.js';
 import { handler } from '../../../functions/kiosks/handler.js';
 import type { Role } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
-import { fakeOpen, installFakeKms, SEALING_KEY_ID, stubEnvironment, TABLE } from './fakes.js';
+import { fakeOpen, installFakeKms, SEALING_KEY_ID, silenceLogger, stubEnvironment, TABLE } from './fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const kms = mockClient(KMSClient);
@@ -43,8 +42,7 @@ beforeEach(() => {
   useClock(() => new Date(NOW));
   installFakeKms(kms);
   ddb.on(PutCommand).resolves({});
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
 });
 
 afterEach(() => {

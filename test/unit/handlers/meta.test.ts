@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { logger } from '../../../functions/adapters/logger.js';
 import { handler } from '../../../functions/meta/handler.js';
 import { routes } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
+import { silenceLogger } from './fakes.js';
 
 const NOW = new Date('2026-11-20T15:00:00.000Z');
 
@@ -21,8 +21,7 @@ const get = (resource: string) => invoke(handler, apiEvent({ method: 'GET', reso
 
 beforeEach(() => {
   useClock(() => new Date(NOW));
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
 });
 
 afterEach(() => {

@@ -8,11 +8,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { logger } from '../../../functions/adapters/logger.js';
 import { handler } from '../../../functions/reports/handler.js';
 import type { Role } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
-import { spelled, stubEnvironment, TABLE } from './fakes.js';
+import { silenceLogger, spelled, stubEnvironment, TABLE } from './fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -120,8 +119,7 @@ beforeEach(() => {
   useClock(() => new Date(NOW));
   ddb.on(QueryCommand).callsFake(query);
   ddb.on(PutCommand).resolves({});
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
 });
 
 afterEach(() => {

@@ -11,11 +11,10 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { logger } from '../../../functions/adapters/logger.js';
 import { handler } from '../../../functions/tasks/handler.js';
 import type { Role } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
-import { fakeSealed, installFakeKms, spelled, stubEnvironment, TABLE } from './fakes.js';
+import { fakeSealed, installFakeKms, silenceLogger, spelled, stubEnvironment, TABLE } from './fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const kms = mockClient(KMSClient);
@@ -84,8 +83,7 @@ beforeEach(() => {
   useClock(() => new Date(NOW));
   calls = [];
   installFakeKms(kms, (command) => calls.push(command));
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
   ddb.on(GetCommand).resolves({});
   ddb.on(GetCommand, { TableName: TABLE.tasks, Key: { taskId: 'T-1' } }).resolves({ Item: task() });
   ddb.on(GetCommand, { TableName: TABLE.contacts, Key: { contactId: 'C-1' } }).resolves({

@@ -8,11 +8,10 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { logger } from '../../../functions/adapters/logger.js';
 import { handler } from '../../../functions/use-reports/handler.js';
 import type { Role } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
-import { addedCounters, stubEnvironment, TABLE } from './fakes.js';
+import { addedCounters, silenceLogger, stubEnvironment, TABLE } from './fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -80,8 +79,7 @@ beforeEach(() => {
   stubEnvironment();
   useClock(() => new Date(NOW));
   ddb.on(TransactWriteCommand).resolves({});
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
 });
 
 afterEach(() => {

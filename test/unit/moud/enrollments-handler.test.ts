@@ -31,6 +31,7 @@ import {
   type Expressed,
   fakeOpen,
   installFakeKms,
+  silenceLogger,
   spelled,
   stubEnvironment,
   TABLE,
@@ -149,8 +150,7 @@ beforeEach(() => {
   vi.stubEnv(workflows.followUp.envVar, STATE_MACHINE_ARN);
   useClock(() => new Date(NOW));
   installFakeKms(kms);
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
   ddb.on(TransactWriteCommand).resolves({});
   ddb.on(GetCommand).resolves({});
   ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });

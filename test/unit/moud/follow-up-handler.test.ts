@@ -15,9 +15,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { logger } from '../../../functions/adapters/logger.js';
 import { handler, type PlanOutput } from '../../../functions/follow-up/handler.js';
-import { spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
+import { silenceLogger, spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -99,8 +98,7 @@ beforeEach(() => {
   sfn.reset();
   stubEnvironment();
   useClock(() => new Date(NOW));
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
   ddb.on(TransactWriteCommand).resolves({});
   ddb.on(UpdateCommand).resolves({});
   sfn.on(SendTaskSuccessCommand).resolves({});

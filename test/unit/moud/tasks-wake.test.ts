@@ -6,10 +6,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { logger } from '../../../functions/adapters/logger.js';
 import { handler } from '../../../functions/tasks/handler.js';
 import { apiEvent, invoke } from '../../support/events.js';
-import { installFakeKms, stubEnvironment, TABLE } from '../handlers/fakes.js';
+import { installFakeKms, silenceLogger, stubEnvironment, TABLE } from '../handlers/fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const kms = mockClient(KMSClient);
@@ -95,8 +94,7 @@ beforeEach(() => {
   stubEnvironment();
   useClock(() => new Date(NOW));
   installFakeKms(kms);
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
   calls = [];
   ddb.on(UpdateCommand, { TableName: TABLE.enrollments }).callsFake(() => {
     calls.push('enrollments');

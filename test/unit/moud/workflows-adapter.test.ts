@@ -11,7 +11,6 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { logger } from '../../../functions/adapters/logger.js';
 import {
   stepFunctions,
   useWorkflows,
@@ -19,6 +18,7 @@ import {
   workflows,
 } from '../../../functions/adapters/workflows.js';
 import { workflows as declarations } from '../../../lib/manifest.js';
+import { silenceLogger } from '../handlers/fakes.js';
 
 const sfn = mockClient(SFNClient);
 
@@ -36,8 +36,7 @@ const throttled = () =>
 beforeEach(() => {
   sfn.reset();
   vi.stubEnv(declarations.followUp.envVar, STATE_MACHINE_ARN);
-  for (const level of ['debug', 'info', 'warn', 'error'] as const)
-    vi.spyOn(logger, level).mockImplementation(() => undefined);
+  silenceLogger();
   sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE_ARN}:${ENROLLMENT_ID}` });
   sfn.on(SendTaskSuccessCommand).resolves({});
 });
