@@ -20,20 +20,15 @@ import {
   planEnrollmentEvent,
   urgentTaskId,
 } from '../core/enrollments.js';
-import { conflict, invalid, notFound, unavailable } from '../core/errors.js';
+import { conflict, notFound, unavailable } from '../core/errors.js';
 import { type Enrollment, enrollmentEventSchema, enrollmentSchema } from '../core/schemas.js';
 import { escalateAtOf } from '../core/tasks.js';
-import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
+import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404, not a validation error.
 const pathSchema = z.strictObject({ enrollmentId: z.string().min(1).max(1024) });
 
-/** Contract: `invalid_event` for enrollment events, `invalid_request` for the enrollment itself. */
-function notAfterToday(day: string, field: string, code: 'invalid_event' | 'invalid_request'): void {
-  if (day > now().toISOString().slice(0, 10))
-    throw invalid(code, [{ path: field, message: 'must not be after today' }]);
-}
-
+// Contract: `invalid_event` for enrollment events, `invalid_request` for the enrollment itself.
 async function sameContact(stored: Record<string, unknown>, enrollment: Enrollment): Promise<boolean> {
   if (!stored.contactId || !enrollment.contact) return !stored.contactId && !enrollment.contact;
   const contact = await getContact(String(stored.contactId));

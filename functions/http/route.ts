@@ -3,6 +3,7 @@ import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod';
 import { type FunctionName, type Role, type Route, routes } from '../../lib/manifest.js';
+import { now } from '../adapters/clock.js';
 import { logger } from '../adapters/logger.js';
 import {
   AppError,
@@ -75,6 +76,13 @@ export function jsonBody<T extends z.ZodType>(
   if (Buffer.byteLength(request.rawBody, 'utf8') > STAFF_BODY_LIMIT_BYTES)
     throw payloadTooLarge(STAFF_BODY_LIMIT_BYTES);
   return validate(schema, parseJson(request.rawBody), code);
+}
+
+/** Dates a person reports (used on, enrolled on, occurred on) cannot be after the backend's today. */
+export function notAfterToday(day: string, field: string, code: 'invalid_event' | 'invalid_request'): void {
+  if (day > now().toISOString().slice(0, 10)) {
+    throw invalid(code, [{ path: field, message: 'must not be after today' }]);
+  }
 }
 
 export function json(status: number, body: unknown, headers?: Record<string, string>): HttpAnswer {

@@ -4,16 +4,14 @@ import { now } from '../adapters/clock.js';
 import { guardPut, writeOnce } from '../adapters/idempotent.js';
 import { aggregateKey } from '../core/aggregates.js';
 import { canonicalJson } from '../core/canonical.js';
-import { conflict, invalid, unavailable } from '../core/errors.js';
+import { conflict, unavailable } from '../core/errors.js';
 import { useReportSchema } from '../core/schemas.js';
 import { useReportCounters } from '../core/use-reports.js';
-import { type HttpRequest, json, jsonBody, routeGroup } from '../http/route.js';
+import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup } from '../http/route.js';
 
 async function recordUseReport(request: HttpRequest) {
   const report = jsonBody(request, useReportSchema);
-  const today = now().toISOString().slice(0, 10);
-  if (report.usedOn > today)
-    throw invalid('invalid_request', [{ path: 'usedOn', message: 'must not be after today' }]);
+  notAfterToday(report.usedOn, 'usedOn', 'invalid_request');
   const bodyFingerprint = createHash('sha256').update(canonicalJson(report)).digest('hex');
   const { day, siteId, counters } = useReportCounters(report);
   const outcome = await writeOnce([
