@@ -21,15 +21,16 @@ function reportRoute(program: Program, build: typeof naloxoneReport | typeof mou
   return async (request: HttpRequest): Promise<HttpAnswer> => {
     const query = validate(reportQuerySchema, request.query);
     const raw = query.raw === 'true';
-    if (raw) {
-      // Raw small counts are a disclosure decision: record who asked, before answering.
-      await recordAudit(`report:${program}`, request.actor?.id ?? 'unknown', 'raw-counts', now(), {
-        from: query.from,
-        to: query.to,
-        ...(query.siteId ? { siteId: query.siteId } : {}),
-      });
-    }
-    const { rows, itemsRead } = await readAggregates(program, query.from, query.to);
+    // Raw small counts are a disclosure decision: the audit entry must be written before the
+    // answer goes out (a failed one fails the request), but it need not hold up the read.
+    const audit = raw
+      ? recordAudit(`report:${program}`, request.actor?.id ?? 'unknown', 'raw-counts', now(), {
+          from: query.from,
+          to: query.to,
+          ...(query.siteId ? { siteId: query.siteId } : {}),
+        })
+      : undefined;
+    const [{ rows, itemsRead }] = await Promise.all([readAggregates(program, query.from, query.to), audit]);
     const report = { ...build(rows, { ...query, raw }), generatedAt: now().toISOString(), itemsRead };
     if (!wantsCsv(request, query.format)) return json(200, report);
     const breakdowns: Record<string, { keyField: string; rows: readonly Record<string, unknown>[] }> = {
