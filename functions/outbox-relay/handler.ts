@@ -3,7 +3,8 @@ import { now } from '../adapters/clock.js';
 import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
-import { kioskTasksToEscalate } from '../adapters/task-store.js';
+import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
+import type { ScheduledRun } from '../core/schedule.js';
 
 /** Rows younger than this are still being published by the request that wrote them. */
 export const RELAY_MIN_AGE_MS = 60_000;
@@ -13,9 +14,9 @@ export const RELAY_MIN_AGE_MS = 60_000;
  * and its notification are one transaction, conditioned on the task being open
  * and not escalated yet, so a re-run or a concurrent completion changes nothing.
  */
-async function escalateKioskTasks(at: Date): Promise<number> {
+async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise<number> {
   let escalated = 0;
-  for (const task of await kioskTasksToEscalate(at)) {
+  for (const task of due) {
     const notification = newNotification(
       'outreach-escalation',
       {
@@ -59,14 +60,15 @@ async function escalateKioskTasks(at: Date): Promise<number> {
 
 /**
  * Scheduled: publishes notifications whose first publish failed, and escalates
- * kiosk contact tasks nobody completed within 24 hours. At start-up the embedded
- * runtime passes `minAgeMs: 0`: no request of its own is in flight, so every
- * outbox row left is an orphan of the previous run.
+ * kiosk contact tasks nobody completed within 24 hours. At start-up (and at every
+ * step of a manual clock) the embedded runtime passes `minAgeMs: 0`: no request of
+ * its own is in flight, so every outbox row left is an orphan.
  */
-export const handler = async (event?: { minAgeMs?: number }) => {
+export const handler = async (event?: { minAgeMs?: number }): Promise<ScheduledRun> => {
   const at = now();
-  const escalated = await escalateKioskTasks(at);
-  const result = { ...(await relayOutbox(at, event?.minAgeMs ?? RELAY_MIN_AGE_MS)), escalated };
-  if (result.published || result.failed || result.escalated) logger.info('outbox relayed', result);
-  return result;
+  const escalations = await kioskEscalations(at);
+  const escalated = await escalateKioskTasks(at, escalations.due);
+  const { published, failed } = await relayOutbox(at, event?.minAgeMs ?? RELAY_MIN_AGE_MS);
+  if (published || failed || escalated) logger.info('outbox relayed', { published, failed, escalated });
+  return { done: { published, escalated }, failed, nextDueAt: escalations.nextAt };
 };

@@ -8,11 +8,14 @@ import { useClock } from '../../functions/adapters/clock.js';
 import { usePublisher } from '../../functions/adapters/publisher.js';
 import { useSealer } from '../../functions/adapters/sealer.js';
 import { useWorkflows } from '../../functions/adapters/workflows.js';
+import type { ScheduledRun } from '../../functions/core/schedule.js';
 import { type FunctionName, functions, tables } from '../manifest.js';
 import { type BackendClock, openClock } from './clock.js';
+import { controlHandler, controlRoutes } from './control.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
 import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
 import { localSealer, outboxFilePublisher, type StaffTokens, staffTokens } from './local-adapters.js';
+import { type ScheduledJob, Scheduler } from './scheduler.js';
 import { type LocalWorkflowEngine, localWorkflows, synthesizeFollowUpDefinition } from './workflows.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -24,7 +27,7 @@ export interface BackendOptions {
   readonly host?: string;
   /** CLOCK_START, TIME_SCALE, ADMIN_TOKEN, OUTREACH_TOKEN. */
   readonly env?: Record<string, string | undefined>;
-  /** How often the outbox relay runs, in real milliseconds. */
+  /** How often scheduled functions run on a scaled clock, in real milliseconds. */
   readonly relayIntervalMs?: number;
   readonly log?: (line: string) => void;
   /** Replaces the persisted backend clock (tests walk whole enrollments with a manual clock). */
@@ -39,8 +42,12 @@ export interface Backend {
   readonly dynamo: EmbeddedDynamo;
   readonly outboxFile: string;
   readonly workflows: LocalWorkflowEngine;
-  /** Runs the outbox relay once (it also runs on a timer). */
-  relayOutbox(): Promise<{ published: number; failed: number; escalated: number }>;
+  /** Runs the outbox relay once (it also runs on a timer, or at each step of a manual clock). */
+  relayOutbox(): Promise<ScheduledRun>;
+  /** Manual clock: moves it to `at`, firing everything due on the way; resolves once the backend is quiet. */
+  advanceTo(at: Date): Promise<Date>;
+  /** Resolves once every workflow is parked or ended and every due notification is published. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -102,18 +109,40 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     [tokens.outreach, { username: 'outreach', groups: ['outreach'] }],
   ]);
 
-  const relay = handlers.outboxRelay as unknown as (event: {
-    minAgeMs?: number;
-  }) => Promise<{ published: number; failed: number; escalated: number }>;
-  const relayOutbox = () => relay({});
-  await relay({ minAgeMs: 0 });
-  // Every 30 s, or every backend hour when TIME_SCALE speeds the clock up (escalations stay near their time).
-  const relayEvery =
-    options.relayIntervalMs ?? Math.min(30_000, Math.max(500, 3_600_000 / clock.settings.timeScale));
-  const relayTimer = setInterval(() => void relayOutbox().catch(() => undefined), relayEvery);
-  relayTimer.unref();
+  const scheduled = (name: FunctionName) =>
+    handlers[name] as unknown as (event: { minAgeMs?: number }) => Promise<ScheduledRun>;
+  const jobs: ScheduledJob[] = Object.entries(functions)
+    .filter(([, declaration]) => 'scheduleMinutes' in declaration)
+    .map(([name, declaration]) => ({
+      name,
+      everyMinutes: (declaration as { scheduleMinutes: number }).scheduleMinutes,
+      async run({ catchUp }) {
+        const run = await scheduled(name as FunctionName)(catchUp ? { minAgeMs: 0 } : {});
+        return {
+          busy: Object.values(run.done).some((count) => count > 0),
+          incomplete: run.failed > 0,
+          nextDueAt: run.nextDueAt,
+        };
+      },
+    }));
+  const scheduler = new Scheduler(
+    clock,
+    jobs,
+    () => workflows.idle(),
+    (job, error) =>
+      log(JSON.stringify({ level: 'WARN', message: 'scheduled run failed', job, errorName: error.name })),
+  );
+  await scheduler.start(options.relayIntervalMs);
+  const relayOutbox = () => scheduled('outboxRelay')({});
 
-  const server = createGateway({ handlers, principals });
+  const server = createGateway({
+    handlers,
+    principals,
+    controlRoutes: controlRoutes.map((route) => ({
+      route,
+      handler: controlHandler(scheduler) as LambdaHandler,
+    })),
+  });
   await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
@@ -130,9 +159,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     dynamo,
     outboxFile: publisher.file,
     relayOutbox,
+    advanceTo: (at) => scheduler.advanceTo(at),
+    settle: () => scheduler.settleNow(),
     workflows,
     async stop() {
-      clearInterval(relayTimer);
+      scheduler.stop();
       workflows.stop();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));

@@ -136,7 +136,7 @@ export interface LocalWorkflowStats {
 export interface LocalWorkflowEngine extends Workflows {
   /** Starts a fresh execution for every enrollment whose follow-up has not ended (after a restart). */
   resume(enrollmentIds: readonly string[]): Promise<void>;
-  /** Resolves once every execution is parked or finished. */
+  /** Resolves once every execution is parked (its token stored) or finished. */
   idle(): Promise<void>;
   stats(): LocalWorkflowStats;
   isRunning(enrollmentId: string): boolean;
@@ -148,8 +148,9 @@ export interface LocalWorkflowEngine extends Workflows {
  * definition; each Lambda Task state runs the same step handler as in AWS,
  * each SNS Task state publishes through the outbox publisher. Two things are
  * the runtime's own, because the interpreter cannot do them: the Park state's
- * task token and its timeout on the backend clock (TIME_SCALE), and resuming
- * executions after a restart (the interpreter keeps them in memory only).
+ * task token and its timeout on the backend clock (TIME_SCALE, or the manual
+ * clock), and resuming executions after a restart (the interpreter keeps them
+ * in memory only).
  */
 export function localWorkflows(options: {
   definition: Json;
@@ -160,15 +161,40 @@ export function localWorkflows(options: {
 }): LocalWorkflowEngine {
   const machine = new StateMachine(forInterpreter(options.definition) as never);
   const running = new Map<string, { abort: () => void }>();
+  /** Parked executions by token; `stored` once the Park step has kept (or refused) its token. */
   const parked = new Map<
     string,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void; cancel: () => void }
+    {
+      stored: boolean;
+      resolve: (value: unknown) => void;
+      reject: (error: Error) => void;
+      cancel: () => void;
+    }
   >();
   const transitionsByExecution = new Map<string, number>();
   let executions = 0;
   let failed = 0;
   let transitions = 0;
   const log = options.log ?? ((entry: Json) => console.log(JSON.stringify(entry)));
+
+  // Quiet = every running execution sits in Park with its token stored. Checked whenever that may
+  // have become true, and confirmed once more after pending callbacks ran (a wake may be on its way).
+  let idleWaiters: (() => void)[] = [];
+  const storedParks = () => {
+    let count = 0;
+    for (const entry of parked.values()) if (entry.stored) count += 1;
+    return count;
+  };
+  const quiet = () => running.size === storedParks();
+  const maybeIdle = () => {
+    if (!idleWaiters.length || !quiet()) return;
+    setImmediate(() => {
+      if (!quiet()) return;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    });
+  };
 
   const topicOf = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1) as TopicName;
   const publish = async (input: Json) => {
@@ -177,8 +203,9 @@ export function localWorkflows(options: {
         ([name, value]) => [name, String(value.StringValue ?? '')],
       ),
     );
+    const messageId = attributes.messageId || randomUUID();
     await options.publisher.publish({
-      messageId: randomUUID(),
+      messageId,
       topic: topicOf(String(input.TopicArn)),
       message: String(input.Message),
       attributes,
@@ -194,28 +221,36 @@ export function localWorkflows(options: {
         parked.delete(payload.token);
         sleep.cancel();
       };
-      parked.set(payload.token, {
-        resolve: (value) => {
+      const entry = {
+        stored: false,
+        resolve: (value: unknown) => {
           settle();
           resolvePark(value);
         },
-        reject: (error) => {
+        reject: (error: Error) => {
           settle();
           rejectPark(error);
         },
         cancel: settle,
-      });
+      };
+      parked.set(payload.token, entry);
       sleep.promise.then(() => {
         if (!parked.has(payload.token)) return;
         settle();
         rejectPark(Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout' }));
       });
       // The same Lambda as in AWS stores the token (or wakes itself if something changed since the plan).
-      options.steps(payload as unknown as Json).catch((error: Error) => {
-        if (!parked.has(payload.token)) return;
-        settle();
-        rejectPark(error);
-      });
+      options.steps(payload as unknown as Json).then(
+        () => {
+          entry.stored = true;
+          maybeIdle();
+        },
+        (error: Error) => {
+          if (!parked.has(payload.token)) return;
+          settle();
+          rejectPark(error);
+        },
+      );
     });
   };
 
@@ -228,6 +263,14 @@ export function localWorkflows(options: {
       [S.notifyEscalation]: publish,
       [S.park]: park,
     },
+    // Retries wait a moment of real time, not the definition's backoff: a manual clock stands still
+    // between advances, and a retry it waited for would never come.
+    retryIntervalOverrides: Object.fromEntries(
+      [S.plan, S.markNotified, S.notifyOutreach, S.notifyEscalation, S.park].map((state) => [
+        state,
+        [5, 10, 20, 40, 80, 160],
+      ]),
+    ),
   };
 
   function run(enrollmentId: string) {
@@ -241,7 +284,7 @@ export function localWorkflows(options: {
           Id: `local:${enrollmentId}`,
           Name: enrollmentId,
           Input: { enrollmentId },
-          StartTime: new Date().toISOString(),
+          StartTime: options.clock.now().toISOString(),
         },
         Task: { Token: token },
       },
@@ -256,9 +299,13 @@ export function localWorkflows(options: {
       }
     })().catch(() => undefined);
     execution.result.then(
-      () => running.delete(enrollmentId),
+      () => {
+        running.delete(enrollmentId);
+        maybeIdle();
+      },
       (error: Error) => {
         running.delete(enrollmentId);
+        maybeIdle();
         if (error.name === 'ExecutionAbortedError') return;
         failed += 1;
         // An operator sees it here; the next start-up runs it again (every step is idempotent).
@@ -283,13 +330,11 @@ export function localWorkflows(options: {
     async resume(enrollmentIds) {
       for (const enrollmentId of enrollmentIds) run(enrollmentId);
     },
-    async idle() {
-      // Settled when, twice in a row a few ms apart, every running execution sits in Park.
-      let quiet = 0;
-      while (quiet < 3) {
-        await new Promise((r) => setTimeout(r, 5));
-        quiet = running.size === parked.size ? quiet + 1 : 0;
-      }
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        maybeIdle();
+      });
     },
     isRunning: (enrollmentId) => running.has(enrollmentId),
     stats: () => ({
@@ -305,6 +350,7 @@ export function localWorkflows(options: {
       for (const execution of running.values()) execution.abort();
       running.clear();
       parked.clear();
+      maybeIdle();
     },
   };
 }
