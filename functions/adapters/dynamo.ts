@@ -8,7 +8,8 @@ import { type TableName, tables } from '../../lib/manifest.js';
  * from the environment, so the embedded runtime points it at its own DynamoDB
  * with AWS_ENDPOINT_URL_DYNAMODB and nothing here knows the difference.
  */
-export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+export const dynamoClient = new DynamoDBClient({});
+export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },
 });
 

@@ -126,5 +126,5 @@ export async function kioskEscalations(now: Date): Promise<{ due: TaskRecord[]; 
   const at = now.toISOString();
   const due = pending.filter((task) => String(task.escalateAt) <= at);
   const later = pending.map((task) => String(task.escalateAt)).filter((escalateAt) => escalateAt > at);
-  return { due, nextAt: later.length ? later.reduce((a, b) => (a < b ? a : b)) : undefined };
+  return { due, nextAt: later.sort()[0] };
 }

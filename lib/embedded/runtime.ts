@@ -5,18 +5,31 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { useClock } from '../../functions/adapters/clock.js';
-import { usePublisher } from '../../functions/adapters/publisher.js';
-import { useSealer } from '../../functions/adapters/sealer.js';
-import { useWorkflows } from '../../functions/adapters/workflows.js';
+import { snsClient } from '../../functions/adapters/publisher.js';
+import { kmsClient } from '../../functions/adapters/sealer.js';
+import { sfnClient } from '../../functions/adapters/workflows.js';
 import type { ScheduledRun } from '../../functions/core/schedule.js';
-import { type FunctionName, functions, tables } from '../manifest.js';
+import {
+  type FunctionName,
+  functions,
+  sealingKey,
+  tables,
+  topics,
+  workflows as workflowDeclarations,
+} from '../manifest.js';
 import { type BackendClock, openClock } from './clock.js';
 import { controlHandler, controlRoutes } from './control.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
 import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
-import { localSealer, outboxFilePublisher, type StaffTokens, staffTokens } from './local-adapters.js';
+import { type StaffTokens, staffTokens } from './local-adapters.js';
 import { type ScheduledJob, Scheduler } from './scheduler.js';
-import { type LocalWorkflowEngine, localWorkflows, synthesizeFollowUpDefinition } from './workflows.js';
+import { localKms, outboxFile, topicArn, useLocalTransport } from './transports.js';
+import {
+  FOLLOW_UP_ARN,
+  type LocalWorkflowEngine,
+  localWorkflows,
+  synthesizeFollowUpDefinition,
+} from './workflows.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -79,10 +92,15 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     process.env[declaration.envVar] = physical[name as keyof typeof tables];
   }
 
-  const publisher = outboxFilePublisher(dataDir, clock.now);
+  // SNS, KMS and Step Functions: the production adapters and their SDK clients, on local transports.
+  const outbox = outboxFile(dataDir, clock.now);
+  for (const [topic, declaration] of Object.entries(topics))
+    process.env[declaration.envVar] = topicArn(topic);
+  process.env[sealingKey.envVar] = 'alias/bridgeway-local';
+  process.env[workflowDeclarations.followUp.envVar] = FOLLOW_UP_ARN;
   useClock(clock.now);
-  usePublisher(publisher);
-  useSealer(localSealer(dataDir));
+  useLocalTransport(snsClient, outbox.serve);
+  useLocalTransport(kmsClient, localKms(dataDir).serve);
 
   const handlers = {} as Record<FunctionName, LambdaHandler>;
   for (const [name, declaration] of Object.entries(functions)) {
@@ -95,10 +113,10 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const workflows = localWorkflows({
     definition: await synthesizeFollowUpDefinition(),
     steps: handlers.followUpSteps as unknown as (input: Record<string, unknown>) => Promise<unknown>,
-    publisher,
+    publish: async (notification) => outbox.append(notification),
     clock,
   });
-  useWorkflows(workflows);
+  useLocalTransport(sfnClient, workflows.serve);
   // Executions live in memory: every follow-up that has not ended starts again from what DynamoDB holds.
   await workflows.resume(await unfinishedEnrollments(admin, physical.enrollments));
   admin.destroy();
@@ -157,7 +175,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     tokens,
     clock,
     dynamo,
-    outboxFile: publisher.file,
+    outboxFile: outbox.file,
     relayOutbox,
     advanceTo: (at) => scheduler.advanceTo(at),
     settle: () => scheduler.settleNow(),
@@ -172,8 +190,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   };
 }
 
-async function unfinishedEnrollments(client: DynamoDBClient, table: string): Promise<string[]> {
-  const ids: string[] = [];
+async function unfinishedEnrollments(
+  client: DynamoDBClient,
+  table: string,
+): Promise<{ name: string; enrollmentId: string }[]> {
+  const ids: { name: string; enrollmentId: string }[] = [];
   let startKey: Record<string, never> | undefined;
   do {
     const page = await client.send(
@@ -184,7 +205,9 @@ async function unfinishedEnrollments(client: DynamoDBClient, table: string): Pro
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const item of page.Items ?? []) if (item.enrollmentId?.S) ids.push(item.enrollmentId.S);
+    for (const item of page.Items ?? []) {
+      if (item.enrollmentId?.S) ids.push({ name: item.enrollmentId.S, enrollmentId: item.enrollmentId.S });
+    }
     startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
   } while (startKey);
   return ids;

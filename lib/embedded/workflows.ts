@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ExecutionAlreadyExists, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { Publisher } from '../../functions/adapters/publisher.js';
-import type { Workflows } from '../../functions/adapters/workflows.js';
+import type { Notification } from '../../functions/adapters/publisher.js';
 import type { TopicName } from '../manifest.js';
 import { FOLLOW_UP_STATES } from '../workflows/follow-up.js';
 import type { BackendClock } from './clock.js';
@@ -16,6 +16,10 @@ type StepHandler = (input: Json) => Promise<unknown>;
 
 const LOCAL_ACCOUNT = '000000000000';
 const LOCAL_REGION = 'us-east-1';
+/** The embedded follow-up state machine's ARN, and its executions' (named as in AWS). */
+export const FOLLOW_UP_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:followUp`;
+const executionArn = (name: string) =>
+  `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:followUp:${name}`;
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /**
@@ -133,9 +137,11 @@ export interface LocalWorkflowStats {
   readonly transitionsByExecution: ReadonlyMap<string, number>;
 }
 
-export interface LocalWorkflowEngine extends Workflows {
-  /** Starts a fresh execution for every enrollment whose follow-up has not ended (after a restart). */
-  resume(enrollmentIds: readonly string[]): Promise<void>;
+export interface LocalWorkflowEngine {
+  /** The Step Functions API the production adapter calls (StartExecution, SendTaskSuccess, DescribeExecution). */
+  serve(command: string, input: Json): Promise<Json>;
+  /** Starts (again) the execution of every enrollment whose follow-up has not ended, after a restart. */
+  resume(executions: readonly { name: string; enrollmentId: string }[]): Promise<void>;
   /** Resolves once every execution is parked (its token stored) or finished. */
   idle(): Promise<void>;
   stats(): LocalWorkflowStats;
@@ -155,12 +161,15 @@ export interface LocalWorkflowEngine extends Workflows {
 export function localWorkflows(options: {
   definition: Json;
   steps: StepHandler;
-  publisher: Publisher;
+  /** The SNS integration of the state machine's Notify states. */
+  publish: (notification: Notification) => Promise<void>;
   clock: BackendClock;
   log?: (entry: Json) => void;
 }): LocalWorkflowEngine {
   const machine = new StateMachine(forInterpreter(options.definition) as never);
-  const running = new Map<string, { abort: () => void }>();
+  /** Executions by name: running ones, and how the others ended (a name is never used twice). */
+  const running = new Map<string, { abort: () => void; input: string }>();
+  const closed = new Map<string, 'SUCCEEDED' | 'FAILED' | 'ABORTED'>();
   /** Parked executions by token; `stored` once the Park step has kept (or refused) its token. */
   const parked = new Map<
     string,
@@ -204,7 +213,7 @@ export function localWorkflows(options: {
       ),
     );
     const messageId = attributes.messageId || randomUUID();
-    await options.publisher.publish({
+    await options.publish({
       messageId,
       topic: topicOf(String(input.TopicArn)),
       message: String(input.Message),
@@ -273,23 +282,26 @@ export function localWorkflows(options: {
     ),
   };
 
-  function run(enrollmentId: string) {
-    if (running.has(enrollmentId)) return;
+  function run(name: string, input: Json) {
     executions += 1;
-    const token = `local:${enrollmentId}:${randomUUID()}`;
-    const execution = machine.run({ enrollmentId }, {
-      overrides,
-      context: {
-        Execution: {
-          Id: `local:${enrollmentId}`,
-          Name: enrollmentId,
-          Input: { enrollmentId },
-          StartTime: options.clock.now().toISOString(),
+    const enrollmentId = String(input.enrollmentId);
+    const token = `local:${name}:${randomUUID()}`;
+    const execution = machine.run(
+      input as never,
+      {
+        overrides,
+        context: {
+          Execution: {
+            Id: executionArn(name),
+            Name: name,
+            Input: input,
+            StartTime: options.clock.now().toISOString(),
+          },
+          Task: { Token: token },
         },
-        Task: { Token: token },
-      },
-    } as never);
-    running.set(enrollmentId, execution);
+      } as never,
+    );
+    running.set(name, { abort: () => execution.abort(), input: JSON.stringify(input) });
     void (async () => {
       for await (const event of execution.eventLogs as AsyncIterable<{ type: string }>) {
         if (event.type === 'StateEntered') {
@@ -300,19 +312,25 @@ export function localWorkflows(options: {
     })().catch(() => undefined);
     execution.result.then(
       () => {
-        running.delete(enrollmentId);
+        running.delete(name);
+        closed.set(name, 'SUCCEEDED');
         maybeIdle();
       },
       (error: Error) => {
-        running.delete(enrollmentId);
+        running.delete(name);
         maybeIdle();
-        if (error.name === 'ExecutionAbortedError') return;
+        if (error.name === 'ExecutionAbortedError') {
+          closed.set(name, 'ABORTED');
+          return;
+        }
+        closed.set(name, 'FAILED');
         failed += 1;
         // An operator sees it here; the next start-up runs it again (every step is idempotent).
         log({
           level: 'ERROR',
           message: 'follow-up execution failed',
           enrollmentId,
+          execution: name,
           errorName: error.name,
           cause: error.message,
         });
@@ -321,14 +339,42 @@ export function localWorkflows(options: {
   }
 
   return {
-    async startFollowUp(enrollmentId) {
-      run(enrollmentId);
+    async serve(command, input) {
+      switch (command) {
+        case 'StartExecution': {
+          const name = String(input.name);
+          const body = String(input.input ?? '{}');
+          const current = running.get(name);
+          // As Step Functions: the same name and input while it runs is the same execution; a name
+          // already used by an execution that ended, or with another input, is refused.
+          if ((current && current.input !== JSON.stringify(JSON.parse(body))) || closed.has(name)) {
+            throw new ExecutionAlreadyExists({
+              message: `Execution Already Exists: '${executionArn(name)}'`,
+              $metadata: {},
+            });
+          }
+          if (!current) run(name, JSON.parse(body) as Json);
+          return { executionArn: executionArn(name), startDate: options.clock.now() };
+        }
+        case 'SendTaskSuccess': {
+          const entry = parked.get(String(input.taskToken));
+          if (!entry) throw new TaskDoesNotExist({ message: 'Task does not exist anymore', $metadata: {} });
+          entry.resolve(JSON.parse(String(input.output ?? '{}')));
+          return {};
+        }
+        case 'DescribeExecution': {
+          const arn = String(input.executionArn);
+          const name = arn.slice(arn.lastIndexOf(':') + 1);
+          const status = running.has(name) ? 'RUNNING' : closed.get(name);
+          if (!status) throw new Error(`ExecutionDoesNotExist: ${arn}`);
+          return { executionArn: arn, name, status };
+        }
+        default:
+          throw new Error(`the embedded Step Functions does not serve ${command}`);
+      }
     },
-    async wake(token) {
-      parked.get(token)?.resolve({ woken: true });
-    },
-    async resume(enrollmentIds) {
-      for (const enrollmentId of enrollmentIds) run(enrollmentId);
+    async resume(list) {
+      for (const { name, enrollmentId } of list) if (!running.has(name)) run(name, { enrollmentId });
     },
     idle() {
       return new Promise<void>((resolve) => {
@@ -336,7 +382,8 @@ export function localWorkflows(options: {
         maybeIdle();
       });
     },
-    isRunning: (enrollmentId) => running.has(enrollmentId),
+    isRunning: (enrollmentId) =>
+      [...running.values()].some((entry) => JSON.parse(entry.input).enrollmentId === enrollmentId),
     stats: () => ({
       executions,
       running: running.size,
