@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { useClock } from '../../functions/adapters/clock.js';
+import { useHealthDetails } from '../../functions/adapters/diagnostics.js';
+import { dynamoClient } from '../../functions/adapters/dynamo.js';
 import { snsClient } from '../../functions/adapters/publisher.js';
 import { kmsClient } from '../../functions/adapters/sealer.js';
 import { sfnClient } from '../../functions/adapters/workflows.js';
@@ -20,6 +22,13 @@ import {
 import { type BackendClock, openClock } from './clock.js';
 import { controlHandler, controlRoutes } from './control.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
+import {
+  FaultInjector,
+  injectCallbackFaults,
+  injectDynamoFaults,
+  injectServiceFaults,
+  removeFaults,
+} from './faults.js';
 import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
 import { type StaffTokens, staffTokens } from './local-adapters.js';
 import { type ScheduledJob, Scheduler } from './scheduler.js';
@@ -45,6 +54,8 @@ export interface BackendOptions {
   readonly log?: (line: string) => void;
   /** Replaces the persisted backend clock (tests walk whole enrollments with a manual clock). */
   readonly clock?: BackendClock;
+  /** Replaces FAULT_RATE / FAULT_SEED / FAULT_KINDS (tests force the fault they need). */
+  readonly faults?: FaultInjector;
 }
 
 export interface Backend {
@@ -55,6 +66,8 @@ export interface Backend {
   readonly dynamo: EmbeddedDynamo;
   readonly outboxFile: string;
   readonly workflows: LocalWorkflowEngine;
+  /** The faults being injected, if any. */
+  readonly faults?: FaultInjector;
   /** Runs the outbox relay once (it also runs on a timer, or at each step of a manual clock). */
   relayOutbox(): Promise<ScheduledRun>;
   /** Manual clock: moves it to `at`, firing everything due on the way; resolves once the backend is quiet. */
@@ -101,6 +114,14 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   useClock(clock.now);
   useLocalTransport(snsClient, outbox.serve);
   useLocalTransport(kmsClient, localKms(dataDir).serve);
+  const faults = options.faults ?? FaultInjector.fromEnv(env);
+  for (const client of [dynamoClient, snsClient, kmsClient, sfnClient]) removeFaults(client);
+  if (faults) {
+    injectDynamoFaults(dynamoClient, faults);
+    injectServiceFaults(snsClient, 'sns', faults);
+    injectServiceFaults(kmsClient, 'kms', faults);
+    useHealthDetails(() => ({ faultsInjected: faults.injected() }));
+  }
 
   const handlers = {} as Record<FunctionName, LambdaHandler>;
   for (const [name, declaration] of Object.entries(functions)) {
@@ -115,8 +136,10 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     steps: handlers.followUpSteps as unknown as (input: Record<string, unknown>) => Promise<unknown>,
     publish: async (notification) => outbox.append(notification),
     clock,
+    faults,
   });
   useLocalTransport(sfnClient, workflows.serve);
+  if (faults) injectCallbackFaults(sfnClient, faults, (token) => workflows.timeOut(token));
   // Executions live in memory: every follow-up that has not ended starts again from what DynamoDB holds.
   await workflows.resume(await unfinishedEnrollments(admin, physical.enrollments));
   admin.destroy();
@@ -180,6 +203,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     advanceTo: (at) => scheduler.advanceTo(at),
     settle: () => scheduler.settleNow(),
     workflows,
+    faults,
     async stop() {
       scheduler.stop();
       workflows.stop();

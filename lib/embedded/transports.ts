@@ -24,7 +24,9 @@ export const LOCAL_ACCOUNT = '000000000000';
 
 /** Serves every command of `client` in-process: nothing goes over the network. */
 export function useLocalTransport(client: Client, serve: Serve): void {
-  (client.middlewareStack as unknown as MiddlewareStack).add(
+  const stack = client.middlewareStack as unknown as MiddlewareStack;
+  stack.remove('bridgewayLocalTransport'); // a backend started again in this process replaces the last one's
+  stack.add(
     (_next: unknown, context: { commandName?: string }) => async (args: { input: Json }) => {
       const output = await serve(String(context.commandName).replace(/Command$/, ''), args.input);
       return {
@@ -40,6 +42,7 @@ export function useLocalTransport(client: Client, serve: Serve): void {
 
 interface MiddlewareStack {
   add(middleware: unknown, options: { step: string; priority?: string; name: string }): void;
+  remove(name: string): boolean;
 }
 
 /** SNS Publish → one JSON line in DATA_DIR/outbox.jsonl (contract: "notifications"). */

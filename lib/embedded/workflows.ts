@@ -10,6 +10,7 @@ import type { Notification } from '../../functions/adapters/publisher.js';
 import type { TopicName } from '../manifest.js';
 import { FOLLOW_UP_STATES } from '../workflows/follow-up.js';
 import type { BackendClock } from './clock.js';
+import type { FaultInjector } from './faults.js';
 
 type Json = Record<string, unknown>;
 type StepHandler = (input: Json) => Promise<unknown>;
@@ -142,6 +143,8 @@ export interface LocalWorkflowEngine {
   serve(command: string, input: Json): Promise<Json>;
   /** Starts (again) the execution of every enrollment whose follow-up has not ended, after a restart. */
   resume(executions: readonly { name: string; enrollmentId: string }[]): Promise<void>;
+  /** The wait of `token` times out now (as if its due time had come). */
+  timeOut(token: string): void;
   /** Resolves once every execution is parked (its token stored) or finished. */
   idle(): Promise<void>;
   stats(): LocalWorkflowStats;
@@ -165,6 +168,8 @@ export function localWorkflows(options: {
   publish: (notification: Notification) => Promise<void>;
   clock: BackendClock;
   log?: (entry: Json) => void;
+  /** Injected faults: Lambda task errors and SNS integration errors inside the workflow. */
+  faults?: FaultInjector;
 }): LocalWorkflowEngine {
   const machine = new StateMachine(forInterpreter(options.definition) as never);
   /** Executions by name: running ones, and how the others ended (a name is never used twice). */
@@ -206,7 +211,20 @@ export function localWorkflows(options: {
   };
 
   const topicOf = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1) as TopicName;
+  const { faults } = options;
+  /** A Lambda task as Step Functions invokes it: it may fail before its code runs, or after. */
+  const invoke = async (state: string, input: Json) => {
+    const fail = faults?.roll('lambda', state) ?? false;
+    const before = fail && faults!.coin();
+    if (before) throw Object.assign(new Error('Lambda service error'), { name: 'Lambda.ServiceException' });
+    const output = await options.steps(input);
+    if (fail) throw Object.assign(new Error('Lambda service error'), { name: 'Lambda.ServiceException' });
+    return output;
+  };
   const publish = async (input: Json) => {
+    if (faults?.roll('sns', 'Publish')) {
+      throw Object.assign(new Error('Internal error'), { name: 'SNS.InternalErrorException' });
+    }
     const attributes = Object.fromEntries(
       Object.entries((input.MessageAttributes ?? {}) as Record<string, { StringValue?: string }>).map(
         ([name, value]) => [name, String(value.StringValue ?? '')],
@@ -223,7 +241,9 @@ export function localWorkflows(options: {
   };
 
   const park = (input: Json) => {
-    const payload = input.Payload as { token: string; until: string };
+    // Every wait gets a token of its own, as in AWS: a callback with an old token finds nothing.
+    const given = input.Payload as { token: string; until: string };
+    const payload = { ...given, token: `${given.token}:${randomUUID()}` };
     return new Promise<unknown>((resolvePark, rejectPark) => {
       const sleep = options.clock.sleepUntil(new Date(payload.until));
       const settle = () => {
@@ -249,7 +269,7 @@ export function localWorkflows(options: {
         rejectPark(Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout' }));
       });
       // The same Lambda as in AWS stores the token (or wakes itself if something changed since the plan).
-      options.steps(payload as unknown as Json).then(
+      invoke(FOLLOW_UP_STATES.park, payload as unknown as Json).then(
         () => {
           entry.stored = true;
           maybeIdle();
@@ -266,8 +286,8 @@ export function localWorkflows(options: {
   const S = FOLLOW_UP_STATES;
   const overrides = {
     taskResourceLocalHandlers: {
-      [S.plan]: (input: Json) => options.steps(input),
-      [S.markNotified]: (input: Json) => options.steps(input),
+      [S.plan]: (input: Json) => invoke(S.plan, input),
+      [S.markNotified]: (input: Json) => invoke(S.markNotified, input),
       [S.notifyOutreach]: publish,
       [S.notifyEscalation]: publish,
       [S.park]: park,
@@ -372,6 +392,11 @@ export function localWorkflows(options: {
         default:
           throw new Error(`the embedded Step Functions does not serve ${command}`);
       }
+    },
+    timeOut(token) {
+      parked
+        .get(token)
+        ?.reject(Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout' }));
     },
     async resume(list) {
       for (const { name, enrollmentId } of list) if (!running.has(name)) run(name, { enrollmentId });
