@@ -114,6 +114,7 @@ interface WithStack {
 /** Takes the fault middleware off a client (a backend started again in this process without faults). */
 export function removeFaults(client: WithStack): void {
   (client.middlewareStack as Stack).remove('bridgewayFaults');
+  (client.middlewareStack as Stack).remove('bridgewayUnprocessed');
 }
 
 const metadata = (httpStatusCode: number) => ({ httpStatusCode, requestId: randomUUID(), attempts: 1 });
@@ -141,7 +142,7 @@ const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteIte
 
 /** DynamoDB's documented failures, in front of the client's HTTP transport. */
 export function injectDynamoFaults(client: WithStack, faults: FaultInjector): void {
-  addFaultMiddleware(client, async (command, input, next, args) => {
+  addFaultMiddleware(client, async (command, input, next) => {
     if (command === 'TransactWriteItems' || command === 'TransactGetItems') {
       if (faults.roll('dynamodb-conflict', command)) {
         const items = (input.TransactItems as unknown[]) ?? [];
@@ -175,14 +176,28 @@ export function injectDynamoFaults(client: WithStack, faults: FaultInjector): vo
       if (WRITES.has(command) && faults.coin()) await next();
       throw new InternalServerError({ message: 'Internal server error', $metadata: metadata(500) });
     }
-    if (command === 'BatchGetItem' && faults.roll('dynamodb-unprocessed', command)) {
-      return withheld(args, 'Keys', 'Responses', 'UnprocessedKeys', faults, next);
-    }
-    if (command === 'BatchWriteItem' && faults.roll('dynamodb-unprocessed', command)) {
-      return withheld(args, undefined, undefined, 'UnprocessedItems', faults, next);
-    }
     return next();
   });
+  // Unprocessed keys are not an error but a partial answer: they are handed out where the request
+  // and the answer are in the caller's own form (before the document client marshals, after it
+  // unmarshals), so held-back keys come back exactly as they were asked for.
+  const stack = client.middlewareStack as Stack;
+  stack.remove('bridgewayUnprocessed');
+  stack.add(
+    (next: Next, context: { commandName?: string }) => (args: { input: Json }) => {
+      const command = String(context.commandName).replace(/Command$/, '');
+      if (command === 'BatchGetCommand' || command === 'BatchGet' || command === 'BatchGetItem') {
+        if (faults.roll('dynamodb-unprocessed', 'BatchGetItem'))
+          return withheld(args, 'Keys', 'Responses', 'UnprocessedKeys', faults, () => next(args));
+      }
+      if (command === 'BatchWrite' || command === 'BatchWriteItem') {
+        if (faults.roll('dynamodb-unprocessed', 'BatchWriteItem'))
+          return withheld(args, undefined, undefined, 'UnprocessedItems', faults, () => next(args));
+      }
+      return next(args);
+    },
+    { step: 'initialize', priority: 'low', name: 'bridgewayUnprocessed' },
+  );
 }
 
 /** Sends part of a batch and hands the rest back as unprocessed, as DynamoDB does under load. */
