@@ -21,6 +21,8 @@ import {
   routes,
   type TableName,
   tables as tableDeclarations,
+  type WorkflowName,
+  type WorkflowUse,
 } from './manifest.js';
 import type { BridgewayStack } from './stack.js';
 
@@ -91,6 +93,21 @@ function acknowledgeFunctionFindings(stack: BridgewayStack): void {
         aws(`IAM5[Resource::<${logicalId}.Arn>/index/*]`),
         `The grant on the ${tableName} table covers its own global secondary indexes ` +
           `(${indexes.map((index) => index.indexName).join(', ')}) and no other table.`,
+      );
+    }
+
+    for (const [workflow, uses] of Object.entries(declaration.workflows ?? {}) as [
+      WorkflowName,
+      readonly WorkflowUse[],
+    ][]) {
+      if (!uses.includes('describe')) continue;
+      acknowledge(
+        role,
+        aws(
+          `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stack.stateMachineName(workflow)}:*]`,
+        ),
+        'DescribeExecution is granted on executions, whose names are known only at run time (one per ' +
+          'enrollment, and one per restart); the wildcard is limited to the executions of this one state machine.',
       );
     }
 
