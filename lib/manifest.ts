@@ -221,6 +221,19 @@ export type RouteAuth =
   | { readonly kind: 'staff'; readonly roles: readonly Role[] }
   | { readonly kind: 'public' };
 
+/**
+ * The largest request body each kind of caller may send, in bytes. The embedded gateway refuses a
+ * larger one while it streams in (413, before anything else is read), the WAF web ACL refuses it in
+ * AWS (where API Gateway itself accepts 10 MB), and the handlers check again.
+ */
+export const bodyLimitBytes = {
+  /** Contract: a kiosk body over 16 KiB is answered 413 before any other check. */
+  kiosk: 16_384,
+  staff: 64 * 1024,
+  /** Public routes are reads: they take no body worth the name. */
+  public: 16_384,
+} as const satisfies Record<RouteAuth['kind'], number>;
+
 export interface RouteDeclaration {
   readonly method: 'GET' | 'POST';
   /** API Gateway style path, parameters in braces. */

@@ -21,12 +21,12 @@ import {
   urgentTaskId,
 } from '../core/enrollments.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
-import { type Enrollment, enrollmentEventSchema, enrollmentSchema } from '../core/schemas.js';
+import { type Enrollment, enrollmentEventSchema, enrollmentSchema, keyId } from '../core/schemas.js';
 import { escalateAtOf } from '../core/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
 
-// Any id that fits a DynamoDB key is looked up: an unknown one is a 404, not a validation error.
-const pathSchema = z.strictObject({ enrollmentId: z.string().min(1).max(1024) });
+// Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
+const pathSchema = z.strictObject({ enrollmentId: keyId });
 
 // Contract: `invalid_event` for enrollment events, `invalid_request` for the enrollment itself.
 async function sameContact(stored: Record<string, unknown>, enrollment: Enrollment): Promise<boolean> {

@@ -8,12 +8,13 @@ import { logger } from '../adapters/logger.js';
 import { sealer } from '../adapters/sealer.js';
 import { completeTask, getContact, getTask, listTasks } from '../adapters/task-store.js';
 import { workflows } from '../adapters/workflows.js';
+import { canonicalUuid } from '../core/canonical.js';
 import { conflict, notFound } from '../core/errors.js';
-import { taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
+import { keyId, taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
-// Any id that fits a DynamoDB key is looked up: an unknown one is a 404, not a validation error.
-const taskIdSchema = z.strictObject({ taskId: z.string().min(1).max(1024) });
+// Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
+const taskIdSchema = z.strictObject({ taskId: keyId.transform(canonicalUuid) });
 
 async function list(request: HttpRequest) {
   const { status } = validate(taskListQuerySchema, request.query);
