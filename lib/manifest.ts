@@ -45,14 +45,18 @@ export const tables = {
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
   },
-  /** Outreach tasks; no contact details. */
+  /**
+   * Outreach tasks; no contact details. Listed through `byStatusShard`: partition `<status>#<shard>`
+   * (TASK_SHARDS shards per status, by a hash of the task id, so neither status is a hot partition),
+   * sorted by `dueAt`; a page merges the shards in due order (functions/core/paging.ts).
+   */
   tasks: {
     envVar: 'TABLE_TASKS',
     partitionKey: { name: 'taskId', type: 'S' },
     indexes: [
       {
-        indexName: 'byStatus',
-        partitionKey: { name: 'status', type: 'S' },
+        indexName: 'byStatusShard',
+        partitionKey: { name: 'statusShard', type: 'S' },
         sortKey: { name: 'dueAt', type: 'S' },
       },
     ],
@@ -109,6 +113,13 @@ export type WorkflowName = keyof typeof workflows;
 /** Application-level encryption key for kiosk secrets and contact details. */
 export const sealingKey = { envVar: 'SEALING_KEY_ID' } as const;
 
+/**
+ * HMAC key for ids derived from what identifies a person (an enrollment from its participant and
+ * day): keyed, so an id cannot be turned back into them by trying candidates. In AWS a KMS HMAC key
+ * (`kms:GenerateMac` only; the key never leaves KMS); embedded, derived from the local sealing key.
+ */
+export const idKey = { envVar: 'ID_KEY_ID' } as const;
+
 export type TableAccess = 'read' | 'write' | 'readWrite';
 
 export interface FunctionDeclaration {
@@ -119,6 +130,8 @@ export interface FunctionDeclaration {
   readonly topics: readonly TopicName[];
   /** `seal` encrypts, `open` decrypts with the sealing key. */
   readonly sealing: readonly ('seal' | 'open')[];
+  /** Derives ids with the id key (`kms:GenerateMac`). */
+  readonly idMac?: boolean;
   readonly timeoutSeconds?: number;
   readonly memoryMb?: number;
   /** Run on a schedule, in minutes, besides (or instead of) serving routes. */
@@ -184,6 +197,7 @@ export const functions = {
     },
     topics: ['outreach'],
     sealing: ['seal', 'open'],
+    idMac: true,
     workflows: { followUp: ['start', 'wake'] },
   },
   followUpSteps: {

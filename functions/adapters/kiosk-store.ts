@@ -3,6 +3,7 @@ import { aggregateKey } from '../core/aggregates.js';
 import type { EventPlan, Kiosk } from '../core/kiosk-events.js';
 import type { KioskRegistration } from '../core/schemas.js';
 import type { StockChange } from '../core/stock.js';
+import { taskIndexKeys } from '../core/tasks.js';
 import { counterUpdate } from './aggregates-store.js';
 import { documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
 import { guardPut, type TransactItems, writeOnce } from './idempotent.js';
@@ -113,7 +114,13 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
     items.push({
       Put: {
         TableName: tableName('tasks'),
-        Item: { ...plan.task, status: 'open', source: 'kiosk', contactId: contact?.contactId },
+        Item: {
+          ...plan.task,
+          status: 'open',
+          ...taskIndexKeys(plan.task.taskId, 'open'),
+          source: 'kiosk',
+          contactId: contact?.contactId,
+        },
       },
     });
   }

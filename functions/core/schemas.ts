@@ -131,7 +131,21 @@ export const taskCompletionSchema = z
   .meta({ id: 'TaskCompletion' });
 export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
 
-export const taskListQuerySchema = z.object({ status: z.enum(['open', 'completed']).optional() });
+/** A page of a listing: `limit` items at most (default 100), from where `next` (a cursor it handed out) says. */
+export const pageQuery = {
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be an integer from 1 to 500')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 500, 'must be an integer from 1 to 500')
+    .optional(),
+  next: z.string().min(1).max(8192).optional(),
+};
+export const DEFAULT_PAGE_LIMIT = 100;
+
+export const taskListQuerySchema = z
+  .object({ status: z.enum(['open', 'completed']).optional(), ...pageQuery })
+  .meta({ id: 'TaskListQuery' });
 
 export const reportQuerySchema = z
   .object({

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { counterUpdate } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
 import { tableName } from '../adapters/dynamo.js';
 import { type EnrollmentRecord, getEnrollment, touchEnrollment } from '../adapters/enrollment-store.js';
 import { guardPut, writeOnce } from '../adapters/idempotent.js';
+import { idMac } from '../adapters/ids.js';
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
@@ -15,14 +17,15 @@ import {
   enrolledAtOf,
   enrollmentAnswer,
   enrollmentFingerprint,
-  enrollmentIdOf,
+  enrollmentIdFromMac,
+  enrollmentIdMessage,
   eventFingerprint,
   planEnrollmentEvent,
   urgentTaskId,
 } from '../core/enrollments.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
 import { type Enrollment, enrollmentEventSchema, enrollmentSchema, keyId } from '../core/schemas.js';
-import { escalateAtOf } from '../core/tasks.js';
+import { escalateAtOf, messageKindOf, taskIndexKeys } from '../core/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
@@ -41,7 +44,9 @@ async function enroll(request: HttpRequest) {
   const enrollment = jsonBody(request, enrollmentSchema, 'invalid_request');
   notAfterToday(enrollment.enrolledOn, 'enrolledOn', 'invalid_request');
   const at = now();
-  const enrollmentId = enrollmentIdOf(enrollment.participantRef, enrollment.enrolledOn);
+  const enrollmentId = enrollmentIdFromMac(
+    await idMac().mac(enrollmentIdMessage(enrollment.participantRef, enrollment.enrolledOn)),
+  );
   const enrolledAt = enrolledAtOf(enrollment.enrolledOn, at);
   const fingerprint = enrollmentFingerprint(enrollment);
   const sealed = enrollment.contact
@@ -64,6 +69,7 @@ async function enroll(request: HttpRequest) {
       consentOutreach: enrollment.consent.outreach,
       consentPart2: enrollment.consent.part2,
       contactId: sealed ? enrollmentId : undefined,
+      taskKey: randomBytes(16).toString('hex'),
       fingerprint,
       changeSeq: 0,
       recordedAt: at.toISOString(),
@@ -107,7 +113,7 @@ async function recordEvent(request: HttpRequest) {
   let enrollment = await getEnrollment(enrollmentId);
   if (!enrollment) throw notFound('No such enrollment.');
   const fingerprint = eventFingerprint(event);
-  const taskId = urgentTaskId(enrollmentId, event.eventId);
+  const taskId = urgentTaskId(enrollment, event.eventId);
 
   for (let attempt = 1; attempt <= MAX_EVENT_ATTEMPTS; attempt += 1) {
     const at = now();
@@ -119,7 +125,7 @@ async function recordEvent(request: HttpRequest) {
             newNotification(
               'outreach',
               {
-                kind: 'overdose-urgent',
+                kind: messageKindOf({ kind: 'overdose-urgent' }),
                 taskId,
                 enrollmentId,
                 siteId: enrollment.siteId,
@@ -160,6 +166,7 @@ async function recordEvent(request: HttpRequest) {
                     kind: 'overdose-urgent',
                     urgent: true,
                     status: 'open',
+                    ...taskIndexKeys(taskId, 'open'),
                     source: 'moud',
                     enrollmentId,
                     siteId: enrollment.siteId,

@@ -11,6 +11,7 @@ import { logger } from '../adapters/logger.js';
 import { workflows } from '../adapters/workflows.js';
 import { type FollowUpState, type FollowUpTask, planFollowUp } from '../core/followup.js';
 import type { Medication } from '../core/schemas.js';
+import { messageKindOf, taskIndexKeys } from '../core/tasks.js';
 
 /**
  * The Task states of the follow-up state machine (lib/workflows/follow-up.ts).
@@ -39,6 +40,7 @@ const list = (set: Set<string> | undefined) => [...(set ?? [])];
 function stateOf(enrollment: EnrollmentRecord): FollowUpState {
   return {
     enrollmentId: enrollment.enrollmentId,
+    taskKey: enrollment.taskKey,
     siteId: enrollment.siteId,
     enrolledOn: enrollment.enrolledOn,
     enrolledAt: enrollment.enrolledAt,
@@ -74,12 +76,13 @@ function messageFor(
   at: Date,
 ) {
   const base = { taskId: task.taskId, enrollmentId: enrollment.enrollmentId, siteId: enrollment.siteId };
+  // A neutral kind only: the reason (the task's kind) is for the authenticated API (core/tasks.ts).
   return JSON.stringify(
     notice === 'outreach'
-      ? { kind: task.kind, ...base, dueAt: task.dueAt }
+      ? { kind: messageKindOf(task), ...base, dueAt: task.dueAt }
       : {
           kind: 'escalation',
-          taskKind: task.kind,
+          taskKind: messageKindOf(task),
           ...base,
           dueAt: task.dueAt,
           escalatedAt: task.escalatedAt ?? at.toISOString(),
@@ -134,6 +137,7 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
           Item: {
             ...task,
             status: 'open',
+            ...taskIndexKeys(task.taskId, 'open'),
             source: 'moud',
             enrollmentId,
             siteId: enrollment.siteId,
@@ -191,7 +195,7 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
         seq,
         notice: next.notice,
         taskId: next.taskId,
-        kind: String(task.kind),
+        kind: next.notice === 'outreach' ? messageKindOf(task) : 'escalation',
         message: messageFor(next.notice, task, enrollment, at),
       };
     }

@@ -4,6 +4,7 @@ import { cancellationReasons, documentClient, tableName } from '../adapters/dyna
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
 import { kioskTasksToEscalate } from '../adapters/task-store.js';
+import { messageKindOf } from '../core/tasks.js';
 
 /** Rows younger than this are still being published by the request that wrote them. */
 export const RELAY_MIN_AGE_MS = 60_000;
@@ -20,7 +21,7 @@ async function escalateKioskTasks(at: Date): Promise<number> {
       'outreach-escalation',
       {
         kind: 'escalation',
-        taskKind: task.kind,
+        taskKind: messageKindOf(task),
         taskId: task.taskId,
         kioskId: String(task.kioskId),
         siteId: task.siteId,

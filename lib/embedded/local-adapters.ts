@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IdMac } from '../../functions/adapters/ids.js';
 import type { Notification, Publisher } from '../../functions/adapters/publisher.js';
 import type { Sealer } from '../../functions/adapters/sealer.js';
 
@@ -28,13 +29,30 @@ export function outboxFilePublisher(dataDir: string, now: () => Date): Publisher
  * The purpose is bound as additional authenticated data, like KMS's
  * encryption context.
  */
-export function localSealer(dataDir: string): Sealer {
+function localSealingKey(dataDir: string): Buffer {
   const keyFile = join(dataDir, 'sealing.key');
   if (!existsSync(keyFile)) {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
   }
-  const key = Buffer.from(readFileSync(keyFile, 'utf8'), 'base64');
+  return Buffer.from(readFileSync(keyFile, 'utf8'), 'base64');
+}
+
+/**
+ * The KMS HMAC key, embedded: HMAC-SHA256 with a key derived (HKDF) from the local sealing key, so
+ * DATA_DIR keeps one secret. Ids derived with it cannot be reversed without that file.
+ */
+export function localIdMac(dataDir: string): IdMac {
+  const key = Buffer.from(hkdfSync('sha256', localSealingKey(dataDir), '', 'bridgeway id mac', 32));
+  return {
+    async mac(message) {
+      return createHmac('sha256', key).update(message, 'utf8').digest();
+    },
+  };
+}
+
+export function localSealer(dataDir: string): Sealer {
+  const key = localSealingKey(dataDir);
   return {
     async seal(plaintext, purpose) {
       const iv = randomBytes(12);

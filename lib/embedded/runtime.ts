@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { useClock } from '../../functions/adapters/clock.js';
+import { useIdMac } from '../../functions/adapters/ids.js';
 import { usePublisher } from '../../functions/adapters/publisher.js';
 import { useSealer } from '../../functions/adapters/sealer.js';
 import { useWorkflows } from '../../functions/adapters/workflows.js';
@@ -12,7 +13,14 @@ import { type FunctionName, functions, tables } from '../manifest.js';
 import { type BackendClock, openClock } from './clock.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
 import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
-import { localSealer, outboxFilePublisher, type StaffTokens, staffTokens } from './local-adapters.js';
+import {
+  localIdMac,
+  localSealer,
+  outboxFilePublisher,
+  type StaffTokens,
+  staffTokens,
+} from './local-adapters.js';
+import { migrateTables } from './migrate.js';
 import { type LocalWorkflowEngine, localWorkflows, synthesizeFollowUpDefinition } from './workflows.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -68,6 +76,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   process.env.POWERTOOLS_SERVICE_NAME ??= 'bridgeway-local';
   const admin = new DynamoDBClient({ endpoint: dynamo.endpoint });
   const physical = await ensureTables(admin, '');
+  // A data directory of an earlier version: tables whose indexes changed are rebuilt, items kept.
+  await migrateTables(admin, dataDir, physical);
   for (const [name, declaration] of Object.entries(tables)) {
     process.env[declaration.envVar] = physical[name as keyof typeof tables];
   }
@@ -76,6 +86,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   useClock(clock.now);
   usePublisher(publisher);
   useSealer(localSealer(dataDir));
+  useIdMac(localIdMac(dataDir));
 
   const handlers = {} as Record<FunctionName, LambdaHandler>;
   for (const [name, declaration] of Object.entries(functions)) {

@@ -234,14 +234,20 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
 
   /** Staff work the open tasks: each day a seeded ~70 % of them are completed with a seeded outcome. */
   async function workTasks(dayIndex: number): Promise<void> {
-    const answer = await slots.run(() =>
-      api.staff('tasks-list', 'outreach', 'GET', '/v1/outreach/tasks?status=open'),
-    );
-    if (answer.status !== 200) {
-      stats.noteUnexpected('tasks-list', `day ${dayIndex}`, answer.status, answer.text);
-      return;
+    // The list is paged: follow `next` until the last page.
+    const tasks: { taskId: string }[] = [];
+    for (let next: string | undefined, first = true; first || next; first = false) {
+      const query = next ? `&next=${encodeURIComponent(next)}` : '';
+      const answer = await slots.run(() =>
+        api.staff('tasks-list', 'outreach', 'GET', `/v1/outreach/tasks?status=open&limit=200${query}`),
+      );
+      if (answer.status !== 200) {
+        stats.noteUnexpected('tasks-list', `day ${dayIndex}`, answer.status, answer.text);
+        return;
+      }
+      tasks.push(...((answer.body?.tasks ?? []) as { taskId: string }[]));
+      next = answer.body?.next;
     }
-    const tasks = (answer.body?.tasks ?? []) as { taskId: string }[];
     const chosen = tasks.filter(
       (task) => hashUnit(parameters.seed, 'task', task.taskId, dayIndex) < parameters.taskCompletionRate,
     );

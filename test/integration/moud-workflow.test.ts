@@ -303,7 +303,7 @@ describe('the follow-up workflow over whole enrollments', () => {
     const urgent = tasks.find((t) => t.kind === 'overdose-urgent')!;
     expect(messagesOf(enrollmentId)).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ topic: 'outreach', taskId: urgent.taskId, kind: 'overdose-urgent' }),
+        expect.objectContaining({ topic: 'outreach', taskId: urgent.taskId, kind: 'follow-up' }),
       ]),
     );
     await settle();

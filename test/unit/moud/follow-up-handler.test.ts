@@ -15,6 +15,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
+import { taskIndexKeys } from '../../../functions/core/tasks.js';
 import { handler, type PlanOutput } from '../../../functions/follow-up/handler.js';
 import { silenceLogger, spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
 
@@ -150,6 +151,7 @@ describe('the plan step', () => {
       taskId: TASK_72H,
       kind: 'checkpoint-72h',
       status: 'open',
+      statusShard: taskIndexKeys(TASK_72H, 'open').statusShard,
       source: 'moud',
       enrollmentId: ENROLLMENT_ID,
       siteId: 'site-7',
@@ -170,10 +172,11 @@ describe('the plan step', () => {
       seq: 4,
       notice: 'outreach',
       taskId: TASK_72H,
-      kind: 'checkpoint-72h',
+      kind: 'follow-up',
     });
+    // The message's kind is neutral: the reason (the task's kind) is for the authenticated API.
     expect(JSON.parse(String(output.message))).toEqual({
-      kind: 'checkpoint-72h',
+      kind: 'follow-up',
       taskId: TASK_72H,
       enrollmentId: ENROLLMENT_ID,
       siteId: 'site-7',
@@ -267,7 +270,7 @@ describe('the plan step', () => {
     expect(output).toMatchObject({ action: 'notify', notice: 'escalation', taskId: TASK_72H });
     expect(JSON.parse(String(output.message))).toEqual({
       kind: 'escalation',
-      taskKind: 'checkpoint-72h',
+      taskKind: 'follow-up',
       taskId: TASK_72H,
       enrollmentId: ENROLLMENT_ID,
       siteId: 'site-7',
