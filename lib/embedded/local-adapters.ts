@@ -19,7 +19,7 @@ export function outboxFilePublisher(dataDir: string, now: () => Date): Publisher
         publishedAt: now().toISOString(),
       });
       // A synchronous append is one write(2): it is in the file before we answer, kill -9 or not.
-      appendFileSync(file, `${line}\n`);
+      appendFileSync(file, `${line}\n`, { mode: 0o600 });
     },
   };
 }

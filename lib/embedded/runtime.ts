@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -11,6 +10,7 @@ import { useSealer } from '../../functions/adapters/sealer.js';
 import { useWorkflows } from '../../functions/adapters/workflows.js';
 import { type FunctionName, functions, tables } from '../manifest.js';
 import { type BackendClock, openClock } from './clock.js';
+import { secureDataDir } from './data-dir.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
 import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
 import {
@@ -61,7 +61,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // Before anything under it is opened: 0700, every file 0600, whatever the umask (data-dir.ts).
+  secureDataDir(dataDir);
 
   const clock = options.clock ?? openClock(dataDir, env);
   const dynamo = await startEmbeddedDynamo({ dataDir });
