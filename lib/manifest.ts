@@ -77,6 +77,11 @@ export const tables = {
     partitionKey: { name: 'enrollmentId', type: 'S' },
     sortKey: { name: 'eventId', type: 'S' },
   },
+  /**
+   * Every site id in use (kiosks, use reports, enrollments): where it was first seen and how often it
+   * is used, kept in the same transaction as the fact, so that an administrator can spot a typo.
+   */
+  sites: { envVar: 'TABLE_SITES', partitionKey: { name: 'siteId', type: 'S' } },
   /** Notifications written in the same transaction as the fact they announce, until published. */
   outbox: { envVar: 'TABLE_OUTBOX', partitionKey: { name: 'messageId', type: 'S' } },
 } as const satisfies Record<string, TableDeclaration>;
@@ -151,7 +156,7 @@ export const functions = {
   kiosks: {
     entry: 'functions/kiosks/handler.ts',
     description: 'Registers kiosks',
-    tables: { kiosks: 'write' },
+    tables: { kiosks: 'write', sites: 'write' },
     topics: [],
     sealing: ['seal'],
   },
@@ -172,7 +177,7 @@ export const functions = {
   useReports: {
     entry: 'functions/use-reports/handler.ts',
     description: 'Records naloxone use reports',
-    tables: { useReports: 'readWrite', aggregates: 'write' },
+    tables: { useReports: 'readWrite', aggregates: 'write', sites: 'write' },
     topics: [],
     sealing: [],
   },
@@ -193,6 +198,7 @@ export const functions = {
       tasks: 'write',
       contacts: 'readWrite',
       aggregates: 'write',
+      sites: 'write',
       outbox: 'readWrite',
     },
     topics: ['outreach'],
@@ -208,6 +214,13 @@ export const functions = {
     sealing: [],
     workflows: { followUp: ['wake'] },
     timeoutSeconds: 30,
+  },
+  sites: {
+    entry: 'functions/sites/handler.ts',
+    description: 'Lists every site id in use, where it was first seen and how often it is used',
+    tables: { sites: 'read' },
+    topics: [],
+    sealing: [],
   },
   reports: {
     entry: 'functions/reports/handler.ts',
@@ -324,6 +337,13 @@ export const routes = [
     function: 'reports',
     auth: admin,
     summary: 'MOUD program report: enrollments, retention, overdose rates',
+  },
+  {
+    method: 'GET',
+    path: '/v1/sites',
+    function: 'sites',
+    auth: admin,
+    summary: 'Every site id in use: where it was first seen and how often it is used',
   },
   {
     method: 'POST',

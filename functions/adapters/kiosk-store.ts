@@ -1,14 +1,16 @@
-import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../core/aggregates.js';
+import { unavailable } from '../core/errors.js';
 import type { EventPlan, Kiosk } from '../core/kiosk-events.js';
 import type { KioskRegistration } from '../core/schemas.js';
 import type { StockChange } from '../core/stock.js';
 import { taskIndexKeys } from '../core/tasks.js';
 import { counterUpdate } from './aggregates-store.js';
-import { documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
+import { documentClient, tableName } from './dynamo.js';
 import { guardPut, type TransactItems, writeOnce } from './idempotent.js';
 import { outboxPut } from './outbox.js';
 import type { Notification } from './publisher.js';
+import { siteUse } from './site-store.js';
 
 export interface KioskRecord extends Kiosk {
   readonly secretSealed: string;
@@ -19,35 +21,29 @@ export interface StoredEvent {
   readonly [field: string]: unknown;
 }
 
-/** Registers a kiosk; false when the id is taken. One round trip. */
+/** Registers a kiosk, and its site as in use; false when the id is taken. One round trip. */
 export async function createKiosk(
   registration: KioskRegistration,
   secretSealed: string,
   now: Date,
+  actor?: string,
 ): Promise<boolean> {
-  try {
-    await documentClient.send(
-      new PutCommand({
-        TableName: tableName('kiosks'),
-        Item: {
-          kioskId: registration.kioskId,
-          siteId: registration.siteId,
-          siteName: registration.siteName,
-          lowStockThreshold: registration.lowStockThreshold,
-          stock: { ...(registration.inventory ?? {}) },
-          alerted: {},
-          mismatchUnits: 0,
-          secretSealed,
-          createdAt: now.toISOString(),
-        },
-        ConditionExpression: 'attribute_not_exists(kioskId)',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  const written = await writeOnce([
+    guardPut('kiosks', 'kioskId', {
+      kioskId: registration.kioskId,
+      siteId: registration.siteId,
+      siteName: registration.siteName,
+      lowStockThreshold: registration.lowStockThreshold,
+      stock: { ...(registration.inventory ?? {}) },
+      alerted: {},
+      mismatchUnits: 0,
+      secretSealed,
+      createdAt: now.toISOString(),
+    }),
+    siteUse(registration.siteId, 'kiosk', registration.kioskId, actor, now),
+  ]);
+  if (written.status === 'stale') throw unavailable('Concurrent registrations at this site; retry.');
+  return written.status === 'created';
 }
 
 /** The kiosk and, when an event id is known, that event: one round trip. */

@@ -89,3 +89,13 @@ export function mergePage<T extends Sortable>(
   });
   return { items, positions: next, more: next.some((position) => position !== 'done') };
 }
+
+/** A cursor over one stream keyed by a single string (e.g. a scan of the sites table). */
+export function encodeKeyCursor(scope: string, key: string): string {
+  return encodeCursor({ scope, positions: [[key, key]] });
+}
+
+export function decodeKeyCursor(text: string, scope: string): string | undefined {
+  const position = decodeCursor(text, scope, 1)?.positions[0];
+  return Array.isArray(position) && position[0] === position[1] ? position[0] : undefined;
+}

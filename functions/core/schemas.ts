@@ -143,6 +143,8 @@ export const pageQuery = {
 };
 export const DEFAULT_PAGE_LIMIT = 100;
 
+export const siteListQuerySchema = z.object(pageQuery).meta({ id: 'SiteListQuery' });
+
 export const taskListQuerySchema = z
   .object({ status: z.enum(['open', 'completed']).optional(), ...pageQuery })
   .meta({ id: 'TaskListQuery' });

@@ -9,6 +9,7 @@ import { idMac } from '../adapters/ids.js';
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
+import { siteUse } from '../adapters/site-store.js';
 import { getContact } from '../adapters/task-store.js';
 import { workflows } from '../adapters/workflows.js';
 import { addCounter, aggregateKey, type Counters } from '../core/aggregates.js';
@@ -86,6 +87,7 @@ async function enroll(request: HttpRequest) {
         ]
       : []),
     { Update: counterUpdate(aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId), counters) },
+    siteUse(enrollment.siteId, 'enrollment', enrollmentId, request.actor?.id, at),
   ]);
 
   if (written.status === 'exists') {
