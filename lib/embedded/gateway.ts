@@ -42,6 +42,8 @@ export interface GatewayOptions {
  * connection is cut.
  */
 const DISCARD_LIMIT_BYTES = 64 * 1024;
+/** How long a refused connection may linger, half-closed, before it is cut. */
+const LINGER_MS = 2_000;
 
 const compiled = routes.map((route) => ({
   route,
@@ -247,24 +249,34 @@ export function createGateway(options: GatewayOptions): Server {
 }
 
 /**
- * Answers a refusal without waiting for the body. What the client still sends is dropped (never
- * kept) up to DISCARD_LIMIT_BYTES, then the connection is cut: nobody can make the gateway read a
- * large body it has refused.
+ * Answers a refusal without waiting for the body, and closes the connection so that the client does
+ * not reuse it. The close lingers: the answer goes out, then our side half-closes, and what the
+ * client still sends is dropped (never kept) until it closes too, up to DISCARD_LIMIT_BYTES or
+ * LINGER_MS, then the connection is cut. So a client that reads its answer only once it has sent
+ * everything still gets it, and nobody can make the gateway read a large body it has refused.
  */
 function refuse(req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
-  if (!req.complete) {
+  const pending = !req.complete;
+  if (pending) {
+    const socket = req.socket;
     let discarded = 0;
     req.on('data', (chunk: Buffer) => {
       discarded += chunk.length;
-      if (discarded > DISCARD_LIMIT_BYTES) req.socket.destroy();
+      if (discarded > DISCARD_LIMIT_BYTES) socket.destroy();
     });
     req.on('error', () => undefined);
     req.resume();
+    // Node ends a `connection: close` exchange with destroySoon(), which resets a connection that
+    // still has unread bytes, and a reset can make the client lose the answer: half-close instead.
+    socket.destroySoon = () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    };
   }
   send(
     res,
     refusal.status,
-    { 'content-type': 'application/json', ...refusal.headers },
+    { 'content-type': 'application/json', ...(pending ? { connection: 'close' } : {}), ...refusal.headers },
     errorBody(refusal.code, refusal.message, refusal.issues),
   );
 }
