@@ -54,7 +54,7 @@ function record(enrollmentId: string, type: string, extra: Record<string, unknow
 }
 
 async function tasksOf(enrollmentId: string) {
-  const answer = await api.staff(OUTREACH, 'GET', '/v1/outreach/tasks');
+  const answer = await api.staff(OUTREACH, 'GET', '/v1/outreach/tasks?limit=500');
   return (
     answer.body.tasks as {
       taskId: string;
