@@ -39,7 +39,7 @@ export function isStorableNumber(value: number): boolean {
   const magnitude = Math.abs(value);
   return Number.isFinite(value) && (magnitude === 0 || (magnitude >= 1e-130 && magnitude < 1e126));
 }
-const storableNumber = () =>
+export const storableNumber = () =>
   z.number().refine(isStorableNumber, 'must be 0 or between 1e-130 and 1e126 in magnitude');
 const isoDate = z.iso.date({ error: 'must be a date YYYY-MM-DD' });
 const isoDateTimeWithZone = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with a zone' });
