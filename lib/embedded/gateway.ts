@@ -171,6 +171,9 @@ function screen(
  */
 export function createGateway(options: GatewayOptions): Server {
   const timeouts = { ...DEFAULT_CLIENT_TIMEOUTS, ...options.timeouts };
+  // Idle sockets: between requests Node's keep-alive timeout (5 s) closes them; while a body arrives,
+  // `bodyIdleMs`. No socket timeout while a handler works: an answer may take long (a manual clock
+  // advance plays months of workflows) and the client is not idle then, it waits for us.
   const server = createServer({
     headersTimeout: timeouts.headersMs,
     requestTimeout: timeouts.requestMs,
