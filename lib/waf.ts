@@ -70,7 +70,7 @@ export function addRequestFirewall(
 
   const acl = new wafv2.CfnWebACL(scope, 'ApiWebAcl', {
     name: `${stack.stackName}-api`,
-    description: 'Bridgeway API: request body size limits (413 with the contract error body)',
+    description: 'Bridgeway API - request body size limits, answered 413 with the contract error body',
     scope: 'REGIONAL',
     defaultAction: { allow: {} },
     // Inspect up to 64 KB of a body, so that the staff limit (64 KiB) is measured, not guessed.
