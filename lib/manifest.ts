@@ -45,14 +45,18 @@ export const tables = {
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
   },
-  /** Outreach tasks; no contact details. */
+  /**
+   * Outreach tasks; no contact details. Listed through `byStatusShard`: partition `<status>#<shard>`
+   * (TASK_SHARDS shards per status, by a hash of the task id, so neither status is a hot partition),
+   * sorted by `dueAt`; a page merges the shards in due order (functions/core/paging.ts).
+   */
   tasks: {
     envVar: 'TABLE_TASKS',
     partitionKey: { name: 'taskId', type: 'S' },
     indexes: [
       {
-        indexName: 'byStatus',
-        partitionKey: { name: 'status', type: 'S' },
+        indexName: 'byStatusShard',
+        partitionKey: { name: 'statusShard', type: 'S' },
         sortKey: { name: 'dueAt', type: 'S' },
       },
     ],
@@ -85,6 +89,11 @@ export const tables = {
     partitionKey: { name: 'enrollmentId', type: 'S' },
     sortKey: { name: 'eventId', type: 'S' },
   },
+  /**
+   * Every site id in use (kiosks, use reports, enrollments): where it was first seen and how often it
+   * is used, kept in the same transaction as the fact, so that an administrator can spot a typo.
+   */
+  sites: { envVar: 'TABLE_SITES', partitionKey: { name: 'siteId', type: 'S' } },
   /** Notifications written in the same transaction as the fact they announce, until published. */
   outbox: { envVar: 'TABLE_OUTBOX', partitionKey: { name: 'messageId', type: 'S' } },
 } as const satisfies Record<string, TableDeclaration>;
@@ -121,6 +130,13 @@ export type WorkflowName = keyof typeof workflows;
 /** Application-level encryption key for kiosk secrets and contact details. */
 export const sealingKey = { envVar: 'SEALING_KEY_ID' } as const;
 
+/**
+ * HMAC key for ids derived from what identifies a person (an enrollment from its participant and
+ * day): keyed, so an id cannot be turned back into them by trying candidates. In AWS a KMS HMAC key
+ * (`kms:GenerateMac` only; the key never leaves KMS); embedded, derived from the local sealing key.
+ */
+export const idKey = { envVar: 'ID_KEY_ID' } as const;
+
 export type TableAccess = 'read' | 'write' | 'readWrite';
 export type WorkflowUse = 'start' | 'wake' | 'describe';
 
@@ -132,6 +148,8 @@ export interface FunctionDeclaration {
   readonly topics: readonly TopicName[];
   /** `seal` encrypts, `open` decrypts with the sealing key. */
   readonly sealing: readonly ('seal' | 'open')[];
+  /** Derives ids with the id key (`kms:GenerateMac`). */
+  readonly idMac?: boolean;
   readonly timeoutSeconds?: number;
   readonly memoryMb?: number;
   /** Run on a schedule, in minutes, besides (or instead of) serving routes. */
@@ -151,7 +169,7 @@ export const functions = {
   kiosks: {
     entry: 'functions/kiosks/handler.ts',
     description: 'Registers kiosks',
-    tables: { kiosks: 'write' },
+    tables: { kiosks: 'write', sites: 'write' },
     topics: [],
     sealing: ['seal'],
   },
@@ -172,7 +190,7 @@ export const functions = {
   useReports: {
     entry: 'functions/use-reports/handler.ts',
     description: 'Records naloxone use reports',
-    tables: { useReports: 'readWrite', aggregates: 'write' },
+    tables: { useReports: 'readWrite', aggregates: 'write', sites: 'write' },
     topics: [],
     sealing: [],
   },
@@ -193,10 +211,12 @@ export const functions = {
       tasks: 'write',
       contacts: 'readWrite',
       aggregates: 'write',
+      sites: 'write',
       outbox: 'readWrite',
     },
     topics: ['outreach'],
     sealing: ['seal', 'open'],
+    idMac: true,
     workflows: { followUp: ['start', 'wake'] },
   },
   followUpSteps: {
@@ -217,6 +237,13 @@ export const functions = {
     sealing: [],
     workflows: { followUp: ['start', 'describe'] },
     scheduleMinutes: 60,
+  },
+  sites: {
+    entry: 'functions/sites/handler.ts',
+    description: 'Lists every site id in use, where it was first seen and how often it is used',
+    tables: { sites: 'read' },
+    topics: [],
+    sealing: [],
   },
   reports: {
     entry: 'functions/reports/handler.ts',
@@ -243,6 +270,19 @@ export type RouteAuth =
   | { readonly kind: 'kiosk' }
   | { readonly kind: 'staff'; readonly roles: readonly Role[] }
   | { readonly kind: 'public' };
+
+/**
+ * The largest request body each kind of caller may send, in bytes. The embedded gateway refuses a
+ * larger one while it streams in (413, before anything else is read), the WAF web ACL refuses it in
+ * AWS (where API Gateway itself accepts 10 MB), and the handlers check again.
+ */
+export const bodyLimitBytes = {
+  /** Contract: a kiosk body over 16 KiB is answered 413 before any other check. */
+  kiosk: 16_384,
+  staff: 64 * 1024,
+  /** Public routes are reads: they take no body worth the name. */
+  public: 16_384,
+} as const satisfies Record<RouteAuth['kind'], number>;
 
 export interface RouteDeclaration {
   readonly method: 'GET' | 'POST';
@@ -320,6 +360,13 @@ export const routes = [
     function: 'reports',
     auth: admin,
     summary: 'MOUD program report: enrollments, retention, overdose rates',
+  },
+  {
+    method: 'GET',
+    path: '/v1/sites',
+    function: 'sites',
+    auth: admin,
+    summary: 'Every site id in use: where it was first seen and how often it is used',
   },
   {
     method: 'POST',

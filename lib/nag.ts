@@ -151,12 +151,6 @@ function acknowledgeApiFindings(stack: BridgewayStack): void {
   );
   acknowledge(
     stage,
-    aws('APIG3'),
-    'A WAFv2 web ACL (rate rules per kiosk site, managed rule groups) is account- and deployment-specific and is ' +
-      'attached to this regional stage by the deployer; stage throttling limits abuse until then.',
-  );
-  acknowledge(
-    stage,
     hipaa('APIGWCacheEnabledAndEncrypted'),
     'No response may be cached: every route is a write or a per-caller read of health data (tasks with contact ' +
       'details, reports); caching would serve one caller’s answer to another.',

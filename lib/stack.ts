@@ -15,11 +15,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import {
   type FunctionDeclaration,
   type FunctionName,
   functions as functionDeclarations,
+  idKey as idKeyDeclaration,
   type RouteDeclaration,
   routes,
   sealingKey as sealingKeyDeclaration,
@@ -33,6 +35,7 @@ import {
   workflows as workflowDeclarations,
 } from './manifest.js';
 import { acknowledgeFindings } from './nag.js';
+import { addRequestFirewall } from './waf.js';
 import { followUpDefinition } from './workflows/follow-up.js';
 
 /** Repository root: handler entries in the manifest are relative to it. */
@@ -92,6 +95,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
   readonly dataKey: kms.Key;
   /** Application-level encryption of kiosk secrets and contact details (manifest `sealingKey`). */
   readonly sealingKey: kms.Key;
+  /** HMAC key for ids derived from a person's identifiers (manifest `idKey`): kms:GenerateMac only. */
+  readonly idKey: kms.Key;
   readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
   readonly topics: Readonly<Record<TopicName, sns.Topic>>;
   readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
@@ -102,6 +107,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
   readonly userPool: cognito.UserPool;
   readonly userPoolClient: cognito.UserPoolClient;
   readonly api: apigateway.RestApi;
+  /** WAF on the API stage: body size limits answered 413 before any function runs (lib/waf.ts). */
+  readonly webAcl: wafv2.CfnWebACL;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -112,6 +119,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.idKey = this.createIdKey();
 
     this.tables = mapRecord(tableDeclarations, (name, declaration) => this.createTable(name, declaration));
     this.backupPlan = this.createBackupPlan();
@@ -141,6 +149,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     this.userPool = auth.userPool;
     this.userPoolClient = auth.client;
     this.api = this.createApi();
+    this.webAcl = addRequestFirewall(this, this.api, this.dataKey, logRetention);
 
     this.addWorkflows();
     acknowledgeFindings(this);
@@ -213,6 +222,20 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     // Publishing to the KMS-encrypted topics: SNS asks for a data key on the publisher's behalf.
     this.dataKey.grant(machine, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.stateMachines.followUp = machine;
+  }
+
+  /**
+   * An HMAC_256 key: enrollment ids are HMACs of participant and day, so that an id in a message or a
+   * log cannot be reversed by trying candidates. KMS cannot rotate HMAC keys, and must not: a new key
+   * would give a retried enrollment a new id. The material never leaves KMS.
+   */
+  private createIdKey(): kms.Key {
+    return new kms.Key(this, 'IdKey', {
+      description: 'Bridgeway id key: HMAC of participant identifiers into opaque enrollment ids',
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 
   private createDataKey(): kms.Key {
@@ -308,6 +331,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       environment[topicDeclarations[topicName].envVar] = this.topics[topicName].topicArn;
     }
     if (declaration.sealing.length > 0) environment[sealingKeyDeclaration.envVar] = this.sealingKey.keyArn;
+    if (declaration.idMac) environment[idKeyDeclaration.envVar] = this.idKey.keyArn;
     const workflowUse = Object.entries(
       ('workflows' in declaration ? declaration.workflows : undefined) ?? {},
     ) as [WorkflowName, readonly WorkflowUse[]][];
@@ -353,6 +377,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     // under the data key, which it may decrypt. Sealing is a single kms:Encrypt call (functions/adapters/sealer.ts).
     if (declaration.sealing.includes('seal')) this.sealingKey.grant(fn, 'kms:Encrypt');
     if (declaration.sealing.includes('open')) this.sealingKey.grant(fn, 'kms:Decrypt');
+    if (declaration.idMac) this.idKey.grant(fn, 'kms:GenerateMac');
     for (const [workflow, uses] of workflowUse) {
       const actions = [
         ...(uses.includes('start') ? ['states:StartExecution'] : []),
@@ -431,6 +456,9 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       restApiName: `${this.stackName}-api`,
       description: 'Bridgeway: kiosks, naloxone use reports, outreach tasks and reports',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // Every body reaches the handlers as its raw bytes (base64): kiosk signatures and the size limits
+      // are checked over exactly what was sent, never over a re-encoded string.
+      binaryMediaTypes: ['*/*'],
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {

@@ -13,6 +13,8 @@ export interface EnrollmentRecord {
   readonly consentPart2: boolean;
   readonly fingerprint: string;
   readonly contactId?: string;
+  /** Random, per enrollment: makes its task ids opaque (core/tasks.ts enrollmentTaskId). */
+  readonly taskKey?: string;
   readonly doseDays?: Set<string>;
   readonly injectionDays?: Set<string>;
   readonly visitDays?: Set<string>;

@@ -1,6 +1,7 @@
 import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { backoff } from '../core/backoff.js';
 import type { FollowUpPlan, FollowUpTask } from '../core/followup.js';
+import { taskIndexKeys } from '../core/tasks.js';
 import { cancellationReasons, documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
 import type { EnrollmentRecord } from './enrollment-store.js';
 import type { TransactItems } from './idempotent.js';
@@ -73,6 +74,7 @@ export async function writePlan(
         Item: {
           ...task,
           status: 'open',
+          ...taskIndexKeys(task.taskId, 'open'),
           source: 'moud',
           enrollmentId,
           siteId: enrollment.siteId,

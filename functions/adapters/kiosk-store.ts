@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../core/aggregates.js';
+import { backoff } from '../core/backoff.js';
+import { unavailable } from '../core/errors.js';
 import type { EventPlan, Kiosk } from '../core/kiosk-events.js';
 import type { KioskRegistration } from '../core/schemas.js';
 import type { StockChange } from '../core/stock.js';
+import { taskIndexKeys } from '../core/tasks.js';
 import { counterUpdate } from './aggregates-store.js';
-import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
+import { documentClient, tableName } from './dynamo.js';
 import { guardPut, type TransactItems, writeOnce } from './idempotent.js';
 import { outboxPut } from './outbox.js';
 import type { Notification } from './publisher.js';
+import { siteUse } from './site-store.js';
 
 export interface KioskRecord extends Kiosk {
   readonly secretSealed: string;
@@ -20,42 +24,38 @@ export interface StoredEvent {
 }
 
 /**
- * Registers a kiosk; false when the id is taken. One round trip. The item carries a
- * `registrationId` of this call, so a write applied whose answer was lost (and that the SDK
- * sent again) is recognised as this registration, not someone else's.
+ * Registers a kiosk, and its site as in use; false when the id is taken. One round trip. A
+ * registration whose answer was lost (and that the SDK sent again) is recognised as this one.
  */
 export async function createKiosk(
   registration: KioskRegistration,
   secretSealed: string,
   now: Date,
+  actor?: string,
 ): Promise<boolean> {
-  const registrationId = randomUUID();
-  try {
-    await documentClient.send(
-      new PutCommand({
-        TableName: tableName('kiosks'),
-        Item: {
-          kioskId: registration.kioskId,
-          siteId: registration.siteId,
-          siteName: registration.siteName,
-          lowStockThreshold: registration.lowStockThreshold,
-          stock: { ...(registration.inventory ?? {}) },
-          alerted: {},
-          mismatchUnits: 0,
-          secretSealed,
-          createdAt: now.toISOString(),
-          registrationId,
-        },
-        ConditionExpression: 'attribute_not_exists(kioskId)',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error))
-      return itemOfFailedCondition(error)?.registrationId === registrationId;
-    throw error;
+  const items = [
+    guardPut('kiosks', 'kioskId', {
+      kioskId: registration.kioskId,
+      writeId: randomUUID(),
+      siteId: registration.siteId,
+      siteName: registration.siteName,
+      lowStockThreshold: registration.lowStockThreshold,
+      stock: { ...(registration.inventory ?? {}) },
+      alerted: {},
+      mismatchUnits: 0,
+      secretSealed,
+      createdAt: now.toISOString(),
+    }),
+    siteUse(registration.siteId, 'kiosk', registration.kioskId, actor, now),
+  ];
+  // A registration cancelled by another at the same site (its site row) wrote nothing: again.
+  let written = await writeOnce(items);
+  for (let attempt = 2; written.status === 'stale' && attempt <= 6; attempt += 1) {
+    await backoff(attempt);
+    written = await writeOnce(items);
   }
+  if (written.status === 'stale') throw unavailable('Concurrent registrations at this site; retry.');
+  return written.status === 'created';
 }
 
 /** The kiosk and, when an event id is known, that event: one round trip. */
@@ -122,7 +122,13 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
     items.push({
       Put: {
         TableName: tableName('tasks'),
-        Item: { ...plan.task, status: 'open', source: 'kiosk', contactId: contact?.contactId },
+        Item: {
+          ...plan.task,
+          status: 'open',
+          ...taskIndexKeys(plan.task.taskId, 'open'),
+          source: 'kiosk',
+          contactId: contact?.contactId,
+        },
       },
     });
   }

@@ -1,11 +1,7 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  documentClient,
-  isConditionalCheckFailed,
-  itemOfFailedCondition,
-  queryAll,
-  tableName,
-} from './dynamo.js';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type Fetched, mergePage, type Sortable, type StreamPosition } from '../core/paging.js';
+import { ESCALATION_MS, TASK_SHARDS, type TaskStatus, taskIndexKeys } from '../core/tasks.js';
+import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
 
 export interface TaskRecord {
   readonly taskId: string;
@@ -34,26 +30,84 @@ const LISTED = [
   'outcome',
 ] as const;
 
-export async function listTasks(
-  statuses: readonly ('open' | 'completed')[],
-): Promise<Record<string, unknown>[]> {
-  const lists = await Promise.all(
-    statuses.map(async (status) => {
-      const items = await queryAll({
+export const TASK_INDEX = 'byStatusShard';
+
+/** One stream per (status, shard), in this order; a cursor holds one position per stream. */
+export function taskStreams(statuses: readonly TaskStatus[]): { status: TaskStatus; shard: number }[] {
+  return statuses.flatMap((status) => Array.from({ length: TASK_SHARDS }, (_, shard) => ({ status, shard })));
+}
+
+/** Up to `limit` items of one shard of a status after `position`, in due order, and whether more follow. */
+async function fetchStream(
+  stream: { status: TaskStatus; shard: number },
+  position: StreamPosition,
+  limit: number,
+  extra: {
+    condition?: string;
+    filter?: string;
+    values?: Record<string, unknown>;
+    names?: Record<string, string>;
+  } = {},
+): Promise<Fetched<Record<string, unknown> & Sortable>> {
+  const partition = `${stream.status}#${stream.shard}`;
+  const items: (Record<string, unknown> & Sortable)[] = [];
+  let startKey: Record<string, unknown> | undefined =
+    position === 'start' || position === 'done'
+      ? undefined
+      : { statusShard: partition, dueAt: position[0], taskId: position[1] };
+  for (;;) {
+    const page = await documentClient.send(
+      new QueryCommand({
         TableName: tableName('tasks'),
-        IndexName: 'byStatus',
-        KeyConditionExpression: '#status = :status',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status },
-      });
-      return items.map((item) =>
-        Object.fromEntries(
-          LISTED.filter((field) => item[field] !== undefined).map((field) => [field, item[field]]),
-        ),
-      );
-    }),
+        IndexName: TASK_INDEX,
+        KeyConditionExpression: `statusShard = :partition${extra.condition ? ` AND ${extra.condition}` : ''}`,
+        ...(extra.filter ? { FilterExpression: extra.filter } : {}),
+        ...(extra.names ? { ExpressionAttributeNames: extra.names } : {}),
+        ExpressionAttributeValues: { ':partition': partition, ...extra.values },
+        ExclusiveStartKey: startKey,
+        Limit: limit - items.length,
+      }),
+    );
+    items.push(...((page.Items ?? []) as (Record<string, unknown> & Sortable)[]));
+    startKey = page.LastEvaluatedKey;
+    // A page may stop short (1 MB, or filtered items): go on until `limit` items or the end.
+    if (!startKey || items.length >= limit) return { items, more: Boolean(startKey) };
+  }
+}
+
+export interface TaskPage {
+  readonly tasks: Record<string, unknown>[];
+  /** Where the next page starts; undefined on the last page. */
+  readonly positions?: StreamPosition[];
+}
+
+/**
+ * One page of tasks of the given statuses in due order: each shard is read from its own position
+ * for at most `limit` items, and the shards are merged (functions/core/paging.ts).
+ */
+export async function listTaskPage(
+  statuses: readonly TaskStatus[],
+  limit: number,
+  positions?: readonly StreamPosition[],
+): Promise<TaskPage> {
+  const streams = taskStreams(statuses);
+  const from = positions ?? streams.map((): StreamPosition => 'start');
+  const fetched = await Promise.all(
+    streams.map((stream, s) =>
+      from[s] === 'done'
+        ? Promise.resolve({ items: [], more: false })
+        : fetchStream(stream, from[s] as StreamPosition, limit),
+    ),
   );
-  return lists.flat().sort((a, b) => String(a.dueAt).localeCompare(String(b.dueAt)));
+  const page = mergePage(fetched, from, limit);
+  return {
+    tasks: page.items.map((item) =>
+      Object.fromEntries(
+        LISTED.filter((field) => item[field] !== undefined).map((field) => [field, item[field]]),
+      ),
+    ),
+    positions: page.more ? page.positions : undefined,
+  };
 }
 
 export async function getTask(taskId: string): Promise<TaskRecord | undefined> {
@@ -88,11 +142,12 @@ export async function completeTask(
         TableName: tableName('tasks'),
         Key: { taskId },
         UpdateExpression:
-          'SET #status = :completed, outcome = :outcome, completedAt = :at, completedBy = :actor',
+          'SET #status = :completed, statusShard = :shard, outcome = :outcome, completedAt = :at, completedBy = :actor',
         ConditionExpression: 'attribute_exists(taskId) AND #status = :open',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':completed': 'completed',
+          ':shard': taskIndexKeys(taskId, 'completed').statusShard,
           ':open': 'open',
           ':outcome': outcome,
           ':at': at.toISOString(),
@@ -115,14 +170,24 @@ export async function completeTask(
  * their workflow): those past their escalation time, and when the next one falls due.
  */
 export async function kioskEscalations(now: Date): Promise<{ due: TaskRecord[]; nextAt?: string }> {
-  const pending = (await queryAll({
-    TableName: tableName('tasks'),
-    IndexName: 'byStatus',
-    KeyConditionExpression: '#status = :open',
-    FilterExpression: '#source = :kiosk AND attribute_not_exists(escalatedAt)',
-    ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
-    ExpressionAttributeValues: { ':open': 'open', ':kiosk': 'kiosk' },
-  })) as TaskRecord[];
+  const found = await Promise.all(
+    taskStreams(['open']).map(async (stream) => {
+      const items: TaskRecord[] = [];
+      let position: StreamPosition = 'start';
+      for (;;) {
+        const page = await fetchStream(stream, position, 100, {
+          filter: '#source = :kiosk AND attribute_not_exists(escalatedAt)',
+          names: { '#source': 'source' },
+          values: { ':kiosk': 'kiosk' },
+        });
+        items.push(...(page.items as unknown as TaskRecord[]));
+        const last = page.items.at(-1);
+        if (!page.more || !last) return items;
+        position = [last.dueAt, last.taskId];
+      }
+    }),
+  );
+  const pending = found.flat();
   const at = now.toISOString();
   const due = pending.filter((task) => String(task.escalateAt) <= at);
   const later = pending.map((task) => String(task.escalateAt)).filter((escalateAt) => escalateAt > at);

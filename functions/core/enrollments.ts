@@ -3,13 +3,20 @@ import { canonicalJson } from './canonical.js';
 import { checkpoints } from './followup.js';
 import { type Activity, RETENTION_DAYS, retentionFlags } from './metrics/moud.js';
 import type { Enrollment, EnrollmentEvent, Medication } from './schemas.js';
+import { enrollmentTaskId } from './tasks.js';
 
 /**
- * The id of an enrollment is derived from what identifies it (participant and
- * day), so a retried enrollment finds itself without an extra lookup.
+ * The id of an enrollment is derived from what identifies it (participant and day), so a retried
+ * enrollment finds itself without an extra lookup: a keyed HMAC of this message (adapters/ids.ts),
+ * never a plain hash, which anyone could reverse by trying participant refs and days.
  */
-export function enrollmentIdOf(participantRef: string, enrolledOn: string): string {
-  return `E-${createHash('sha256').update(`${participantRef}\u0000${enrolledOn}`).digest('hex').slice(0, 24)}`;
+export function enrollmentIdMessage(participantRef: string, enrolledOn: string): string {
+  return `enrollment\u0000${participantRef}\u0000${enrolledOn}`;
+}
+
+/** The enrollment id from the MAC of its message: 128 bits, hex. */
+export function enrollmentIdFromMac(mac: Uint8Array): string {
+  return `E-${Buffer.from(mac).toString('hex').slice(0, 32)}`;
 }
 
 /** `enrolledOn` at the backend's time of day now: the origin of every checkpoint. */
@@ -44,8 +51,12 @@ export function activityAttribute(
   return undefined;
 }
 
-export function urgentTaskId(enrollmentId: string, eventId: string): string {
-  return `T-${enrollmentId}-overdose-${eventId}`;
+/** The urgent task an overdose event opens: one per event, its id opaque (core/tasks.ts). */
+export function urgentTaskId(
+  enrollment: { readonly enrollmentId: string; readonly taskKey?: string },
+  eventId: string,
+): string {
+  return enrollmentTaskId(enrollment, `overdose-${eventId}`);
 }
 
 /** What the event changes, decided from the enrollment as last read. */

@@ -1,5 +1,5 @@
 import type { Medication } from './schemas.js';
-import { escalateAtOf } from './tasks.js';
+import { enrollmentTaskId, escalateAtOf } from './tasks.js';
 
 /**
  * The MOUD follow-up rules: when each check falls due, whether recorded
@@ -56,6 +56,8 @@ export function supplyGrace(medication: Medication): number {
 
 export interface FollowUpState {
   readonly enrollmentId: string;
+  /** Hashes task ids (core/tasks.ts enrollmentTaskId); absent on enrollments recorded before it existed. */
+  readonly taskKey?: string;
   readonly siteId: string;
   readonly enrolledOn: string;
   /** `enrolledOn` at the backend's time of day when the enrollment was recorded. */
@@ -199,7 +201,7 @@ export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[
     const createdAt = now.toISOString();
     open = {
       checkId: check.id,
-      taskId: `T-${state.enrollmentId}-${check.id}`,
+      taskId: enrollmentTaskId(state, check.id),
       kind: check.kind,
       dueAt: check.dueAt,
       createdAt,

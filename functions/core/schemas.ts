@@ -13,7 +13,34 @@ export const SKUS = [
 export type Sku = (typeof SKUS)[number];
 
 const sku = z.enum(SKUS);
-const guid = z.guid({ error: 'must be a UUID' });
+/** UUIDs are case-insensitive: they key things in one spelling, lower case. */
+const guid = z.guid({ error: 'must be a UUID' }).transform((id) => id.toLowerCase());
+
+/** A string DynamoDB stores as sent: well-formed Unicode (no lone surrogate half). */
+export const isWellFormed = (value: string): boolean => !/\p{Cs}/u.test(value);
+/** Text a person or a program chose, stored as is: `max` characters, well-formed. */
+export const text = (min: number, max: number) =>
+  z.string().min(min).max(max).refine(isWellFormed, 'must be well-formed Unicode text');
+
+/** DynamoDB's sort-key limit (partition keys allow 2,048): an id within it fits any key it becomes part of. */
+export const MAX_KEY_BYTES = 1024;
+/**
+ * An id taken from a path and looked up as a key: any id that fits a DynamoDB key is looked up (an
+ * unknown one is a 404); one that cannot be a key at all is invalid.
+ */
+export const keyId = z
+  .string()
+  .min(1)
+  .refine(isWellFormed, 'must be well-formed Unicode text')
+  .refine((id) => Buffer.byteLength(id, 'utf8') <= MAX_KEY_BYTES, `must be at most ${MAX_KEY_BYTES} bytes`);
+
+/** DynamoDB stores 0 and magnitudes from 1e-130 to below 1e126; it refuses others (underflow, overflow). */
+export function isStorableNumber(value: number): boolean {
+  const magnitude = Math.abs(value);
+  return Number.isFinite(value) && (magnitude === 0 || (magnitude >= 1e-130 && magnitude < 1e126));
+}
+export const storableNumber = () =>
+  z.number().refine(isStorableNumber, 'must be 0 or between 1e-130 and 1e126 in magnitude');
 const isoDate = z.iso.date({ error: 'must be a date YYYY-MM-DD' });
 export const isoDateTimeWithZone = z.iso.datetime({
   offset: true,
@@ -23,8 +50,8 @@ export const isoDateTimeWithZone = z.iso.datetime({
 export const kioskRegistrationSchema = z
   .strictObject({
     kioskId: z.string().regex(/^[A-Za-z0-9-]{3,64}$/, 'must match ^[A-Za-z0-9-]{3,64}$'),
-    siteId: z.string().min(1).max(100),
-    siteName: z.string().min(1).max(200).optional(),
+    siteId: text(1, 100),
+    siteName: text(1, 200).optional(),
     lowStockThreshold: z.int().min(0).max(100_000),
     inventory: z.partialRecord(sku, z.int().min(0).max(100_000)).optional(),
   })
@@ -65,7 +92,7 @@ export const restockEventSchema = z.strictObject({
   ...eventBase,
   type: z.literal('restock'),
   items: z.array(restockItem).min(1).max(10),
-  lot: z.string().min(1).max(64).optional(),
+  lot: text(1, 64).optional(),
   expiresOn: isoDate.optional(),
 });
 
@@ -75,8 +102,8 @@ export const faultEventSchema = z.strictObject({
   ...eventBase,
   type: z.literal('fault'),
   code: z.enum(FAULT_CODES),
-  detail: z.string().max(500).optional(),
-  temperatureC: z.number().min(-100).max(150).optional(),
+  detail: text(0, 500).optional(),
+  temperatureC: storableNumber().min(-100).max(150).optional(),
 });
 
 export const kioskEventSchema = z
@@ -93,7 +120,7 @@ export const useReportSchema = z
   .strictObject({
     reportId: guid,
     usedOn: isoDate,
-    siteId: z.string().min(1).max(100).optional(),
+    siteId: text(1, 100).optional(),
     outcome: z.enum(['survived', 'died', 'unknown']),
     emsCalled: z.boolean().optional(),
     dosesUsed: z.int().min(1).max(20).optional(),
@@ -107,13 +134,29 @@ export const taskCompletionSchema = z
   .meta({ id: 'TaskCompletion' });
 export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
 
-export const taskListQuerySchema = z.object({ status: z.enum(['open', 'completed']).optional() });
+/** A page of a listing: `limit` items at most (default 100), from where `next` (a cursor it handed out) says. */
+export const pageQuery = {
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be an integer from 1 to 500')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 500, 'must be an integer from 1 to 500')
+    .optional(),
+  next: z.string().min(1).max(8192).optional(),
+};
+export const DEFAULT_PAGE_LIMIT = 100;
+
+export const siteListQuerySchema = z.object(pageQuery).meta({ id: 'SiteListQuery' });
+
+export const taskListQuerySchema = z
+  .object({ status: z.enum(['open', 'completed']).optional(), ...pageQuery })
+  .meta({ id: 'TaskListQuery' });
 
 export const reportQuerySchema = z
   .object({
     from: isoDate,
     to: isoDate,
-    siteId: z.string().min(1).max(100).optional(),
+    siteId: text(1, 100).optional(),
     format: z.enum(['json', 'csv']).optional(),
     raw: z.enum(['true', 'false']).optional(),
   })
@@ -147,8 +190,8 @@ export type Medication = (typeof MEDICATIONS)[number];
 
 export const enrollmentSchema = z
   .strictObject({
-    participantRef: z.string().min(1).max(64),
-    siteId: z.string().min(1).max(100),
+    participantRef: text(1, 64),
+    siteId: text(1, 100),
     enrolledOn: isoDate,
     medication: z.enum(MEDICATIONS),
     overdosesPrior12m: z.int().min(0).max(50),

@@ -1,13 +1,15 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { counterUpdate } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
 import { tableName } from '../adapters/dynamo.js';
 import { type EnrollmentRecord, getEnrollment, touchEnrollment } from '../adapters/enrollment-store.js';
 import { guardPut, writeOnce } from '../adapters/idempotent.js';
+import { idMac } from '../adapters/ids.js';
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
+import { siteUse } from '../adapters/site-store.js';
 import { getContact } from '../adapters/task-store.js';
 import { workflows } from '../adapters/workflows.js';
 import { addCounter, aggregateKey, type Counters } from '../core/aggregates.js';
@@ -17,18 +19,19 @@ import {
   enrolledAtOf,
   enrollmentAnswer,
   enrollmentFingerprint,
-  enrollmentIdOf,
+  enrollmentIdFromMac,
+  enrollmentIdMessage,
   eventFingerprint,
   planEnrollmentEvent,
   urgentTaskId,
 } from '../core/enrollments.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
-import { type Enrollment, enrollmentEventSchema, enrollmentSchema } from '../core/schemas.js';
-import { escalateAtOf } from '../core/tasks.js';
+import { type Enrollment, enrollmentEventSchema, enrollmentSchema, keyId } from '../core/schemas.js';
+import { escalateAtOf, messageKindOf, taskIndexKeys } from '../core/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
 
-// Any id that fits a DynamoDB key is looked up: an unknown one is a 404, not a validation error.
-const pathSchema = z.strictObject({ enrollmentId: z.string().min(1).max(1024) });
+// Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
+const pathSchema = z.strictObject({ enrollmentId: keyId });
 
 // Contract: `invalid_event` for enrollment events, `invalid_request` for the enrollment itself.
 async function sameContact(stored: Record<string, unknown>, enrollment: Enrollment): Promise<boolean> {
@@ -43,7 +46,9 @@ async function enroll(request: HttpRequest) {
   const enrollment = jsonBody(request, enrollmentSchema, 'invalid_request');
   notAfterToday(enrollment.enrolledOn, 'enrolledOn', 'invalid_request');
   const at = now();
-  const enrollmentId = enrollmentIdOf(enrollment.participantRef, enrollment.enrolledOn);
+  const enrollmentId = enrollmentIdFromMac(
+    await idMac().mac(enrollmentIdMessage(enrollment.participantRef, enrollment.enrolledOn)),
+  );
   const enrolledAt = enrolledAtOf(enrollment.enrolledOn, at);
   const fingerprint = enrollmentFingerprint(enrollment);
   const sealed = enrollment.contact
@@ -67,6 +72,7 @@ async function enroll(request: HttpRequest) {
       consentOutreach: enrollment.consent.outreach,
       consentPart2: enrollment.consent.part2,
       contactId: sealed ? enrollmentId : undefined,
+      taskKey: randomBytes(16).toString('hex'),
       fingerprint,
       changeSeq: 0,
       recordedAt: at.toISOString(),
@@ -87,6 +93,7 @@ async function enroll(request: HttpRequest) {
         ]
       : []),
     { Update: counterUpdate(aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId), counters) },
+    siteUse(enrollment.siteId, 'enrollment', enrollmentId, request.actor?.id, at),
   ];
   // A transaction cancelled by a concurrent one (the same site's counters, say) wrote nothing: again.
   let written = await writeOnce(items);
@@ -123,7 +130,7 @@ async function recordEvent(request: HttpRequest) {
   let enrollment = await getEnrollment(enrollmentId);
   if (!enrollment) throw notFound('No such enrollment.');
   const fingerprint = eventFingerprint(event);
-  const taskId = urgentTaskId(enrollmentId, event.eventId);
+  const taskId = urgentTaskId(enrollment, event.eventId);
 
   const writeId = randomUUID();
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
@@ -137,7 +144,7 @@ async function recordEvent(request: HttpRequest) {
             newNotification(
               'outreach',
               {
-                kind: 'overdose-urgent',
+                kind: messageKindOf({ kind: 'overdose-urgent' }),
                 taskId,
                 enrollmentId,
                 siteId: enrollment.siteId,
@@ -180,6 +187,7 @@ async function recordEvent(request: HttpRequest) {
                     kind: 'overdose-urgent',
                     urgent: true,
                     status: 'open',
+                    ...taskIndexKeys(taskId, 'open'),
                     source: 'moud',
                     enrollmentId,
                     siteId: enrollment.siteId,

@@ -7,6 +7,7 @@ import { backoff } from '../core/backoff.js';
 import { type FollowUpState, planFollowUp } from '../core/followup.js';
 import { stableUuid } from '../core/ids.js';
 import type { Medication } from '../core/schemas.js';
+import { messageKindOf } from '../core/tasks.js';
 
 /**
  * The Task states of the follow-up state machine (lib/workflows/follow-up.ts).
@@ -37,6 +38,7 @@ const list = (set: Set<string> | undefined) => [...(set ?? [])];
 function stateOf(enrollment: EnrollmentRecord): FollowUpState {
   return {
     enrollmentId: enrollment.enrollmentId,
+    taskKey: enrollment.taskKey,
     siteId: enrollment.siteId,
     enrolledOn: enrollment.enrolledOn,
     enrolledAt: enrollment.enrolledAt,
@@ -63,12 +65,13 @@ function messageFor(
     siteId: enrollment.siteId,
     messageId,
   };
+  // A neutral kind only: the reason (the task's kind) is for the authenticated API (core/tasks.ts).
   return JSON.stringify(
     notice === 'outreach'
-      ? { kind: task.kind, ...base, dueAt: task.dueAt }
+      ? { kind: messageKindOf(task), ...base, dueAt: task.dueAt }
       : {
           kind: 'escalation',
-          taskKind: task.kind,
+          taskKind: messageKindOf(task),
           ...base,
           dueAt: task.dueAt,
           escalatedAt: task.escalatedAt ?? at.toISOString(),
@@ -124,7 +127,7 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
         seq,
         notice: next.notice,
         taskId: next.taskId,
-        kind: String(task.kind),
+        kind: next.notice === 'outreach' ? messageKindOf(task) : 'escalation',
         messageId,
         message: messageFor(next.notice, task, enrollment, at, messageId),
       };

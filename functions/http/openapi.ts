@@ -6,6 +6,7 @@ import {
   kioskEventSchema,
   kioskRegistrationSchema,
   reportQuerySchema,
+  siteListQuerySchema,
   taskCompletionSchema,
   taskListQuerySchema,
   useReportSchema,
@@ -33,6 +34,7 @@ const requestBodies: Record<string, z.ZodType> = {
 const queries: Record<string, z.ZodObject> = {
   'GET /v1/outreach/tasks': taskListQuerySchema,
   'GET /v1/reports/naloxone': reportQuerySchema as unknown as z.ZodObject,
+  'GET /v1/sites': siteListQuerySchema,
 };
 
 /** Named schemas (`.meta({ id })`) land in components.schemas; references point there. */

@@ -2,7 +2,14 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod';
-import { type FunctionName, type Role, type RouteDeclaration, routes } from '../../lib/manifest.js';
+import {
+  bodyLimitBytes,
+  type FunctionName,
+  type Role,
+  type Route,
+  type RouteDeclaration,
+  routes,
+} from '../../lib/manifest.js';
 import { now } from '../adapters/clock.js';
 import { logger } from '../adapters/logger.js';
 import {
@@ -15,6 +22,7 @@ import {
   unauthorized,
   unavailable,
 } from '../core/errors.js';
+import { parseJsonBytes, TOO_DEEP_MESSAGE } from '../core/json.js';
 import { toIssues } from '../core/schemas.js';
 
 /** Who is calling, as the Cognito authorizer (or the embedded gateway) says. */
@@ -25,7 +33,9 @@ export interface Actor {
 
 export interface HttpRequest {
   readonly event: APIGatewayProxyEvent;
-  readonly rawBody: string;
+  /** The body's bytes exactly as the client sent them (measured and signed as such). */
+  readonly rawBody: Buffer;
+  /** Query and path parameters in null-prototype dictionaries: no inherited member can be read. */
   readonly query: Record<string, string>;
   readonly params: Record<string, string>;
   readonly actor?: Actor;
@@ -42,19 +52,33 @@ export interface HttpAnswer {
 export type RouteImpl = (request: HttpRequest) => Promise<HttpAnswer>;
 
 /** Staff request bodies are small; anything larger is refused before it is parsed. */
-export const STAFF_BODY_LIMIT_BYTES = 64 * 1024;
+export const STAFF_BODY_LIMIT_BYTES = bodyLimitBytes.staff;
 
-export function rawBodyOf(event: APIGatewayProxyEvent): string {
-  if (!event.body) return '';
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+/** The body's raw bytes (API Gateway hands them base64-encoded with binary media type `*\/*`). */
+export function rawBodyOf(event: APIGatewayProxyEvent): Buffer {
+  if (!event.body) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
-export function parseJson(rawBody: string): unknown {
-  try {
-    return JSON.parse(rawBody);
-  } catch {
-    throw invalidJson();
-  }
+/**
+ * A JSON body from its bytes: not UTF-8 or not JSON is `invalid_json`; JSON nested deeper than
+ * anything legitimate is refused with `code` before anything recursive looks at it.
+ */
+export function parseJson(
+  rawBody: Buffer,
+  code: 'invalid_event' | 'invalid_request' = 'invalid_request',
+): unknown {
+  const parsed = parseJsonBytes(rawBody);
+  if (parsed.ok) return parsed.value;
+  if (parsed.problem === 'too-deep') throw invalid(code, [{ path: '', message: TOO_DEEP_MESSAGE }]);
+  throw invalidJson();
+}
+
+/** A copy of request-supplied names and values in a null-prototype dictionary. */
+export function dictionaryOf(values: Record<string, string | undefined> | null | undefined) {
+  const copy = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(values ?? {})) if (value !== undefined) copy[name] = value;
+  return copy;
 }
 
 export function validate<T extends z.ZodType>(
@@ -73,9 +97,8 @@ export function jsonBody<T extends z.ZodType>(
   schema: T,
   code?: 'invalid_event' | 'invalid_request',
 ) {
-  if (Buffer.byteLength(request.rawBody, 'utf8') > STAFF_BODY_LIMIT_BYTES)
-    throw payloadTooLarge(STAFF_BODY_LIMIT_BYTES);
-  return validate(schema, parseJson(request.rawBody), code);
+  if (request.rawBody.length > STAFF_BODY_LIMIT_BYTES) throw payloadTooLarge(STAFF_BODY_LIMIT_BYTES);
+  return validate(schema, parseJson(request.rawBody, code), code);
 }
 
 /** Dates a person reports (used on, enrolled on, occurred on) cannot be after the backend's today. */
@@ -177,8 +200,8 @@ export function routeHandler(mine: readonly RouteShape[], impls: Record<string, 
         const answer = await impls[`${route.method} ${route.path}`]({
           event,
           rawBody: rawBodyOf(event),
-          query: (event.queryStringParameters ?? {}) as Record<string, string>,
-          params: (event.pathParameters ?? {}) as Record<string, string>,
+          query: dictionaryOf(event.queryStringParameters),
+          params: dictionaryOf(event.pathParameters),
           actor,
         });
         return toResult(answer);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { bodyLimitBytes } from '../../lib/manifest.js';
 import { now } from '../adapters/clock.js';
 import {
   type KioskRecord,
@@ -10,7 +11,7 @@ import {
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
-import { canonicalJson } from '../core/canonical.js';
+import { canonicalJson, withCanonicalEventId } from '../core/canonical.js';
 import {
   conflict,
   invalid,
@@ -19,13 +20,14 @@ import {
   unauthorized,
   unavailable,
 } from '../core/errors.js';
+import { parseJsonBytes, TOO_DEEP_MESSAGE } from '../core/json.js';
 import { occurredAtProblem, planKioskEvent, storedEventFields } from '../core/kiosk-events.js';
 import { type KioskEvent, kioskEventSchema } from '../core/schemas.js';
 import { fingerprint, signatureIsValid } from '../core/signing.js';
 import { type HttpAnswer, type HttpRequest, json, routeGroup, validate } from '../http/route.js';
 
-/** Contract: a kiosk body over 16 KiB is refused before any other check. */
-export const KIOSK_BODY_LIMIT_BYTES = 16_384;
+/** Contract: a kiosk body over 16 KiB (measured in raw bytes) is refused before any other check. */
+export const KIOSK_BODY_LIMIT_BYTES = bodyLimitBytes.kiosk;
 /** Concurrent events that race for the same stock re-plan from the item DynamoDB hands back. */
 const MAX_ATTEMPTS = 20;
 
@@ -61,19 +63,17 @@ function sameOrConflict(stored: StoredEvent, bodyFingerprint: string, body: unkn
 
 async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
   const raw = request.rawBody;
-  if (Buffer.byteLength(raw, 'utf8') > KIOSK_BODY_LIMIT_BYTES) throw payloadTooLarge(KIOSK_BODY_LIMIT_BYTES);
+  if (raw.length > KIOSK_BODY_LIMIT_BYTES) throw payloadTooLarge(KIOSK_BODY_LIMIT_BYTES);
   const kioskId = header(request, 'x-kiosk-id');
   const timestamp = header(request, 'x-kiosk-timestamp');
   const signature = header(request, 'x-kiosk-signature');
   if (!kioskId || !timestamp || !signature || !/^[A-Za-z0-9-]{3,64}$/.test(kioskId)) throw unauthorized();
 
-  let body: unknown;
-  let parsed = true;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    parsed = false;
-  }
+  // Parsed before the signature check only to learn the eventId for the one batched read; nothing
+  // about the body is answered before the signature over its raw bytes is known to be good.
+  const parsed = parseJsonBytes(raw);
+  // UUIDs are case-insensitive: an upper-case eventId keys the same event as its lower-case form.
+  const body: unknown = parsed.ok ? withCanonicalEventId(parsed.value) : undefined;
   const claimedId = (body as { eventId?: unknown } | null)?.eventId;
   const eventId = typeof claimedId === 'string' && claimedId.length <= 64 ? claimedId : undefined;
 
@@ -82,7 +82,8 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
   if (!kiosk) throw unauthorized();
   const secret = await secretOf(kiosk);
   if (!signatureIsValid(secret, { timestamp, signature }, raw, Date.now())) throw unauthorized();
-  if (!parsed) throw invalidJson();
+  if (!parsed.ok && parsed.problem === 'not-json') throw invalidJson();
+  if (!parsed.ok) throw invalid('invalid_event', [{ path: '', message: TOO_DEEP_MESSAGE }]);
 
   const bodyFingerprint = fingerprint(secret, canonicalJson(body));
   if (stored) return sameOrConflict(stored, bodyFingerprint, body);

@@ -11,7 +11,7 @@ async function registerKiosk(request: HttpRequest) {
   const registration = jsonBody(request, kioskRegistrationSchema);
   const secret = newKioskSecret();
   const sealed = await sealer().seal(secret, `kiosk-secret:${registration.kioskId}`);
-  if (!(await createKiosk(registration, sealed, now()))) {
+  if (!(await createKiosk(registration, sealed, now(), request.actor?.id))) {
     throw conflict('kiosk_exists', `A kiosk with id ${registration.kioskId} is already registered.`);
   }
   logger.info('kiosk registered', { kioskId: registration.kioskId, siteId: registration.siteId });

@@ -5,6 +5,7 @@ import { logger } from '../adapters/logger.js';
 import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
 import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
 import type { ScheduledRun } from '../core/schedule.js';
+import { messageKindOf } from '../core/tasks.js';
 
 /** Rows younger than this are still being published by the request that wrote them. */
 export const RELAY_MIN_AGE_MS = 60_000;
@@ -21,7 +22,7 @@ async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise
       'outreach-escalation',
       {
         kind: 'escalation',
-        taskKind: task.kind,
+        taskKind: messageKindOf(task),
         taskId: task.taskId,
         kioskId: String(task.kioskId),
         siteId: task.siteId,

@@ -6,18 +6,36 @@ import { documentClient } from '../adapters/dynamo.js';
 import { touchEnrollment } from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
 import { sealer } from '../adapters/sealer.js';
-import { completeTask, getContact, getTask, listTasks } from '../adapters/task-store.js';
+import { completeTask, getContact, getTask, listTaskPage, taskStreams } from '../adapters/task-store.js';
 import { workflows } from '../adapters/workflows.js';
-import { conflict, notFound } from '../core/errors.js';
-import { taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
+import { canonicalUuid } from '../core/canonical.js';
+import { conflict, invalid, notFound } from '../core/errors.js';
+import { decodeCursor, encodeCursor } from '../core/paging.js';
+import { DEFAULT_PAGE_LIMIT, keyId, taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
+import { TASK_STATUSES } from '../core/tasks.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
-// Any id that fits a DynamoDB key is looked up: an unknown one is a 404, not a validation error.
-const taskIdSchema = z.strictObject({ taskId: z.string().min(1).max(1024) });
+// Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
+const taskIdSchema = z.strictObject({ taskId: keyId.transform(canonicalUuid) });
 
 async function list(request: HttpRequest) {
-  const { status } = validate(taskListQuerySchema, request.query);
-  return json(200, { tasks: await listTasks(status ? [status] : ['open', 'completed']) });
+  const { status, limit, next } = validate(taskListQuerySchema, request.query);
+  const statuses = status ? [status] : TASK_STATUSES;
+  const scope = status ?? 'all';
+  const cursor = next === undefined ? undefined : decodeCursor(next, scope, taskStreams(statuses).length);
+  if (next !== undefined && !cursor)
+    throw invalid('invalid_request', [{ path: 'next', message: 'is not a cursor of this listing' }]);
+  const page = await listTaskPage(statuses, limit ?? DEFAULT_PAGE_LIMIT, cursor?.positions);
+  return json(200, {
+    tasks: page.tasks,
+    ...(page.positions ? { next: encodeCursor({ scope, positions: page.positions }) } : {}),
+  });
+}
+
+/** The stored task without the attributes that only place it in the list index. */
+function withoutIndexKeys<T extends Record<string, unknown>>(task: T): Omit<T, 'statusShard'> {
+  const { statusShard: _shard, ...rest } = task;
+  return rest;
 }
 
 async function show(request: HttpRequest) {
@@ -25,13 +43,13 @@ async function show(request: HttpRequest) {
   const task = await getTask(taskId);
   if (!task) throw notFound('No such task.');
   const stored = task.contactId ? await getContact(task.contactId) : undefined;
-  if (!stored) return json(200, { ...task, contact: null });
+  if (!stored) return json(200, { ...withoutIndexKeys(task), contact: null });
   const actor = request.actor?.id ?? 'unknown';
   // The read is recorded before the details are shown: no audit entry, no details.
   await documentClient.send(new PutCommand(auditPut(`task:${taskId}`, actor, 'read-contact', now())));
   const contact = JSON.parse(await sealer().open(stored.sealed, `contact:${task.contactId}`));
   logger.info('contact details read', { taskId, actor });
-  return json(200, { ...task, contact });
+  return json(200, { ...withoutIndexKeys(task), contact });
 }
 
 async function complete(request: HttpRequest) {
@@ -50,7 +68,7 @@ async function complete(request: HttpRequest) {
     const token = await touchEnrollment(result.task.enrollmentId, taskId);
     if (token) await workflows().wake(token);
   }
-  return json(200, { ...result.task, contactId: undefined, pendingNotice: undefined });
+  return json(200, { ...withoutIndexKeys(result.task), contactId: undefined, pendingNotice: undefined });
 }
 
 export const handler = routeGroup('tasks', {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { counterUpdate } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
 import { guardPut, writeOnce } from '../adapters/idempotent.js';
+import { siteUse } from '../adapters/site-store.js';
 import { aggregateKey } from '../core/aggregates.js';
 import { canonicalJson } from '../core/canonical.js';
 import { conflict, unavailable } from '../core/errors.js';
@@ -22,6 +23,9 @@ async function recordUseReport(request: HttpRequest) {
       recordedAt: now().toISOString(),
     }),
     { Update: counterUpdate(aggregateKey('naloxone', day, siteId), counters) },
+    ...(report.siteId
+      ? [siteUse(report.siteId, 'useReport', report.reportId, request.actor?.id, now())]
+      : []),
   ]);
   if (outcome.status === 'stale') throw unavailable('Concurrent writes to the same counters; retry.');
   if (outcome.status === 'created') return json(201, { reportId: report.reportId, status: 'recorded' });

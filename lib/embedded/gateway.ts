@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { type FunctionName, type Role, type RouteDeclaration, routes } from '../manifest.js';
+import { bodyLimitBytes, type FunctionName, type Role, type RouteDeclaration, routes } from '../manifest.js';
 
 export type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -11,31 +11,70 @@ export interface Principal {
   readonly groups: readonly Role[];
 }
 
+/** How long a slow client may take, in milliseconds (a hang guard; wall-clock by nature). */
+export interface ClientTimeouts {
+  /** Until the request's headers are complete. */
+  readonly headersMs: number;
+  /** Until the whole request, body included, is received. */
+  readonly requestMs: number;
+  /** Between two chunks of a body. */
+  readonly bodyIdleMs: number;
+  /** How often Node checks the two above. */
+  readonly checkEveryMs: number;
+}
+
+export const DEFAULT_CLIENT_TIMEOUTS: ClientTimeouts = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  bodyIdleMs: 10_000,
+  checkEveryMs: 1_000,
+};
+
 export interface GatewayOptions {
   readonly handlers: Record<FunctionName, LambdaHandler>;
   readonly principals: ReadonlyMap<string, Principal>;
-  /** Bodies beyond this are refused while streaming (API Gateway's own cap is 10 MB). */
-  readonly maxBodyBytes?: number;
+  readonly timeouts?: Partial<ClientTimeouts>;
   /** Routes of the embedded backend only (lib/embedded/control.ts), each with its handler. */
   readonly controlRoutes?: readonly { readonly route: ControlRoute; readonly handler: LambdaHandler }[];
 }
 
-/** A route outside the manifest: served by its own handler, authorized like a manifest route. */
+/**
+ * After a refusal, what is left of the body is read and dropped only up to this many bytes, so a
+ * client that reads its answer only once it has sent everything still gets it; past that, the
+ * connection is cut.
+ */
+const DISCARD_LIMIT_BYTES = 64 * 1024;
+/** How long a refused connection may linger, half-closed, before it is cut. */
+const LINGER_MS = 2_000;
+
+/** A route as the gateway serves it: the manifest's, or one of the embedded backend's own. */
 export type ControlRoute = Pick<RouteDeclaration, 'method' | 'path' | 'auth' | 'summary'>;
+
+interface CompiledRoute {
+  readonly route: ControlRoute;
+  readonly pattern: RegExp;
+  readonly handler: LambdaHandler;
+  readonly functionName: string;
+}
 
 const patternOf = (path: string) => new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}/?$`);
 
-function errorBody(code: string, message: string): string {
-  return JSON.stringify({ error: { code, message } });
+/** A dictionary built from what a client sent: no inherited member can ever be read from it. */
+function dictionary<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function errorBody(code: string, message: string, issues?: { path: string; message: string }[]): string {
+  return JSON.stringify({ error: { code, message, ...(issues ? { issues } : {}) } });
 }
 
 function send(
   res: ServerResponse,
   status: number,
   headers: Record<string, string | number | boolean>,
-  body: string,
+  body: string | Buffer,
 ) {
-  res.writeHead(status, { 'content-length': Buffer.byteLength(body), ...headers });
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -58,15 +97,89 @@ export function lambdaContext(functionName: string): Context {
   };
 }
 
+/** The request target split without a URL parser that could throw: raw path and raw query. */
+export function splitTarget(target: string): { path: string; query: string } {
+  // Absolute form ("http://host/path?q") as a proxy would send it: keep what follows the authority.
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  let rest = absolute ? target.slice(absolute[0].length) : target;
+  const hash = rest.indexOf('#');
+  if (hash >= 0) rest = rest.slice(0, hash);
+  const mark = rest.indexOf('?');
+  const path = mark >= 0 ? rest.slice(0, mark) : rest;
+  return { path: path.startsWith('/') ? path : `/${path}`, query: mark >= 0 ? rest.slice(mark + 1) : '' };
+}
+
+/** The body limit of a route, by who may call it (lib/manifest.ts). */
+export function bodyLimitOf(route: ControlRoute): number {
+  return bodyLimitBytes[route.auth.kind];
+}
+
+/** A refusal. `undefined` when the request may go on. */
+interface Refusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly headers?: Record<string, string>;
+  readonly issues?: { path: string; message: string }[];
+}
+
+const tooLarge: Refusal = {
+  status: 413,
+  code: 'payload_too_large',
+  message: 'The request body is too large.',
+};
+
+/**
+ * What can be decided from the request line and headers alone, before one byte of the body is read:
+ * the route (404/405), the declared size (413) and, on staff routes, the bearer token (401).
+ */
+function screen(
+  req: IncomingMessage,
+  principals: ReadonlyMap<string, Principal>,
+  compiled: readonly CompiledRoute[],
+): { refusal: Refusal } | { match: CompiledRoute; path: string; query: string; principal?: Principal } {
+  const { path, query } = splitTarget(req.url ?? '/');
+  const method = req.method ?? 'GET';
+  const matches = compiled.filter(({ pattern }) => pattern.test(path));
+  const match = matches.find(({ route }) => route.method === method);
+  if (!match) {
+    if (matches.length === 0)
+      return { refusal: { status: 404, code: 'not_found', message: 'No such route.' } };
+    return {
+      refusal: {
+        status: 405,
+        code: 'method_not_allowed',
+        message: 'This method is not allowed here.',
+        headers: { allow: matches.map((m) => m.route.method).join(', ') },
+      },
+    };
+  }
+  const route = match.route;
+  // Staff: the token first, so a caller without one learns nothing else. Kiosks: the size first (contract).
+  let principal: Principal | undefined;
+  if (route.auth.kind === 'staff') {
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    principal = token ? principals.get(token) : undefined;
+    if (!principal)
+      return { refusal: { status: 401, code: 'unauthorized', message: 'Missing or invalid credentials.' } };
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > bodyLimitOf(route)) return { refusal: tooLarge };
+  return { match, path, query, principal };
+}
+
 /**
  * Plays API Gateway's part on one machine: matches the manifest's routes,
  * checks staff bearer tokens as the Cognito authorizer would (401 before the
- * handler runs) and hands the route's handler the same REST proxy event,
- * claims included. Role checks (403) stay in the handlers, as in AWS.
+ * handler runs, and before any of the body is read), refuses a body over its
+ * route's limit while it streams in, and hands the route's handler the same
+ * REST proxy event, claims included, with the body's raw bytes base64-encoded
+ * (API Gateway with binary media type `*\/*`). Role checks (403) stay in the
+ * handlers, as in AWS. Slow clients get short header, body and request timeouts.
  */
 export function createGateway(options: GatewayOptions): Server {
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const compiled = [
+  const timeouts = { ...DEFAULT_CLIENT_TIMEOUTS, ...options.timeouts };
+  const compiled: CompiledRoute[] = [
     ...routes.map((route) => ({
       route: route as ControlRoute,
       pattern: patternOf(route.path),
@@ -80,110 +193,162 @@ export function createGateway(options: GatewayOptions): Server {
       functionName: 'local',
     })),
   ];
-  return createServer((req, res) => {
-    handle(req, res).catch((error) => {
-      console.error(
-        JSON.stringify({ level: 'ERROR', message: 'gateway failure', errorName: (error as Error).name }),
-      );
-      if (!res.headersSent)
-        send(
-          res,
-          500,
-          { 'content-type': 'application/json' },
-          errorBody('internal_error', 'Gateway failure.'),
-        );
-    });
+  // Idle sockets: between requests Node's keep-alive timeout (5 s) closes them; while a body arrives,
+  // `bodyIdleMs`. No socket timeout while a handler works: an answer may take long (a manual clock
+  // advance plays months of workflows) and the client is not idle then, it waits for us.
+  const server = createServer({
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    connectionsCheckingInterval: timeouts.checkEveryMs,
+  });
+
+  const fail = (res: ServerResponse) => (error: unknown) => {
+    console.error(
+      JSON.stringify({ level: 'ERROR', message: 'gateway failure', errorName: (error as Error)?.name }),
+    );
+    if (!res.headersSent)
+      send(res, 500, { 'content-type': 'application/json' }, errorBody('internal_error', 'Gateway failure.'));
+  };
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch(fail(res));
+  });
+  // `Expect: 100-continue`: the client waits for our go-ahead before it sends the body, so a refusal
+  // decided from the headers costs it no upload at all.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const screened = screen(req, options.principals, compiled);
+    if ('refusal' in screened) {
+      refuse(req, res, screened.refusal);
+      return;
+    }
+    res.writeContinue();
+    handle(req, res).catch(fail(res));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const method = req.method ?? 'GET';
-    const matches = compiled.filter(({ pattern }) => pattern.test(url.pathname));
-    const match = matches.find(({ route }) => route.method === method);
-    if (!match) {
-      await drain(req);
-      if (matches.length) {
-        send(
-          res,
-          405,
-          { 'content-type': 'application/json', allow: matches.map((m) => m.route.method).join(', ') },
-          errorBody('method_not_allowed', `${method} is not allowed here.`),
-        );
-      } else {
-        send(res, 404, { 'content-type': 'application/json' }, errorBody('not_found', 'No such route.'));
-      }
+    const screened = screen(req, options.principals, compiled);
+    if ('refusal' in screened) {
+      refuse(req, res, screened.refusal);
       return;
     }
-    const route = match.route;
-    const body = await readBody(req, maxBodyBytes);
-    if (body === undefined) {
-      send(
-        res,
-        413,
-        { 'content-type': 'application/json', connection: 'close' },
-        errorBody('payload_too_large', 'The request body is too large.'),
-      );
+    const { match, path, query, principal } = screened;
+    const { route, pattern } = match;
+    const pathParameters = decodePathParameters(pattern, path);
+    if (pathParameters === undefined) {
+      refuse(req, res, {
+        status: 400,
+        code: 'invalid_request',
+        message: 'The request breaks the rules.',
+        issues: [{ path: 'path', message: 'is not a valid percent-encoded UTF-8 path' }],
+      });
       return;
     }
-    let claims: Record<string, string> | undefined;
-    if (route.auth.kind === 'staff') {
-      const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-      const principal = token ? options.principals.get(token) : undefined;
-      if (!principal) {
-        send(
-          res,
-          401,
-          { 'content-type': 'application/json' },
-          errorBody('unauthorized', 'Missing or invalid credentials.'),
-        );
-        return;
-      }
-      claims = {
-        sub: principal.username,
-        'cognito:username': principal.username,
-        'cognito:groups': principal.groups.join(','),
-      };
+    const read = await readBody(req, bodyLimitOf(route), timeouts.bodyIdleMs);
+    if (read.status === 'too-large') {
+      refuse(req, res, tooLarge);
+      return;
     }
-    const event = proxyEvent(req, url, route, match.pattern, body, claims);
+    if (read.status === 'stalled') {
+      refuse(req, res, {
+        status: 408,
+        code: 'request_timeout',
+        message: 'The request body stopped arriving.',
+        headers: { connection: 'close' },
+      });
+      return;
+    }
+    const claims = principal
+      ? {
+          sub: principal.username,
+          'cognito:username': principal.username,
+          'cognito:groups': principal.groups.join(','),
+        }
+      : undefined;
+    const event = proxyEvent(req, path, query, route, pathParameters, read.body, claims);
     const result = await match.handler(event, lambdaContext(match.functionName));
     const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
-    const payload = result.isBase64Encoded
-      ? Buffer.from(result.body, 'base64').toString('latin1')
-      : result.body;
-    send(res, result.statusCode, headers, payload ?? '');
+    const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : (result.body ?? '');
+    send(res, result.statusCode, headers, payload);
   }
+
+  return server;
+}
+
+/**
+ * Answers a refusal without waiting for the body, and closes the connection so that the client does
+ * not reuse it. The close lingers: the answer goes out, then our side half-closes, and what the
+ * client still sends is dropped (never kept) until it closes too, up to DISCARD_LIMIT_BYTES or
+ * LINGER_MS, then the connection is cut. So a client that reads its answer only once it has sent
+ * everything still gets it, and nobody can make the gateway read a large body it has refused.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
+  const pending = !req.complete;
+  if (pending) {
+    const socket = req.socket;
+    let discarded = 0;
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > DISCARD_LIMIT_BYTES) socket.destroy();
+    });
+    req.on('error', () => undefined);
+    req.resume();
+    // Node ends a `connection: close` exchange with destroySoon(), which resets a connection that
+    // still has unread bytes, and a reset can make the client lose the answer: half-close instead.
+    socket.destroySoon = () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    };
+  }
+  send(
+    res,
+    refusal.status,
+    { 'content-type': 'application/json', ...(pending ? { connection: 'close' } : {}), ...refusal.headers },
+    errorBody(refusal.code, refusal.message, refusal.issues),
+  );
+}
+
+/** Path parameters, percent-decoded; undefined when an escape is malformed or not UTF-8. */
+function decodePathParameters(pattern: RegExp, path: string): Record<string, string> | null | undefined {
+  const groups = pattern.exec(path)?.groups;
+  if (!groups) return null;
+  const decoded = dictionary<string>();
+  for (const [name, value] of Object.entries(groups)) {
+    try {
+      decoded[name] = decodeURIComponent(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return decoded;
 }
 
 function proxyEvent(
   req: IncomingMessage,
-  url: URL,
+  path: string,
+  rawQuery: string,
   route: ControlRoute,
-  pattern: RegExp,
+  pathParameters: Record<string, string> | null,
   body: Buffer,
   claims: Record<string, string> | undefined,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const headers = dictionary<string>();
+  const multiValueHeaders = dictionary<string[]>();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i];
-    const value = req.rawHeaders[i + 1];
+    const name = req.rawHeaders[i] as string;
+    const value = req.rawHeaders[i + 1] as string;
     headers[name] = value;
     multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
+  const query = dictionary<string>();
+  const multiQuery = dictionary<string[]>();
+  for (const [name, value] of new URLSearchParams(rawQuery)) {
     query[name] = value;
     multiQuery[name] = [...(multiQuery[name] ?? []), value];
   }
-  const groups = pattern.exec(url.pathname)?.groups;
-  const pathParameters = groups
-    ? Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, decodeURIComponent(v)]))
-    : null;
   const hasQuery = Object.keys(query).length > 0;
   return {
     resource: route.path,
-    path: url.pathname,
+    path,
     httpMethod: route.method,
     headers,
     multiValueHeaders,
@@ -191,8 +356,9 @@ function proxyEvent(
     multiValueQueryStringParameters: hasQuery ? multiQuery : null,
     pathParameters,
     stageVariables: null,
-    body: body.length ? body.toString('utf8') : null,
-    isBase64Encoded: false,
+    // The raw bytes, as API Gateway hands them with binary media type */*: nothing is re-encoded.
+    body: body.length ? body.toString('base64') : null,
+    isBase64Encoded: body.length > 0,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
@@ -202,7 +368,7 @@ function proxyEvent(
       identity: {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       } as APIGatewayProxyEvent['requestContext']['identity'],
-      path: url.pathname,
+      path,
       stage: 'local',
       requestId: randomUUID(),
       requestTimeEpoch: Date.now(),
@@ -212,20 +378,47 @@ function proxyEvent(
   };
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) tooLarge = true;
-    else chunks.push(chunk as Buffer);
-  }
-  return tooLarge ? undefined : Buffer.concat(chunks);
-}
+type BodyRead =
+  | { readonly status: 'read'; readonly body: Buffer }
+  | { readonly status: 'too-large' }
+  | { readonly status: 'stalled' };
 
-async function drain(req: IncomingMessage): Promise<void> {
-  for await (const _ of req) {
-    // discard
-  }
+/** Reads the body, stopping as soon as it passes `limit` or goes quiet for `idleMs`. */
+function readBody(req: IncomingMessage, limit: number, idleMs: number): Promise<BodyRead> {
+  if (req.complete) return Promise.resolve({ status: 'read', body: Buffer.alloc(0) });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (outcome: BodyRead) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onError);
+      if (outcome.status !== 'read') req.pause();
+      resolve(outcome);
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish({ status: 'stalled' }), idleMs);
+      timer.unref();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        finish({ status: 'too-large' });
+        return;
+      }
+      chunks.push(chunk);
+      arm();
+    };
+    const onEnd = () => finish({ status: 'read', body: Buffer.concat(chunks) });
+    const onError = () => finish({ status: 'stalled' });
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onError);
+    arm();
+  });
 }

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -14,6 +13,7 @@ import type { ScheduledRun } from '../../functions/core/schedule.js';
 import {
   type FunctionName,
   functions,
+  idKey,
   sealingKey,
   tables,
   topics,
@@ -21,6 +21,7 @@ import {
 } from '../manifest.js';
 import { type BackendClock, openClock } from './clock.js';
 import { controlHandler, controlRoutes } from './control.js';
+import { secureDataDir } from './data-dir.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
 import {
   FaultInjector,
@@ -31,6 +32,7 @@ import {
 } from './faults.js';
 import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
 import { type StaffTokens, staffTokens } from './local-adapters.js';
+import { migrateTables } from './migrate.js';
 import { type ScheduledJob, Scheduler } from './scheduler.js';
 import { localKms, outboxFile, topicArn, useLocalTransport } from './transports.js';
 import {
@@ -86,7 +88,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // Before anything under it is opened: 0700, every file 0600, whatever the umask (data-dir.ts).
+  secureDataDir(dataDir);
 
   const clock = options.clock ?? openClock(dataDir, env);
   const dynamo = await startEmbeddedDynamo({ dataDir });
@@ -101,6 +104,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   process.env.POWERTOOLS_SERVICE_NAME ??= 'bridgeway-local';
   const admin = new DynamoDBClient({ endpoint: dynamo.endpoint });
   const physical = await ensureTables(admin, '');
+  // A data directory of an earlier version: tables whose indexes changed are rebuilt, items kept.
+  await migrateTables(admin, dataDir, physical);
   for (const [name, declaration] of Object.entries(tables)) {
     process.env[declaration.envVar] = physical[name as keyof typeof tables];
   }
@@ -110,6 +115,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   for (const [topic, declaration] of Object.entries(topics))
     process.env[declaration.envVar] = topicArn(topic);
   process.env[sealingKey.envVar] = 'alias/bridgeway-local';
+  process.env[idKey.envVar] = 'alias/bridgeway-local-ids';
   process.env[workflowDeclarations.followUp.envVar] = FOLLOW_UP_ARN;
   useClock(clock.now);
   useLocalTransport(snsClient, outbox.serve);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidCiphertextException, type KMSClient } from '@aws-sdk/client-kms';
@@ -89,12 +89,12 @@ export const topicArn = (topic: string) => `arn:aws:sns:${LOCAL_REGION}:${LOCAL_
 export function localKms(dataDir: string) {
   const keyFile = join(dataDir, 'sealing.key');
   if (!existsSync(keyFile)) {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
   }
   const key = Buffer.from(readFileSync(keyFile, 'utf8'), 'base64');
-  // A separate key for MACs, derived so one file is all there is to keep.
-  const macKey = createHmac('sha256', key).update('bridgeway-local-mac-key').digest();
+  // The HMAC key (ids that must not be reversible), derived so that one file is all there is to keep.
+  const macKey = Buffer.from(hkdfSync('sha256', key, '', 'bridgeway id mac', 32));
   const aad = (input: Json) =>
     Buffer.from(String((input.EncryptionContext as Json | undefined)?.purpose ?? ''), 'utf8');
   const serve: Serve = async (command, input) => {

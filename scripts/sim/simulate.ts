@@ -265,20 +265,21 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
    */
   const participantOf = new Map<string, string>();
   async function workTasks(dayIndex: number): Promise<void> {
-    const answer = await slots.run(() =>
-      api.staff('tasks-list', 'outreach', 'GET', '/v1/outreach/tasks?status=open'),
-    );
-    if (answer.status !== 200) {
-      stats.noteUnexpected('tasks-list', `day ${dayIndex}`, answer.status, answer.text);
-      return;
+    // The list is paged: follow `next` until the last page.
+    const tasks: { taskId: string; kind: string; dueAt: string; kioskId?: string; enrollmentId?: string }[] =
+      [];
+    for (let next: string | undefined, first = true; first || next; first = false) {
+      const query = next ? `&next=${encodeURIComponent(next)}` : '';
+      const answer = await slots.run(() =>
+        api.staff('tasks-list', 'outreach', 'GET', `/v1/outreach/tasks?status=open&limit=200${query}`),
+      );
+      if (answer.status !== 200) {
+        stats.noteUnexpected('tasks-list', `day ${dayIndex}`, answer.status, answer.text);
+        return;
+      }
+      tasks.push(...((answer.body?.tasks ?? []) as typeof tasks));
+      next = answer.body?.next;
     }
-    const tasks = (answer.body?.tasks ?? []) as {
-      taskId: string;
-      kind: string;
-      dueAt: string;
-      kioskId?: string;
-      enrollmentId?: string;
-    }[];
     for (const [participantRef, enrollmentId] of enrollmentIds)
       participantOf.set(enrollmentId, participantRef);
     const known = tasks.map((task) => ({

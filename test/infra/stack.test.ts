@@ -367,6 +367,7 @@ describe('the functions', () => {
     if (declaration.sealing.length > 0) {
       expected.SEALING_KEY_ID = { 'Fn::GetAtt': [logicalId(stack.sealingKey), 'Arn'] };
     }
+    if (declaration.idMac) expected.ID_KEY_ID = { 'Fn::GetAtt': [logicalId(stack.idKey), 'Arn'] };
     // The state machine's ARN is spelled out from its fixed name (no Ref, which would be a cycle).
     for (const [workflow] of workflowUses(declaration))
       expected[workflows[workflow].envVar] = workflowArn(workflow);
@@ -508,7 +509,9 @@ describe('the permissions of each function', () => {
         grants.filter((grant) => grant.action.startsWith('kms:')).map((grant) => grant.resource),
       );
       for (const key of kmsKeys)
-        expect([logicalId(stack.dataKey), logicalId(stack.sealingKey)]).toContain(key);
+        expect([logicalId(stack.dataKey), logicalId(stack.sealingKey), logicalId(stack.idKey)]).toContain(
+          key,
+        );
     },
   );
 
@@ -656,15 +659,44 @@ describe('the permissions of each function', () => {
 // ---------------------------------------------------------------------------
 
 describe('the data stores', () => {
-  it('are two rotating customer-managed keys: one for data at rest, one for sealing', () => {
+  it('are two rotating customer-managed keys, one for data at rest and one for sealing, and one HMAC key for ids', () => {
     // Act
-    const keys = template.findResources('AWS::KMS::Key');
+    const keys = template.findResources('AWS::KMS::Key') as Record<
+      string,
+      { Properties: Record<string, unknown> }
+    >;
 
     // Assert
-    expect(Object.keys(keys).sort()).toEqual([logicalId(stack.dataKey), logicalId(stack.sealingKey)].sort());
-    for (const key of Object.values(keys) as { Properties: Record<string, unknown> }[]) {
-      expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(Object.keys(keys).sort()).toEqual(
+      [logicalId(stack.dataKey), logicalId(stack.sealingKey), logicalId(stack.idKey)].sort(),
+    );
+    for (const key of [stack.dataKey, stack.sealingKey]) {
+      expect(keys[logicalId(key)]!.Properties.EnableKeyRotation).toBe(true);
     }
+    // KMS cannot rotate an HMAC key, and a new key would give a retried enrollment a new id.
+    expect(keys[logicalId(stack.idKey)]!.Properties).toMatchObject({
+      KeySpec: 'HMAC_256',
+      KeyUsage: 'GENERATE_VERIFY_MAC',
+    });
+  });
+
+  it('let only the functions that derive ids generate MACs with the id key, and nothing else with it', () => {
+    // Arrange
+    const idKey = logicalId(stack.idKey);
+
+    // Act
+    const users = functionEntries.map(([name]) => [
+      name,
+      grantsOf(name)
+        .filter((grant) => grant.resource === idKey)
+        .map((grant) => grant.action),
+    ]);
+
+    // Assert
+    expect(users).toEqual(
+      functionEntries.map(([name, declaration]) => [name, declaration.idMac ? ['kms:GenerateMac'] : []]),
+    );
+    expect(functions.enrollments.idMac).toBe(true);
   });
 
   it.each(tableEntries)(
@@ -882,5 +914,101 @@ describe('cdk-nag', () => {
     expect(acknowledged.length).toBeGreaterThan(0);
     for (const violation of acknowledged)
       expect(violation.reason?.length, violation.ruleName).toBeGreaterThan(40);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// WAF: body size limits before API Gateway invokes anything
+// ---------------------------------------------------------------------------
+
+describe('the web ACL in front of the API', () => {
+  const aclId = () => stack.resolve(stack.getLogicalId(stack.webAcl)) as string;
+  const webAcl = () => resources[aclId()]!.Properties!;
+  const rule = (name: string) =>
+    (webAcl().Rules as { Name: string; Action: unknown; Statement: Record<string, unknown> }[]).find(
+      (candidate) => candidate.Name === name,
+    )!;
+  const sizeOf = (statement: Record<string, unknown>) =>
+    statement.SizeConstraintStatement as { Size: number; ComparisonOperator: string; FieldToMatch: unknown };
+
+  it('is attached to the API stage', () => {
+    // Act
+    const associations = Object.values(template.findResources('AWS::WAFv2::WebACLAssociation')) as {
+      Properties: { ResourceArn: unknown; WebACLArn: unknown };
+    }[];
+
+    // Assert
+    expect(associations).toHaveLength(1);
+    expect(referencedIds(associations[0]!.Properties.WebACLArn)).toEqual([aclId()]);
+    expect(referencedIds(associations[0]!.Properties.ResourceArn)).toContain(
+      logicalId(stack.api.deploymentStage),
+    );
+  });
+
+  it('refuses a kiosk event body over 16,384 bytes with 413 and the contract error body', () => {
+    // Act
+    const kiosk = rule('KioskBodyLimit');
+    const [path, size] = (kiosk.Statement.AndStatement as { Statements: Record<string, unknown>[] })
+      .Statements;
+
+    // Assert
+    expect(path!.ByteMatchStatement).toMatchObject({
+      SearchString: '/v1/kiosk/events',
+      PositionalConstraint: 'ENDS_WITH',
+      FieldToMatch: { UriPath: {} },
+    });
+    expect(sizeOf(size!)).toMatchObject({
+      Size: 16_384,
+      ComparisonOperator: 'GT',
+      FieldToMatch: { Body: { OversizeHandling: 'MATCH' } },
+    });
+    expect(kiosk.Action).toEqual({
+      Block: { CustomResponse: { ResponseCode: 413, CustomResponseBodyKey: 'PayloadTooLarge' } },
+    });
+    const body = (webAcl().CustomResponseBodies as Record<string, { Content: string; ContentType: string }>)
+      .PayloadTooLarge!;
+    expect(body.ContentType).toBe('APPLICATION_JSON');
+    expect(JSON.parse(body.Content)).toEqual({
+      error: { code: 'payload_too_large', message: expect.any(String) },
+    });
+  });
+
+  it('refuses any other body over the staff limit of 64 KiB with 413, inspecting 64 KB of each body', () => {
+    // Act
+    const other = rule('BodyLimit');
+
+    // Assert
+    expect(sizeOf(other.Statement)).toMatchObject({ Size: 65_536, ComparisonOperator: 'GT' });
+    expect(other.Action).toEqual(rule('KioskBodyLimit').Action);
+    expect(webAcl().AssociationConfig).toEqual({
+      RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_64' } },
+    });
+    expect(webAcl().DefaultAction).toEqual({ Allow: {} });
+  });
+
+  it('keeps no sampled requests and logs blocked requests only, with credentials redacted, encrypted', () => {
+    // Act
+    const [logging] = Object.values(template.findResources('AWS::WAFv2::LoggingConfiguration')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    const wafLogs = logGroups.find((group) =>
+      String(group.Properties.LogGroupName).startsWith('aws-waf-logs-'),
+    );
+
+    // Assert
+    for (const candidate of [...(webAcl().Rules as { VisibilityConfig: unknown }[]), webAcl()])
+      expect(candidate.VisibilityConfig).toMatchObject({ SampledRequestsEnabled: false });
+    expect(referencedIds(logging!.Properties.ResourceArn)).toEqual([aclId()]);
+    expect(logging!.Properties.RedactedFields).toEqual(
+      expect.arrayContaining([
+        { SingleHeader: { Name: 'authorization' } },
+        { SingleHeader: { Name: 'x-kiosk-signature' } },
+      ]),
+    );
+    expect(logging!.Properties.LoggingFilter).toMatchObject({ DefaultBehavior: 'DROP' });
+    expect(referencedIds(wafLogs!.Properties.KmsKeyId)).toEqual([logicalId(stack.dataKey)]);
   });
 });

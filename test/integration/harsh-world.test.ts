@@ -58,10 +58,9 @@ const event = (enrollmentId: string, type: string, extra: Record<string, unknown
   });
 
 async function tasksOf(enrollmentId: string) {
-  const answer = await api.staff(OUTREACH, 'GET', '/v1/outreach/tasks?status=open');
-  return (answer.body.tasks as { taskId: string; kind: string; enrollmentId?: string }[]).filter(
-    (task) => task.enrollmentId === enrollmentId,
-  );
+  return (
+    (await api.allTasks(OUTREACH, 'open')) as { taskId: string; kind: string; enrollmentId?: string }[]
+  ).filter((task) => task.enrollmentId === enrollmentId);
 }
 
 describe('an enrollment whose transaction another one cancels (TransactionConflict)', () => {
@@ -199,7 +198,7 @@ describe('a follow-up with more than 100 open urgent tasks', () => {
     faults.force('dynamodb-unprocessed', { command: 'BatchGetItem', times: 3 });
 
     await advanceBy(DAY + HOUR);
-    const tasks = (await api.staff(OUTREACH, 'GET', '/v1/outreach/tasks?status=open')).body.tasks.filter(
+    const tasks = (await api.allTasks(OUTREACH, 'open')).filter(
       (task: { enrollmentId?: string }) => task.enrollmentId === body.enrollmentId,
     );
 

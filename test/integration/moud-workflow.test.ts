@@ -54,7 +54,7 @@ function record(enrollmentId: string, type: string, extra: Record<string, unknow
 }
 
 async function tasksOf(enrollmentId: string) {
-  const answer = await api.staff(OUTREACH, 'GET', '/v1/outreach/tasks');
+  const answer = await api.staff(OUTREACH, 'GET', '/v1/outreach/tasks?limit=500');
   return (
     answer.body.tasks as {
       taskId: string;
@@ -303,7 +303,7 @@ describe('the follow-up workflow over whole enrollments', () => {
     const urgent = tasks.find((t) => t.kind === 'overdose-urgent')!;
     expect(messagesOf(enrollmentId)).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ topic: 'outreach', taskId: urgent.taskId, kind: 'overdose-urgent' }),
+        expect.objectContaining({ topic: 'outreach', taskId: urgent.taskId, kind: 'follow-up' }),
       ]),
     );
     await settle();

@@ -118,7 +118,27 @@ export function client(url: string, dataDir: string) {
       .map((line) => JSON.parse(line));
   }
 
-  return { request, staff, registerKiosk, kioskPost, outbox };
+  /** Every task of the list (`status` open, completed or both), following the pages. */
+  async function allTasks(token: string, status?: 'open' | 'completed') {
+    const tasks: any[] = [];
+    let next: string | undefined;
+    do {
+      const query = [
+        status ? `status=${status}` : '',
+        'limit=500',
+        next ? `next=${encodeURIComponent(next)}` : '',
+      ]
+        .filter(Boolean)
+        .join('&');
+      const answer = await staff(token, 'GET', `/v1/outreach/tasks?${query}`);
+      if (answer.status !== 200) throw new Error(`task list answered ${answer.status} ${answer.text}`);
+      tasks.push(...answer.body.tasks);
+      next = answer.body.next;
+    } while (next);
+    return tasks;
+  }
+
+  return { request, staff, registerKiosk, kioskPost, outbox, allTasks };
 }
 
 export function dispense(overrides: Record<string, unknown> = {}) {

@@ -465,27 +465,29 @@ describe('ensureTables', () => {
       expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
       expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.KeySchema])).toEqual([
         [
-          'byStatus',
+          'byStatusShard',
           [
-            { AttributeName: 'status', KeyType: 'HASH' },
+            { AttributeName: 'statusShard', KeyType: 'HASH' },
             { AttributeName: 'dueAt', KeyType: 'RANGE' },
           ],
         ],
       ]);
       const doc = DynamoDBDocumentClient.from(client);
       await doc.send(
-        new PutCommand({ TableName: 'test-tasks', Item: { taskId: 't1', status: 'open', dueAt: '1' } }),
+        new PutCommand({
+          TableName: 'test-tasks',
+          Item: { taskId: 't1', status: 'open', statusShard: 'open#1', dueAt: '1' },
+        }),
       );
       const open = await doc.send(
         new QueryCommand({
           TableName: 'test-tasks',
-          IndexName: 'byStatus',
-          KeyConditionExpression: '#s = :open',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':open': 'open' },
+          IndexName: 'byStatusShard',
+          KeyConditionExpression: 'statusShard = :open',
+          ExpressionAttributeValues: { ':open': 'open#1' },
         }),
       );
-      expect(open.Items).toEqual([{ taskId: 't1', status: 'open', dueAt: '1' }]);
+      expect(open.Items).toEqual([{ taskId: 't1', status: 'open', statusShard: 'open#1', dueAt: '1' }]);
     } finally {
       client.destroy();
       await db.close();

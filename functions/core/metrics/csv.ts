@@ -26,7 +26,21 @@ export function reportCsv(
       }
     }
   }
-  return stringify(lines);
+  return stringify(lines.map((line) => line.map(csvCell)));
+}
+
+/** First characters with which a spreadsheet reads a cell as a formula (or a command, via DDE). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A cell shown as data, never run: text that a spreadsheet would take for a formula (a site id
+ * such as `=HYPERLINK(...)`, `+1`, `-x`, `@SUM`, or one starting with a tab or a carriage return)
+ * is prefixed with `'`, which spreadsheets read as "text follows". Quoting alone does not stop them.
+ * Numbers stay numbers (a negative figure is a number, not a formula). Every CSV Bridgeway writes
+ * passes its cells through here.
+ */
+export function csvCell(value: unknown): unknown {
+  return typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value;
 }
 
 /** Nested figures as [dotted path, value]: `{ "30": { rate: 0.8 } }` → ["30.rate", 0.8]. */

@@ -3,16 +3,18 @@
  * environment, a fake KMS that binds the encryption context, and helpers that
  * read DynamoDB expressions back in plain words.
  */
+import { createHmac } from 'node:crypto';
 import {
   DecryptCommand,
   EncryptCommand,
+  GenerateMacCommand,
   InvalidCiphertextException,
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { vi } from 'vitest';
 import { logger } from '../../../functions/adapters/logger.js';
-import { sealingKey, type TableName, type TopicName, tables, topics } from '../../../lib/manifest.js';
+import { idKey, sealingKey, type TableName, type TopicName, tables, topics } from '../../../lib/manifest.js';
 
 export const TABLE = Object.fromEntries(Object.keys(tables).map((name) => [name, `test-${name}`])) as Record<
   TableName,
@@ -24,12 +26,19 @@ export const TOPIC_ARN = Object.fromEntries(
 ) as Record<TopicName, string>;
 
 export const SEALING_KEY_ID = 'arn:aws:kms:us-east-1:123456789012:key/test-sealing-key';
+export const ID_KEY_ID = 'arn:aws:kms:us-east-1:123456789012:key/test-id-key';
+
+/** What the fake KMS HMAC key answers: HMAC-SHA256 keyed with a test secret. */
+export function fakeMac(message: string): Buffer {
+  return createHmac('sha256', 'test-id-key-material').update(message, 'utf8').digest();
+}
 
 /** Every table, topic and the sealing key, as the stack hands them to a function. */
 export function stubEnvironment(): void {
   for (const [name, table] of Object.entries(tables)) vi.stubEnv(table.envVar, TABLE[name as TableName]);
   for (const [name, topic] of Object.entries(topics)) vi.stubEnv(topic.envVar, TOPIC_ARN[name as TopicName]);
   vi.stubEnv(sealingKey.envVar, SEALING_KEY_ID);
+  vi.stubEnv(idKey.envVar, ID_KEY_ID);
 }
 
 /**
@@ -59,6 +68,15 @@ export function installFakeKms(
     return {
       KeyId: input.KeyId,
       CiphertextBlob: new Uint8Array(Buffer.from(fakeSealed(plaintext, purpose), 'base64')),
+    };
+  });
+  kms.on(GenerateMacCommand).callsFake((input) => {
+    if (input.KeyId !== ID_KEY_ID || input.MacAlgorithm !== 'HMAC_SHA_256')
+      throw new InvalidCiphertextException({ message: 'wrong key or algorithm', $metadata: {} });
+    return {
+      KeyId: ID_KEY_ID,
+      MacAlgorithm: input.MacAlgorithm,
+      Mac: new Uint8Array(fakeMac(Buffer.from(input.Message as Uint8Array).toString('utf8'))),
     };
   });
   kms.on(DecryptCommand).callsFake((input) => {

@@ -1,13 +1,22 @@
-import { ConditionalCheckFailedException, InternalServerError } from '@aws-sdk/client-dynamodb';
+import { InternalServerError, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { EncryptCommand, KMSClient, KMSInternalException } from '@aws-sdk/client-kms';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { handler } from '../../../functions/kiosks/handler.js';
 import type { Role } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
-import { fakeOpen, installFakeKms, SEALING_KEY_ID, silenceLogger, stubEnvironment, TABLE } from './fakes.js';
+import {
+  fakeOpen,
+  installFakeKms,
+  SEALING_KEY_ID,
+  silenceLogger,
+  spelled,
+  stubEnvironment,
+  TABLE,
+} from './fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const kms = mockClient(KMSClient);
@@ -35,13 +44,22 @@ function register(body: unknown, role: Role | null = 'admin') {
   );
 }
 
+/** The kiosk item and the site update of the registration's one transaction. */
+function written(n = 0) {
+  const items = ddb.commandCalls(TransactWriteCommand)[n]!.args[0].input.TransactItems ?? [];
+  return {
+    put: items.find((item) => item.Put?.TableName === TABLE.kiosks)!.Put!,
+    site: items.find((item) => item.Update?.TableName === TABLE.sites)?.Update,
+  };
+}
+
 beforeEach(() => {
   ddb.reset();
   kms.reset();
   stubEnvironment();
   useClock(() => new Date(NOW));
   installFakeKms(kms);
-  ddb.on(PutCommand).resolves({});
+  ddb.on(TransactWriteCommand).resolves({});
   silenceLogger();
 });
 
@@ -57,8 +75,8 @@ describe('registering a kiosk', () => {
     expect(response.status).toBe(201);
     expect(response.body).toEqual({ kioskId: 'K-0001', secret: expect.any(String) });
     expect(response.body.secret.length).toBeGreaterThanOrEqual(32);
-    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
-    const put = ddb.commandCalls(PutCommand)[0].args[0].input;
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    const { put } = written();
     expect(put.TableName).toBe(TABLE.kiosks);
     expect(put.ConditionExpression).toBe('attribute_not_exists(kioskId)');
     expect(put.Item).toMatchObject({
@@ -70,12 +88,27 @@ describe('registering a kiosk', () => {
     });
   });
 
+  it('records its site as in use in the same transaction: first seen at this kiosk, by this administrator', async () => {
+    const response = await register(registration);
+
+    expect(response.status).toBe(201);
+    const { site } = written();
+    expect(site?.Key).toEqual({ siteId: 'site-7' });
+    expect(spelled(site?.UpdateExpression, site!)).toContain(
+      'firstSeenIn = if_not_exists(firstSeenIn, "kiosk")',
+    );
+    expect(spelled(site?.UpdateExpression, site!)).toContain(
+      'firstSeenRef = if_not_exists(firstSeenRef, "K-0001")',
+    );
+    expect(spelled(site?.UpdateExpression, site!)).toContain('ADD kiosks 1');
+  });
+
   it('stores the secret only sealed with the sealing key, never in the clear', async () => {
     const response = await register(registration);
 
     const secret: string = response.body.secret;
-    const item = ddb.commandCalls(PutCommand)[0].args[0].input.Item ?? {};
-    expect(JSON.stringify(item)).not.toContain(secret);
+    const item = written().put.Item ?? {};
+    expect(JSON.stringify(ddb.calls().map((call) => call.args[0].input))).not.toContain(secret);
     expect(kms).toHaveReceivedCommandWith(EncryptCommand, { KeyId: SEALING_KEY_ID });
     const sealed = Object.values(item).find(
       (value) => typeof value === 'string' && fakeOpen(value).plaintext === secret,
@@ -95,16 +128,21 @@ describe('registering a kiosk', () => {
     const response = await register({ kioskId: 'k-abc', siteId: 'site-1', lowStockThreshold: 0 });
 
     expect(response.status).toBe(201);
-    const item = ddb.commandCalls(PutCommand)[0].args[0].input.Item;
+    const item = written().put.Item;
     expect(item).toMatchObject({ kioskId: 'k-abc', lowStockThreshold: 0, stock: {} });
   });
 
   it('answers 409 kiosk_exists when the id is taken', async () => {
-    ddb
-      .on(PutCommand)
-      .rejects(
-        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
-      );
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [
+          { Code: 'ConditionalCheckFailed', Item: marshall({ kioskId: 'K-0001', siteId: 'site-1' }) },
+          { Code: 'None' },
+        ],
+      }),
+    );
 
     const response = await register(registration);
 
@@ -133,7 +171,7 @@ describe('rejecting a registration', () => {
     expect(response.body.error.issues).toEqual(
       expect.arrayContaining([{ path, message: expect.any(String) }]),
     );
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
   it('answers 400 invalid_json for a body that is not JSON', async () => {
@@ -148,7 +186,7 @@ describe('rejecting a registration', () => {
 
     expect(response.status).toBe(403);
     expect(response.body.error.code).toBe('forbidden');
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     expect(kms.calls()).toHaveLength(0);
   });
 
@@ -157,7 +195,7 @@ describe('rejecting a registration', () => {
 
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('unauthorized');
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 });
 
@@ -169,11 +207,13 @@ describe('dependency failures', () => {
 
     expect(response.status).toBe(503);
     expect(response.body).toEqual({ error: { code: 'service_unavailable', message: expect.any(String) } });
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
   it('answers 503 without a secret when DynamoDB fails', async () => {
-    ddb.on(PutCommand).rejects(new InternalServerError({ message: 'Internal server error', $metadata: {} }));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(new InternalServerError({ message: 'Internal server error', $metadata: {} }));
 
     const response = await register(registration);
 

@@ -11,6 +11,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
+import { TASK_SHARDS, taskIndexKeys } from '../../../functions/core/tasks.js';
 import { handler } from '../../../functions/tasks/handler.js';
 import type { Role } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
@@ -104,22 +105,67 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
+/**
+ * The task index as DynamoDB would serve it: items by `statusShard`, in `dueAt` order (ties by taskId),
+ * honouring Limit and ExclusiveStartKey.
+ */
+function serveIndex(items: Item[]): void {
+  ddb.on(QueryCommand).callsFake((input) => {
+    const partition = input.ExpressionAttributeValues[':partition'];
+    const sorted = items
+      .map(
+        (item): Item => ({
+          ...item,
+          ...taskIndexKeys(String(item.taskId), item.status as 'open' | 'completed'),
+        }),
+      )
+      .filter((item) => item.statusShard === partition)
+      .sort(
+        (a, b) =>
+          String(a.dueAt).localeCompare(String(b.dueAt)) || String(a.taskId).localeCompare(String(b.taskId)),
+      );
+    const start = input.ExclusiveStartKey
+      ? sorted.findIndex((item) => item.taskId === input.ExclusiveStartKey.taskId) + 1
+      : 0;
+    const page = sorted.slice(start, start + (input.Limit ?? sorted.length));
+    const more = start + page.length < sorted.length;
+    const last = page.at(-1);
+    return {
+      Items: page,
+      ...(more && last
+        ? { LastEvaluatedKey: { taskId: last.taskId, statusShard: partition, dueAt: last.dueAt } }
+        : {}),
+    };
+  });
+}
+
+const manyTasks = (count: number, status: 'open' | 'completed' = 'open') =>
+  Array.from({ length: count }, (_, i) =>
+    task({
+      taskId: `T-${status}-${String(i).padStart(3, '0')}`,
+      status,
+      // Two tasks share each due time: ties must not lose or repeat one.
+      dueAt: new Date(Date.parse('2026-11-01T00:00:00Z') + Math.floor(i / 2) * 3_600_000).toISOString(),
+    }),
+  );
+
 describe('listing tasks', () => {
-  it('queries the status index for ?status=open and answers the tasks without contact details', async () => {
-    ddb.on(QueryCommand).resolves({
-      Items: [
-        task({ phone: PHONE, contact: { phone: PHONE }, note: 'call after 5pm, ask for Sam' }),
-        task({ taskId: 'T-2', dueAt: '2026-11-19T10:00:00.000Z', contactId: 'C-2' }),
-      ],
-    });
+  it('reads the shards of the open status and answers the tasks in due order without contact details', async () => {
+    serveIndex([
+      task({ phone: PHONE, contact: { phone: PHONE }, note: 'call after 5pm, ask for Sam' }),
+      task({ taskId: 'T-2', dueAt: '2026-11-19T10:00:00.000Z', contactId: 'C-2' }),
+      task({ taskId: 'T-9', status: 'completed' }),
+    ]);
 
     const response = await list({ status: 'open' });
 
     expect(response.status).toBe(200);
-    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
-    const query = ddb.commandCalls(QueryCommand)[0].args[0].input;
-    expect(query).toMatchObject({ TableName: TABLE.tasks, IndexName: 'byStatus' });
-    expect(spelled(query.KeyConditionExpression, query)).toBe('status = "open"');
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(queries).toHaveLength(TASK_SHARDS);
+    expect(queries[0]).toMatchObject({ TableName: TABLE.tasks, IndexName: 'byStatusShard' });
+    expect(new Set(queries.map((query) => spelled(query.KeyConditionExpression, query)))).toEqual(
+      new Set(Array.from({ length: TASK_SHARDS }, (_, shard) => `statusShard = "open#${shard}"`)),
+    );
     expect(response.body.tasks.map((t: Item) => t.taskId)).toEqual(['T-2', 'T-1']);
     expect(response.body.tasks[1]).toMatchObject({
       taskId: 'T-1',
@@ -128,16 +174,15 @@ describe('listing tasks', () => {
       dueAt: '2026-11-20T14:03:05.000Z',
       status: 'open',
     });
+    expect(response.body.next).toBeUndefined();
     expect(response.text).not.toContain(PHONE.slice(2));
     expect(response.text).not.toContain('Sam');
     expect(response.text).not.toContain('C-1');
+    expect(response.text).not.toContain('statusShard');
   });
 
   it('lists open and completed tasks when no status is given', async () => {
-    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':status': 'open' } }).resolves({ Items: [task()] });
-    ddb
-      .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'completed' } })
-      .resolves({ Items: [task({ taskId: 'T-0', status: 'completed', outcome: 'reached' })] });
+    serveIndex([task(), task({ taskId: 'T-0', status: 'completed', outcome: 'reached' })]);
 
     const response = await list();
 
@@ -148,15 +193,56 @@ describe('listing tasks', () => {
     ]);
   });
 
-  it('reads every page of the index', async () => {
-    ddb
-      .on(QueryCommand)
-      .resolvesOnce({ Items: [task()], LastEvaluatedKey: { taskId: 'T-1', status: 'open', dueAt: 'x' } })
-      .resolves({ Items: [task({ taskId: 'T-3', dueAt: '2026-11-21T00:00:00.000Z' })] });
+  it('pages through every task once, in due order, by following next', async () => {
+    const all = manyTasks(40);
+    serveIndex(all);
+    const seen: Item[] = [];
+    const pages: number[] = [];
+
+    let next: string | undefined;
+    do {
+      const response = await list({ status: 'open', limit: '7', ...(next ? { next } : {}) });
+      expect(response.status).toBe(200);
+      pages.push(response.body.tasks.length);
+      seen.push(...response.body.tasks);
+      next = response.body.next;
+    } while (next);
+
+    expect(seen.map((t) => t.taskId).sort()).toEqual(all.map((t) => t.taskId).sort());
+    expect(seen.map((t) => t.dueAt)).toEqual([...seen.map((t) => String(t.dueAt))].sort());
+    expect(pages).toEqual([7, 7, 7, 7, 7, 5]);
+  });
+
+  it('answers a first page of 100 tasks with a next cursor when no limit is given', async () => {
+    serveIndex(manyTasks(130));
 
     const response = await list({ status: 'open' });
 
-    expect(response.body.tasks.map((t: Item) => t.taskId)).toEqual(['T-1', 'T-3']);
+    expect(response.body.tasks).toHaveLength(100);
+    expect(typeof response.body.next).toBe('string');
+  });
+
+  it.each([
+    ['a cursor that is not one', { next: 'not-a-cursor' }, 'next'],
+    ['a cursor of another listing', { status: 'completed', next: 'OPEN' }, 'next'],
+    ['a limit of 0', { limit: '0' }, 'limit'],
+    ['a limit of 501', { limit: '501' }, 'limit'],
+    ['a fractional limit', { limit: '2.5' }, 'limit'],
+  ])('answers 400 invalid_request naming the field for %s', async (_name, query, path) => {
+    serveIndex(manyTasks(5));
+    const first = await list({ status: 'open', limit: '2' });
+    const resolved = {
+      ...query,
+      ...((query as { next?: string }).next === 'OPEN' ? { next: first.body.next } : {}),
+    };
+    ddb.resetHistory();
+
+    const response = await list(resolved as Record<string, string>);
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_request');
+    expect(response.body.error.issues.map((issue: { path: string }) => issue.path)).toEqual([path]);
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
   });
 
   it('answers 400 invalid_request for an unknown status', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   ExecutionAlreadyExists,
   SendTaskSuccessCommand,
@@ -23,13 +23,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { logger } from '../../../functions/adapters/logger.js';
+import { enrollmentTaskId } from '../../../functions/core/tasks.js';
 import { handler } from '../../../functions/enrollments/handler.js';
 import { workflows } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
 import {
   addedCounters,
   type Expressed,
+  fakeMac,
   fakeOpen,
+  ID_KEY_ID,
   installFakeKms,
   silenceLogger,
   spelled,
@@ -52,8 +55,10 @@ const EVENT_ID = '6a0e8f52-3c1d-4b7e-9a2f-0d1c2b3a4e5f';
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
+/** The id the keyed HMAC (the fake KMS HMAC key) gives a participant and day. */
 const expectedId = (participantRef: string, enrolledOn: string) =>
-  `E-${createHash('sha256').update(`${participantRef}\u0000${enrolledOn}`).digest('hex').slice(0, 24)}`;
+  `E-${fakeMac(`enrollment\u0000${participantRef}\u0000${enrolledOn}`).toString('hex').slice(0, 32)}`;
+const TASK_KEY = '0f'.repeat(16);
 const ENROLLMENT_ID = expectedId('P-1042', '2026-11-18');
 
 const enrollmentBody = (overrides: Item = {}): Item => ({
@@ -106,6 +111,7 @@ const storedEnrollment = (overrides: Item = {}): Item => ({
   consentOutreach: true,
   consentPart2: true,
   contactId: ENROLLMENT_ID,
+  taskKey: TASK_KEY,
   fingerprint: 'f'.repeat(64),
   changeSeq: 3,
   ...overrides,
@@ -180,6 +186,42 @@ describe('enrolling a person', () => {
         { kind: 'checkpoint-180d', dueAt: new Date(enrolledAt + 180 * DAY).toISOString() },
       ],
     });
+  });
+
+  it('derives the enrollment id with the KMS HMAC key, so that no unkeyed hash of the participant and day gives it', async () => {
+    const response = await enroll(enrollmentBody());
+
+    expect(kms).toHaveReceivedCommandWith(GenerateMacCommand, {
+      KeyId: ID_KEY_ID,
+      MacAlgorithm: 'HMAC_SHA_256',
+    });
+    const unkeyed = createHash('sha256').update('P-1042\u00002026-11-18').digest('hex');
+    expect(response.body.enrollmentId).toBe(ENROLLMENT_ID);
+    expect(response.body.enrollmentId).not.toContain(unkeyed.slice(0, 24));
+    expect(response.body.enrollmentId).toMatch(/^E-[0-9a-f]{32}$/);
+  });
+
+  it('gives the same participant and day the same id, and another day another id', async () => {
+    const first = await enroll(enrollmentBody());
+    ddb.on(TransactWriteCommand).resolves({});
+    const other = await enroll(enrollmentBody({ enrolledOn: '2026-11-17' }));
+
+    expect(first.body.enrollmentId).toBe(ENROLLMENT_ID);
+    expect(other.body.enrollmentId).toBe(expectedId('P-1042', '2026-11-17'));
+    expect(other.body.enrollmentId).not.toBe(ENROLLMENT_ID);
+  });
+
+  it('gives each enrollment its own random task key, kept on the enrollment only', async () => {
+    await enroll(enrollmentBody());
+
+    const stored = putsInto(transactItems(), TABLE.enrollments)[0]!.Item as Item;
+    expect(stored.taskKey).toMatch(/^[0-9a-f]{32}$/);
+    expect(
+      sfn
+        .calls()
+        .map((call) => JSON.stringify(call.args[0].input))
+        .join(''),
+    ).not.toContain(String(stored.taskKey));
   });
 
   it('records the enrollment under a guard, with the aggregates, in one transaction', async () => {
@@ -426,7 +468,10 @@ describe('recording an enrollment event', () => {
 
     expect(response.status).toBe(201);
     const items = transactItems();
-    const taskId = `T-${ENROLLMENT_ID}-overdose-${EVENT_ID}`;
+    const taskId = enrollmentTaskId(
+      { enrollmentId: ENROLLMENT_ID, taskKey: TASK_KEY },
+      `overdose-${EVENT_ID}`,
+    );
     const [task] = putsInto(items, TABLE.tasks);
     expect(task.Item).toMatchObject({
       taskId,
@@ -448,12 +493,12 @@ describe('recording an enrollment event', () => {
     expect(outboxRow.Item?.topic).toBe('outreach');
     const message = JSON.parse(String(outboxRow.Item?.message));
     expect(message).toMatchObject({
-      kind: 'overdose-urgent',
+      kind: 'follow-up',
       taskId,
       enrollmentId: ENROLLMENT_ID,
       siteId: 'site-7',
     });
-    expect(JSON.stringify(message)).not.toMatch(/P-1042|buprenorphine|5555550123/);
+    expect(JSON.stringify(message)).not.toMatch(/P-1042|buprenorphine|5555550123|overdose/);
 
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
     const touch = ddb.commandCalls(UpdateCommand)[0].args[0].input;

@@ -16,6 +16,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
+import { taskIndexKeys } from '../../../functions/core/tasks.js';
 import { handler, noticeMessageId, type PlanOutput } from '../../../functions/follow-up/handler.js';
 import { silenceLogger, spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
 
@@ -151,6 +152,7 @@ describe('the plan step', () => {
       taskId: TASK_72H,
       kind: 'checkpoint-72h',
       status: 'open',
+      statusShard: taskIndexKeys(TASK_72H, 'open').statusShard,
       source: 'moud',
       enrollmentId: ENROLLMENT_ID,
       siteId: 'site-7',
@@ -174,11 +176,12 @@ describe('the plan step', () => {
       seq: 4,
       notice: 'outreach',
       taskId: TASK_72H,
-      kind: 'checkpoint-72h',
+      kind: 'follow-up',
     });
     expect(output.messageId).toBe(noticeMessageId(TASK_72H, 'outreach'));
+    // The message's kind is neutral: the reason (the task's kind) is for the authenticated API.
     expect(JSON.parse(String(output.message))).toEqual({
-      kind: 'checkpoint-72h',
+      kind: 'follow-up',
       taskId: TASK_72H,
       enrollmentId: ENROLLMENT_ID,
       siteId: 'site-7',
@@ -332,7 +335,7 @@ describe('the plan step', () => {
     expect(output).toMatchObject({ action: 'notify', notice: 'escalation', taskId: TASK_72H });
     expect(JSON.parse(String(output.message))).toEqual({
       kind: 'escalation',
-      taskKind: 'checkpoint-72h',
+      taskKind: 'follow-up',
       taskId: TASK_72H,
       enrollmentId: ENROLLMENT_ID,
       siteId: 'site-7',
