@@ -8,6 +8,7 @@ import {
   DynamoDBClient,
   PutItemCommand,
   TransactionCanceledException,
+  TransactionConflictException,
   TransactWriteItemsCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -40,6 +41,27 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected a rejection');
+}
+
+function isConflict(error: unknown): boolean {
+  return (
+    error instanceof TransactionConflictException ||
+    (error instanceof TransactionCanceledException &&
+      (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict'))
+  );
+}
+
+/** What a client does (the SDK does not retry either conflict): send again until it is not one. */
+async function retryOnConflict<T>(send: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await send();
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      // A short random pause, as clients back off, so that retries do not crowd out the holder.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+    }
+  }
 }
 
 describe('the embedded DynamoDB in memory', () => {
@@ -341,6 +363,9 @@ describe('the embedded DynamoDB in memory', () => {
     await doc.send(
       new PutCommand({ TableName: 'tasks', Item: { taskId: 'g-t', status: 'open', dueAt: '2025' } }),
     );
+    await doc.send(
+      new PutCommand({ TableName: 'tasks', Item: { taskId: 'g-t2', status: 'done', dueAt: '2026' } }),
+    );
 
     const result = await doc.send(
       new TransactGetCommand({
@@ -350,7 +375,7 @@ describe('the embedded DynamoDB in memory', () => {
           {
             Get: {
               TableName: 'tasks',
-              Key: { taskId: 'g-t' },
+              Key: { taskId: 'g-t2' },
               ProjectionExpression: '#s',
               ExpressionAttributeNames: { '#s': 'status' },
             },
@@ -362,45 +387,67 @@ describe('the embedded DynamoDB in memory', () => {
     expect(result.Responses).toEqual([
       { Item: { taskId: 'g-t', status: 'open', dueAt: '2025' } },
       {},
-      { Item: { status: 'open' } },
+      { Item: { status: 'done' } },
     ]);
+  });
+
+  it('refuses a TransactGetItems that reads one item twice, as DynamoDB does', async () => {
+    const error = await rejectionOf(
+      doc.send(
+        new TransactGetCommand({
+          TransactItems: [
+            { Get: { TableName: 'tasks', Key: { taskId: 'g-twice' } } },
+            { Get: { TableName: 'tasks', Key: { taskId: 'g-twice' } } },
+          ],
+        }),
+      ),
+    );
+
+    expect(error).toMatchObject({
+      name: 'ValidationException',
+      message: 'Transaction request cannot include multiple operations on one item',
+    });
   });
 
   it('keeps transactions atomic against concurrent transactions and plain writes on the same counter', async () => {
     const counterKey = { pk: 'events#2025-01', sk: 'total' };
     const transactions = Array.from({ length: 50 }, (_, index) =>
-      doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: 'kioskEvents',
-                Item: { kioskId: 'race', eventId: `e-${index % 30}` },
-                ConditionExpression: 'attribute_not_exists(eventId)',
+      retryOnConflict(() =>
+        doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: 'kioskEvents',
+                  Item: { kioskId: 'race', eventId: `e-${index % 30}` },
+                  ConditionExpression: 'attribute_not_exists(eventId)',
+                },
               },
-            },
-            {
-              Update: {
-                TableName: 'aggregates',
-                Key: counterKey,
-                UpdateExpression: 'ADD #n :one',
-                ExpressionAttributeNames: { '#n': 'count' },
-                ExpressionAttributeValues: { ':one': 1 },
+              {
+                Update: {
+                  TableName: 'aggregates',
+                  Key: counterKey,
+                  UpdateExpression: 'ADD #n :one',
+                  ExpressionAttributeNames: { '#n': 'count' },
+                  ExpressionAttributeValues: { ':one': 1 },
+                },
               },
-            },
-          ],
-        }),
+            ],
+          }),
+        ),
       ),
     );
     const plainUpdates = Array.from({ length: 25 }, () =>
-      doc.send(
-        new UpdateCommand({
-          TableName: 'aggregates',
-          Key: counterKey,
-          UpdateExpression: 'ADD #n :one',
-          ExpressionAttributeNames: { '#n': 'count' },
-          ExpressionAttributeValues: { ':one': 1 },
-        }),
+      retryOnConflict(() =>
+        doc.send(
+          new UpdateCommand({
+            TableName: 'aggregates',
+            Key: counterKey,
+            UpdateExpression: 'ADD #n :one',
+            ExpressionAttributeNames: { '#n': 'count' },
+            ExpressionAttributeValues: { ':one': 1 },
+          }),
+        ),
       ),
     );
 
