@@ -8,7 +8,9 @@
  * The store runs on a data directory (tmpfs when the machine has one, as the other benches do),
  * like `npm start`; --memory runs it without one (no undo log). Each in-flight worker writes
  * its own items, so nothing conflicts and every figure is the store's cost, not retries.
- * A figure is the median of three rounds. Not a test: the numbers depend on the machine.
+ * A figure is the median of --rounds rounds; rounds of PutItem and of transactions alternate.
+ * CPU µs/op is this process's CPU time (SDK client and store together) per operation, which a
+ * busy machine disturbs less than the rate. Not a test: the numbers depend on the machine.
  */
 import './bench/env.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -113,8 +115,15 @@ async function fourItemTransaction(worker: number): Promise<void> {
   );
 }
 
-async function rate(inFlight: number, work: (worker: number) => Promise<void>): Promise<number> {
+interface Round {
+  perSecond: number;
+  /** CPU time of this process (client and store together) per operation. */
+  cpuMicros: number;
+}
+
+async function round(inFlight: number, work: (worker: number) => Promise<void>): Promise<Round> {
   let remaining = ops;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async (_, worker) => {
@@ -124,31 +133,35 @@ async function rate(inFlight: number, work: (worker: number) => Promise<void>): 
       }
     }),
   );
-  return ops / ((performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { perSecond: ops / seconds, cpuMicros: (used.user + used.system) / ops };
 }
 
-async function median(inFlight: number, work: (worker: number) => Promise<void>): Promise<number> {
-  await rate(inFlight, work); // warm-up: JIT, sockets, LevelDB
-  const figures: number[] = [];
-  for (let round = 0; round < rounds; round += 1) figures.push(await rate(inFlight, work));
-  figures.sort((a, b) => a - b);
-  return figures[Math.floor(figures.length / 2)];
-}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-const results: { operation: string; inFlight: number; perSecond: number }[] = [];
-try {
-  for (const inFlight of [1, concurrency]) {
-    results.push({
-      operation: 'conditional PutItem',
-      inFlight,
-      perSecond: await median(inFlight, conditionalPut),
-    });
-    results.push({
-      operation: '4-item TransactWriteItems',
-      inFlight,
-      perSecond: await median(inFlight, fourItemTransaction),
-    });
+/** Rounds of the two operations alternate, so that a change in the machine's load hits both. */
+async function compare(inFlight: number) {
+  await round(inFlight, conditionalPut); // warm-up: JIT, sockets, LevelDB
+  await round(inFlight, fourItemTransaction);
+  const puts: Round[] = [];
+  const transactions: Round[] = [];
+  for (let index = 0; index < rounds; index += 1) {
+    puts.push(await round(inFlight, conditionalPut));
+    transactions.push(await round(inFlight, fourItemTransaction));
   }
+  const summary = (operation: string, results: Round[]) => ({
+    operation,
+    inFlight,
+    perSecond: median(results.map((result) => result.perSecond)),
+    cpuMicros: median(results.map((result) => result.cpuMicros)),
+  });
+  return [summary('conditional PutItem', puts), summary('4-item TransactWriteItems', transactions)];
+}
+
+const results: { operation: string; inFlight: number; perSecond: number; cpuMicros: number }[] = [];
+try {
+  for (const inFlight of [1, concurrency]) results.push(...(await compare(inFlight)));
 } finally {
   client.destroy();
   await db.close();
@@ -158,7 +171,7 @@ try {
 print(`Embedded DynamoDB, ${dataDir ? 'on a data directory' : 'in memory'}, ${ops} operations a round`);
 print(
   table(
-    ['operation', 'in flight', 'per second', 'vs PutItem'],
+    ['operation', 'in flight', 'per second', 'vs PutItem', 'CPU µs/op'],
     results.map((row) => {
       const put = results.find(
         (other) => other.operation === 'conditional PutItem' && other.inFlight === row.inFlight,
@@ -168,6 +181,7 @@ print(
         String(row.inFlight),
         integer(row.perSecond),
         `${decimal((row.perSecond / put!.perSecond) * 100, 0)} %`,
+        integer(row.cpuMicros),
       ];
     }),
   ),

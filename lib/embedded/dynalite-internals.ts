@@ -26,12 +26,17 @@ export interface TableDescription {
   TableStatus: string;
   KeySchema: { AttributeName: string; KeyType: string }[];
   AttributeDefinitions: { AttributeName: string; AttributeType: string }[];
+  GlobalSecondaryIndexes?: { IndexName: string; IndexStatus?: string }[];
 }
 
 type Callback<T> = (error: Error | null, result?: T) => void;
 
-interface ItemDb {
+/** A sub-database of the main LevelDB (keys under a prefix); dynalite gives each a per-key lock. */
+export interface SubDb {
   get(key: string, callback: Callback<AttributeMap | undefined>): void;
+  put(key: string, value: unknown, callback: Callback<void>): void;
+  del(key: string, callback: Callback<void>): void;
+  lock: unknown;
 }
 
 /** The main LevelDB (abstract-level 3, JSON values), with dynalite's callback wrappers. */
@@ -39,6 +44,10 @@ export interface LevelDb {
   open(): Promise<void>;
   put(key: string, value: unknown): Promise<void>;
   del(key: string): Promise<void>;
+  getMany(keys: string[]): Promise<unknown[]>;
+  batch(
+    operations: ({ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string })[],
+  ): Promise<void>;
   iterator(options: { gte: string; lt: string }): AsyncIterable<[string, unknown]>;
   close(): Promise<void>;
 }
@@ -46,8 +55,14 @@ export interface LevelDb {
 export interface Store {
   options: { maxItemSize: number };
   db: LevelDb;
-  getTable(name: string, checkStatus: boolean, callback: Callback<TableDescription>): void;
-  getItemDb(name: string): ItemDb;
+  getTable(
+    name: string,
+    ...rest:
+      | [checkStatus: boolean, callback: Callback<TableDescription>]
+      | [callback: Callback<TableDescription>]
+  ): void;
+  getItemDb(name: string): SubDb;
+  getIndexDb(indexType: string, tableName: string, indexName: string): SubDb;
 }
 
 interface DbModule {

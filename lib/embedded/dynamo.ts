@@ -13,12 +13,12 @@
  *   TransactionConflictException, cancels a TransactGetItems, and hands the item back in
  *   BatchWriteItem's UnprocessedItems. GetItem, BatchGetItem, Query and Scan take no lock.
  * - A transaction evaluates every condition against the items it holds before it writes
- *   anything; a failed condition cancels it with nothing written. Only then are the writes
- *   applied, through dynalite's own put/update/delete (GSIs stay right).
- * - A `kill -9` in the middle of applying is survived through an undo record (the items as they
- *   were) written to the same LevelDB before the first write and deleted at commit: LevelDB
- *   keeps writes in order, so whatever of the transaction reached the disk, its undo record did
- *   too. Undo records left behind are restored at the next start, before anything is served.
+ *   anything; a failed condition cancels it with nothing written. Then dynalite's own
+ *   put/update/delete run against a staging view of the store (so GSIs are maintained as
+ *   dynalite maintains them) and what they would write is committed as ONE LevelDB batch, which
+ *   LevelDB applies atomically, also across a `kill -9`: a transaction is on disk whole or not
+ *   at all, nothing ever needs rolling back, and no reader sees half of one. (The undo log that
+ *   versions before this one wrote, `transaction-undo.json`, is still restored at start.)
  * - It refuses what DynamoDB refuses, with DynamoDB's ValidationException messages: over 100
  *   actions, two actions on one item, over 4 MB in one transaction; items over 400 KB, keys over
  *   2048/1024 bytes and numbers outside DynamoDB's range come from dynalite's validations.
@@ -59,6 +59,7 @@ import {
   readItem,
   runAction,
   type Store,
+  type SubDb,
   type TableDescription,
 } from './dynalite-internals.js';
 
@@ -73,11 +74,11 @@ export interface EmbeddedDynamoOptions {
   /** Directory for the LevelDB store (`dynamodb/`); undefined = in memory. */
   dataDir?: string;
   /**
-   * Tests only. Awaited after each write a TransactWriteItems applies, before it commits: a test
-   * holds a transaction open (items held, part of it written) by not settling the promise, and
-   * must settle it before close().
+   * Tests only. Awaited when a TransactWriteItems has its items held, its conditions checked and
+   * its writes staged, just before it commits: a test holds a transaction open by not settling
+   * the promise, and must settle it before close().
    */
-  afterTransactionWrite?: (write: { tableName: string; index: number }) => Promise<void> | void;
+  beforeTransactionCommit?: (transaction: { tables: string[] }) => Promise<void> | void;
 }
 
 interface Answer {
@@ -99,9 +100,9 @@ interface PlannedWrite {
   id: string;
   /** The item as it was when the transaction was admitted. */
   current?: AttributeMap;
-  applied: boolean;
 }
 
+/** An entry of the legacy undo log. */
 interface UndoEntry {
   TableName: string;
   Key: AttributeMap;
@@ -119,8 +120,7 @@ const MAX_TRANSACTION_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const PID_FILE = 'embedded-dynamo.pid';
 /** The undo log of versions before the store kept undo records itself; still replayed at start. */
 const LEGACY_UNDO_LOG_FILE = 'transaction-undo.json';
-/** LevelDB key prefixes of our own records, outside every prefix dynalite uses (table~, item-…). */
-const UNDO_PREFIX = 'bridgeway-undo~';
+/** LevelDB key prefix of our own records, outside every prefix dynalite uses (table~, item-…). */
 const TTL_PREFIX = 'bridgeway-ttl~';
 const TRANSACT_KINDS: readonly TransactKind[] = ['ConditionCheck', 'Put', 'Delete', 'Update'];
 const WRITE_ACTION = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem' } as const;
@@ -274,19 +274,23 @@ function keyBytesError(source: AttributeMap, table: TableDescription): Refusal |
   return undefined;
 }
 
+/** Operations that read or write items, and only read table descriptions. */
+const ITEM_OPERATIONS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
+
+function isSettled(table: TableDescription): boolean {
+  return (
+    table.TableStatus === 'ACTIVE' &&
+    (table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')
+  );
+}
+
 function itemId(tableName: string, key: string): string {
   return `${tableName}\u0000${key}`;
 }
 
-function keyAttributes(source: AttributeMap, table: TableDescription): AttributeMap {
-  return Object.fromEntries(
-    table.KeySchema.map(({ AttributeName }) => [AttributeName, source[AttributeName]]),
-  );
-}
-
 interface ItemLock {
-  /** The transaction holding the item, from its admission to its commit or cancellation. */
-  holder?: number;
+  /** Whether a transaction holds the item, from its admission to its commit or cancellation. */
+  held: boolean;
   /** Plain writes to the item in progress. */
   writers: number;
   /** TransactGetItems reading the item right now. */
@@ -306,7 +310,7 @@ class ItemLocks {
   private entry(id: string): ItemLock {
     let lock = this.locks.get(id);
     if (!lock) {
-      lock = { writers: 0, readers: 0, waiters: [] };
+      lock = { held: false, writers: 0, readers: 0, waiters: [] };
       this.locks.set(id, lock);
     }
     return lock;
@@ -321,21 +325,21 @@ class ItemLocks {
     const lock = this.locks.get(id);
     if (!lock) return;
     const waiters = lock.waiters.splice(0);
-    if (lock.holder === undefined && lock.writers === 0 && lock.readers === 0 && waiters.length === 0) {
+    if (!lock.held && lock.writers === 0 && lock.readers === 0 && waiters.length === 0) {
       this.locks.delete(id);
     }
     for (const wake of waiters) wake();
   }
 
   isHeld(id: string): boolean {
-    return this.locks.get(id)?.holder !== undefined;
+    return this.locks.get(id)?.held === true;
   }
 
-  /** Holds every item for `transaction`; or, when another transaction holds any, holds none and says which. */
-  claim(ids: readonly string[], transaction: number): boolean[] | undefined {
+  /** Holds every item for a transaction; or, when another transaction holds any, holds none and says which. */
+  claim(ids: readonly string[]): boolean[] | undefined {
     const held = ids.map((id) => this.isHeld(id));
     if (held.some(Boolean)) return held;
-    for (const id of ids) this.entry(id).holder = transaction;
+    for (const id of ids) this.entry(id).held = true;
     return undefined;
   }
 
@@ -352,7 +356,7 @@ class ItemLocks {
   release(ids: readonly string[]): void {
     for (const id of ids) {
       const lock = this.locks.get(id);
-      if (lock) lock.holder = undefined;
+      if (lock) lock.held = false;
       this.settle(id);
     }
   }
@@ -361,7 +365,7 @@ class ItemLocks {
   async tryBeginWrite(id: string): Promise<boolean> {
     for (;;) {
       const lock = this.locks.get(id);
-      if (lock?.holder !== undefined) return false;
+      if (lock?.held) return false;
       if (!lock || lock.readers === 0) break;
       await this.wait(id);
     }
@@ -393,26 +397,31 @@ const transactionConflictException = () =>
     },
   });
 
-/** A rollback that failed: its items stay held, and its undo record kept, until a retry restores them. */
-interface StuckRollback {
-  transaction: number;
-  ids: string[];
-  entries: UndoEntry[];
-}
-
 class Engine {
   private readonly locks = new ItemLocks();
   /** TimeToLiveDescription by table, as last set; reported back, never enforced. */
   private readonly timeToLive = new Map<string, Json>();
-  private nextTransaction = 1;
-  private stuck: StuckRollback[] = [];
 
   constructor(
     private readonly store: Store,
-    /** Undo records are only worth writing when the store outlives the process. */
-    private readonly persistent: boolean,
-    private readonly afterTransactionWrite: EmbeddedDynamoOptions['afterTransactionWrite'],
-  ) {}
+    private readonly beforeTransactionCommit: EmbeddedDynamoOptions['beforeTransactionCommit'],
+  ) {
+    this.items = {
+      ...this.store,
+      getTable: (name, ...rest) => {
+        // dynalite's actions call getTable(name, callback), which checks the status too.
+        const [checkStatus, callback] = rest.length === 1 ? [true, rest[0]] : rest;
+        const known = this.tables.get(name);
+        if (known) return callback(null, known);
+        const generation = this.tablesGeneration;
+        this.store.getTable(name, checkStatus, (error, table) => {
+          if (!error && table && generation === this.tablesGeneration && isSettled(table))
+            this.tables.set(name, table);
+          callback(error, table);
+        });
+      },
+    };
+  }
 
   private get db(): LevelDb {
     return this.store.db;
@@ -420,7 +429,6 @@ class Engine {
 
   async dispatch(operation: string, input: Json): Promise<Answer> {
     try {
-      if (this.stuck.length > 0) await this.retryStuck();
       switch (operation) {
         case 'TransactWriteItems':
           return await this.transactWrite(input);
@@ -444,7 +452,10 @@ class Engine {
           if (typeof input.TableName === 'string' && this.timeToLive.delete(input.TableName)) {
             await this.db.del(TTL_PREFIX + input.TableName);
           }
-          break;
+          return await this.changeTable(operation, input);
+        case 'CreateTable':
+        case 'UpdateTable':
+          return await this.changeTable(operation, input);
       }
       if (!isDynaliteOperation(operation)) {
         return { status: 400, body: { __type: 'com.amazon.coral.service#UnknownOperationException' } };
@@ -452,12 +463,48 @@ class Engine {
       const action = dynaliteActions[operation];
       return {
         status: 200,
-        body: await runAction(action, this.store, this.validate(action.validation, input)),
+        body: await runAction(
+          action,
+          ITEM_OPERATIONS.has(operation) ? this.items : this.store,
+          this.validate(action.validation, input),
+        ),
       };
     } catch (error) {
       if (error instanceof Refusal) return error.answer;
       if (isDynamoError(error)) return { status: error.statusCode, body: error.body };
       throw error;
+    }
+  }
+
+  /** Item operations see table descriptions from here; table operations forget them. */
+  private readonly tables = new Map<string, TableDescription>();
+  private tablesGeneration = 0;
+  /**
+   * The store as item operations (dynalite's and ours) get it: with table descriptions kept in
+   * memory, which saves a LevelDB read per item and per action. Only a table that is ACTIVE with
+   * every index ACTIVE is kept; CreateTable/UpdateTable/DeleteTable pass through here and forget.
+   * Table operations get the store itself: they modify the description they read.
+   */
+  private readonly items: Store;
+
+  private forgetTables(): void {
+    this.tables.clear();
+    this.tablesGeneration += 1;
+  }
+
+  private async changeTable(
+    operation: 'CreateTable' | 'UpdateTable' | 'DeleteTable',
+    input: Json,
+  ): Promise<Answer> {
+    const action = dynaliteActions[operation];
+    this.forgetTables();
+    try {
+      return {
+        status: 200,
+        body: await runAction(action, this.store, this.validate(action.validation, input)),
+      };
+    } finally {
+      this.forgetTables();
     }
   }
 
@@ -478,7 +525,7 @@ class Engine {
     );
     const action = dynaliteActions[operation];
     const data = this.validate(action.validation, input);
-    const table = await getTable(this.store, data.TableName as string);
+    const table = await getTable(this.items, data.TableName as string);
     const source = (operation === 'PutItem' ? data.Item : data.Key) as AttributeMap;
     const invalid =
       operation === 'PutItem'
@@ -489,10 +536,10 @@ class Engine {
     const id = itemId(table.TableName, key);
     if (!(await this.locks.tryBeginWrite(id))) throw transactionConflictException();
     try {
-      return { status: 200, body: await runAction(action, this.store, data) };
+      return { status: 200, body: await runAction(action, this.items, data) };
     } catch (error) {
       if (returnOld && isDynamoError(error) && error.body.__type === CONDITIONAL_CHECK_FAILED) {
-        const item = await readItem(this.store, table.TableName, key);
+        const item = await readItem(this.items, table.TableName, key);
         if (item) return { status: error.statusCode, body: { ...error.body, Item: item } };
       }
       throw error;
@@ -508,7 +555,7 @@ class Engine {
     const requestItems = data.RequestItems as Record<string, Json[]>;
     const targets: { tableName: string; request: Json; id: string }[] = [];
     for (const [tableName, requests] of Object.entries(requestItems)) {
-      const table = await getTable(this.store, tableName);
+      const table = await getTable(this.items, tableName);
       const seen = new Set<string>();
       for (const request of requests) {
         const put = request.PutRequest as Json | undefined;
@@ -540,7 +587,7 @@ class Engine {
       if (admitted.length === 0) return { status: 200, body: { UnprocessedItems: unprocessed } };
       const admittedItems: Record<string, Json[]> = {};
       for (const target of admitted) groupInto(admittedItems, target);
-      const result = await runAction(action, this.store, { ...data, RequestItems: admittedItems });
+      const result = await runAction(action, this.items, { ...data, RequestItems: admittedItems });
       return { status: 200, body: { ...result, UnprocessedItems: unprocessed } };
     } finally {
       for (const target of admitted) this.locks.endWrite(target.id);
@@ -557,7 +604,7 @@ class Engine {
     const planned: { data: Json; id: string }[] = [];
     const seen = new Set<string>();
     for (const data of gets) {
-      const table = await getTable(this.store, data.TableName as string);
+      const table = await getTable(this.items, data.TableName as string);
       const invalid =
         dynaliteDb.validateKey(data.Key as AttributeMap, table) ??
         keyBytesError(data.Key as AttributeMap, table);
@@ -575,7 +622,7 @@ class Engine {
     try {
       const results = await Promise.all(
         planned.map(({ data }) =>
-          runAction(dynaliteActions.GetItem, this.store, { ...data, ConsistentRead: true }),
+          runAction(dynaliteActions.GetItem, this.items, { ...data, ConsistentRead: true }),
         ),
       );
       return {
@@ -625,7 +672,7 @@ class Engine {
     const planned: PlannedWrite[] = [];
     const seen = new Set<string>();
     for (const { kind, data, returnOldOnFailure } of parsed) {
-      const table = await getTable(this.store, data.TableName as string);
+      const table = await getTable(this.items, data.TableName as string);
       const source = (kind === 'Put' ? data.Item : data.Key) as AttributeMap;
       const invalid =
         (kind === 'Put' ? dynaliteDb.validateItem(source, table) : dynaliteDb.validateKey(source, table)) ??
@@ -637,22 +684,21 @@ class Engine {
       if (seen.has(id))
         throw validationRefusal('Transaction request cannot include multiple operations on one item');
       seen.add(id);
-      planned.push({ kind, data, returnOldOnFailure, table, key, id, applied: false });
+      planned.push({ kind, data, returnOldOnFailure, table, key, id });
     }
 
-    const transaction = this.nextTransaction;
-    this.nextTransaction += 1;
     const ids = planned.map((write) => write.id);
-    const held = this.locks.claim(ids, transaction);
+    const held = this.locks.claim(ids);
     if (held) return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
-    let release = true;
     try {
       await this.locks.drain(ids);
-      await Promise.all(
-        planned.map(async (write) => {
-          write.current = await readItem(this.store, write.table.TableName, write.key);
-        }),
+      // One read of all the items: one LevelDB snapshot, one trip to its thread pool.
+      const current = await this.db.getMany(
+        planned.map((write) => itemDbKey(write.table.TableName, write.key)),
       );
+      planned.forEach((write, index) => {
+        write.current = (current[index] ?? undefined) as AttributeMap | undefined;
+      });
       // Every condition is evaluated, so that the reasons name each failed one, as DynamoDB's do.
       const reasons = planned.map((write) =>
         dynaliteDb.checkConditional(write.data, write.current)
@@ -664,81 +710,55 @@ class Engine {
           : NONE,
       );
       if (reasons.some((reason) => reason !== NONE)) return cancellation(reasons);
-      return await this.apply(transaction, planned);
-    } catch (error) {
-      if (error instanceof StuckError) release = false;
-      throw error;
+      return await this.commit(planned);
     } finally {
-      if (release) this.locks.release(ids);
+      this.locks.release(ids);
     }
   }
 
-  /** Applies the writes of an admitted transaction whose conditions all hold. */
-  private async apply(transaction: number, planned: PlannedWrite[]): Promise<Answer> {
-    const writes = planned.filter((write) => write.kind !== 'ConditionCheck');
-    const entries = writes.map((write) => undoEntryOf(write));
-    if (this.persistent) await this.db.put(undoKey(transaction), { entries });
-    const outcomes = await Promise.allSettled(
-      writes.map(async (write) => {
-        const action = dynaliteActions[WRITE_ACTION[write.kind as keyof typeof WRITE_ACTION]];
-        // The condition held when the items were admitted, and they have been held since.
-        await runAction(action, this.store, { ...write.data, _condition: undefined });
-        write.applied = true;
-        await this.afterTransactionWrite?.({
-          tableName: write.table.TableName,
-          index: planned.indexOf(write),
-        });
-      }),
+  /** Writes an admitted transaction whose conditions all hold, as one LevelDB batch. */
+  private async commit(planned: PlannedWrite[]): Promise<Answer> {
+    const staging = new Staging(
+      this.items,
+      planned.map((write) => [itemDbKey(write.table.TableName, write.key), write.current]),
     );
-    const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
-    if (failed === -1) {
-      if (this.persistent) await this.db.del(undoKey(transaction));
-      return { status: 200, body: {} };
-    }
-
-    const applied = writes.filter((write) => write.applied).map(undoEntryOf);
-    try {
-      for (const entry of applied) await this.restore(entry);
-      if (this.persistent) await this.db.del(undoKey(transaction));
-    } catch (error) {
-      this.stuck.push({ transaction, ids: planned.map((write) => write.id), entries });
-      throw new StuckError(error);
-    }
-    const reason = (outcomes[failed] as PromiseRejectedResult).reason as unknown;
-    if (!isDynamoError(reason)) throw reason;
-    // A write refused only once applied (an update that makes the item too large, a type
-    // mismatch in its expression) cancels the transaction, as in DynamoDB.
-    const failedIndex = planned.indexOf(writes[failed]);
-    return cancellation(
-      planned.map((_, index) =>
-        index === failedIndex ? { Code: 'ValidationError', Message: String(reason.body.message) } : NONE,
+    const writes = planned.filter((write) => write.kind !== 'ConditionCheck');
+    const outcomes = await Promise.allSettled(
+      writes.map((write) =>
+        // The conditions held when the items were admitted, and they have been held since.
+        runAction(dynaliteActions[WRITE_ACTION[write.kind as keyof typeof WRITE_ACTION]], staging.store, {
+          ...write.data,
+          _condition: undefined,
+        }),
       ),
     );
+    const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+    if (failed !== -1) {
+      const reason = (outcomes[failed] as PromiseRejectedResult).reason as unknown;
+      if (!isDynamoError(reason)) throw reason;
+      // A write refused only when applied (an update that makes the item too large, a type
+      // mismatch in its expression) cancels the transaction, as in DynamoDB; nothing was written.
+      const failedIndex = planned.indexOf(writes[failed]);
+      return cancellation(
+        planned.map((_, index) =>
+          index === failedIndex ? { Code: 'ValidationError', Message: String(reason.body.message) } : NONE,
+        ),
+      );
+    }
+    await this.beforeTransactionCommit?.({ tables: planned.map((write) => write.table.TableName) });
+    await this.db.batch(staging.operations);
+    return { status: 200, body: {} };
   }
 
   private async restore(entry: UndoEntry): Promise<void> {
     if (entry.Item) {
-      await runAction(dynaliteActions.PutItem, this.store, { TableName: entry.TableName, Item: entry.Item });
+      await runAction(dynaliteActions.PutItem, this.items, { TableName: entry.TableName, Item: entry.Item });
     } else {
-      await runAction(dynaliteActions.DeleteItem, this.store, { TableName: entry.TableName, Key: entry.Key });
+      await runAction(dynaliteActions.DeleteItem, this.items, { TableName: entry.TableName, Key: entry.Key });
     }
   }
 
-  private async retryStuck(): Promise<void> {
-    const stuck = this.stuck;
-    this.stuck = [];
-    for (const rollback of stuck) {
-      try {
-        for (const entry of rollback.entries) await this.restore(entry);
-        if (this.persistent) await this.db.del(undoKey(rollback.transaction));
-        this.locks.release(rollback.ids);
-      } catch {
-        this.stuck.push(rollback);
-      }
-    }
-  }
-
-  /** Restores what a crash left half-applied: the legacy undo file, then the undo records. */
+  /** Restores what a crash left half-applied under the undo log of earlier versions; loads TTL settings. */
   async recover(legacyUndoLog: string | undefined): Promise<void> {
     if (legacyUndoLog !== undefined) {
       await fs.rm(`${legacyUndoLog}.tmp`, { force: true }); // never renamed: nothing was applied
@@ -750,14 +770,6 @@ class Engine {
         for (const entry of (JSON.parse(text) as { entries: UndoEntry[] }).entries) await this.restore(entry);
         await fs.rm(legacyUndoLog, { force: true });
       }
-    }
-    const records: [string, UndoEntry[]][] = [];
-    for await (const [key, value] of this.db.iterator({ gte: UNDO_PREFIX, lt: `${UNDO_PREFIX}\uffff` })) {
-      records.push([key, (value as { entries: UndoEntry[] }).entries]);
-    }
-    for (const [key, entries] of records) {
-      for (const entry of entries) await this.restore(entry);
-      await this.db.del(key);
     }
     for await (const [key, value] of this.db.iterator({ gte: TTL_PREFIX, lt: `${TTL_PREFIX}\uffff` })) {
       this.timeToLive.set(key.slice(TTL_PREFIX.length), value as Json);
@@ -779,27 +791,62 @@ class Engine {
   }
 }
 
-/** A rollback that could not be completed; its transaction's items stay held. */
-class StuckError extends Error {
-  constructor(cause: unknown) {
-    super(`Embedded DynamoDB could not roll back a transaction: ${String(cause)}`, { cause });
+/** The LevelDB key of an item: dynalite keeps each table's items under `item-<table>~`. */
+function itemDbKey(tableName: string, key: string): string {
+  return `item-${tableName}~${key}`;
+}
+
+type BatchOperation = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+
+/**
+ * A view of the store for dynalite's write actions that records their item and index writes
+ * instead of making them, to be committed together as one batch. It serves reads of the items
+ * the transaction holds from what the transaction read at admission. The prefixes are how
+ * dynalite 4 names its sub-databases (db/index.js, getItemDb and getIndexDb). Only for items
+ * held exclusively: dynalite's own per-key lock is released when an action returns, before the
+ * batch is committed.
+ */
+class Staging {
+  readonly operations: BatchOperation[] = [];
+  readonly store: Store;
+  private readonly known: Map<string, AttributeMap | undefined>;
+
+  constructor(base: Store, known: Iterable<[string, AttributeMap | undefined]>) {
+    this.known = new Map(known);
+    this.store = {
+      ...base,
+      getItemDb: (name) => this.stage(`item-${name}~`, base.getItemDb(name)),
+      getIndexDb: (type, tableName, indexName) =>
+        this.stage(
+          `index-${type.toLowerCase()}~${tableName}~${indexName}~`,
+          base.getIndexDb(type, tableName, indexName),
+        ),
+    };
+  }
+
+  private stage(prefix: string, subDb: SubDb): SubDb {
+    return {
+      ...subDb,
+      get: (key, callback) => {
+        const full = prefix + key;
+        if (this.known.has(full)) callback(null, this.known.get(full));
+        else subDb.get(key, callback);
+      },
+      put: (key, value, callback) => {
+        this.operations.push({ type: 'put', key: prefix + key, value });
+        callback(null);
+      },
+      del: (key, callback) => {
+        this.operations.push({ type: 'del', key: prefix + key });
+        callback(null);
+      },
+    };
   }
 }
 
 /** Adds a write request to BatchWriteItem's RequestItems (or UnprocessedItems) shape. */
 function groupInto(byTable: Record<string, Json[]>, target: { tableName: string; request: Json }): void {
   byTable[target.tableName] = [...(byTable[target.tableName] ?? []), target.request];
-}
-
-function undoKey(transaction: number): string {
-  return UNDO_PREFIX + String(transaction).padStart(12, '0');
-}
-
-function undoEntryOf(write: PlannedWrite): UndoEntry {
-  const source = (write.kind === 'Put' ? write.data.Item : write.data.Key) as AttributeMap;
-  const entry: UndoEntry = { TableName: write.table.TableName, Key: keyAttributes(source, write.table) };
-  if (write.current) entry.Item = write.current;
-  return entry;
 }
 
 function requestId(): string {
@@ -899,7 +946,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   const release = dataDir === undefined ? async () => {} : await claimDataDir(dataDir);
 
   const store = dynaliteDb.create({ path: storePath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const engine = new Engine(store, dataDir !== undefined, options.afterTransactionWrite);
+  const engine = new Engine(store, options.beforeTransactionCommit);
   try {
     await store.db.open();
     await engine.recover(dataDir === undefined ? undefined : path.join(dataDir, LEGACY_UNDO_LOG_FILE));

@@ -4,21 +4,19 @@
  *   node --import tsx test/support/transaction-crash-child.ts <dataDir>
  *
  * Starts the embedded DynamoDB on <dataDir>, seeds a kiosk (stock 10) and an outbox row, then
- * sends a three-write transaction and keeps it from committing: every write is applied, none
- * returns. Prints `HELD <endpoint>` once all three are applied, and waits to be killed.
+ * sends a three-write transaction and keeps it from committing: its items held, its conditions
+ * checked, its writes staged. Prints `HELD <endpoint>` then, and waits to be killed.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo.js';
 
 const dataDir = process.argv[2];
-let applied = 0;
 let endpoint = '';
 const db = await startEmbeddedDynamo({
   dataDir,
-  afterTransactionWrite: () => {
-    applied += 1;
-    if (applied === 3) process.stdout.write(`HELD ${endpoint}\n`);
+  beforeTransactionCommit: () => {
+    process.stdout.write(`HELD ${endpoint}\n`);
     return new Promise<void>(() => undefined);
   },
 });
