@@ -401,6 +401,16 @@ class Engine {
   private readonly locks = new ItemLocks();
   /** TimeToLiveDescription by table, as last set; reported back, never enforced. */
   private readonly timeToLive = new Map<string, Json>();
+  /** Item operations see table descriptions from here; table operations forget them. */
+  private readonly tables = new Map<string, TableDescription>();
+  private tablesGeneration = 0;
+  /**
+   * The store as item operations (dynalite's and ours) get it: with table descriptions kept in
+   * memory, which saves a LevelDB read per item and per action. Only a table that is ACTIVE with
+   * every index ACTIVE is kept; CreateTable/UpdateTable/DeleteTable pass through here and forget.
+   * Table operations get the store itself: they modify the description they read.
+   */
+  private readonly items: Store;
 
   constructor(
     private readonly store: Store,
@@ -476,17 +486,6 @@ class Engine {
     }
   }
 
-  /** Item operations see table descriptions from here; table operations forget them. */
-  private readonly tables = new Map<string, TableDescription>();
-  private tablesGeneration = 0;
-  /**
-   * The store as item operations (dynalite's and ours) get it: with table descriptions kept in
-   * memory, which saves a LevelDB read per item and per action. Only a table that is ACTIVE with
-   * every index ACTIVE is kept; CreateTable/UpdateTable/DeleteTable pass through here and forget.
-   * Table operations get the store itself: they modify the description they read.
-   */
-  private readonly items: Store;
-
   private forgetTables(): void {
     this.tables.clear();
     this.tablesGeneration += 1;
@@ -528,9 +527,9 @@ class Engine {
     const table = await getTable(this.items, data.TableName as string);
     const source = (operation === 'PutItem' ? data.Item : data.Key) as AttributeMap;
     const invalid =
-      operation === 'PutItem'
+      (operation === 'PutItem'
         ? dynaliteDb.validateItem(source, table)
-        : dynaliteDb.validateKey(source, table);
+        : dynaliteDb.validateKey(source, table)) ?? keyBytesError(source, table);
     if (invalid) throw invalid;
     const key = dynaliteDb.createKey(source, table);
     const id = itemId(table.TableName, key);
