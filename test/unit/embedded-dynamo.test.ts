@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -1203,6 +1204,103 @@ describe('the embedded DynamoDB on disk', () => {
     });
 
     expect(item).toEqual({ kioskId: 'pid-k' });
+  });
+
+  /** Runs test/support/transaction-crash-child.ts on the data directory until it prints `signal`. */
+  async function crashChild(mode: 'held' | 'committed') {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.resolve('test/support/transaction-crash-child.ts'), dataDir, mode],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const endpoint = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk;
+        const signalled = /(?:HELD|COMMITTED) (\S+)\n/.exec(output);
+        if (signalled) resolve(signalled[1]);
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk;
+      });
+      child.once('exit', () => reject(new Error(`the child exited early:\n${output}`)));
+    });
+    return {
+      /** The kiosk as the child's store answers it now. */
+      kiosk: async () => {
+        const childClient = clientFor({ endpoint } as EmbeddedDynamo);
+        try {
+          return (
+            await DynamoDBDocumentClient.from(childClient).send(
+              new GetCommand({ TableName: 'kiosks', Key: { kioskId: 'crash-k' } }),
+            )
+          ).Item;
+        } finally {
+          childClient.destroy();
+        }
+      },
+      kill9: () =>
+        new Promise<void>((resolve) => {
+          child.removeAllListeners('exit');
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    };
+  }
+
+  const afterRestart = () =>
+    withDb(async (doc) => [
+      (await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId: 'crash-k' } }))).Item,
+      (
+        await doc.send(
+          new GetCommand({ TableName: 'kioskEvents', Key: { kioskId: 'crash-k', eventId: 'crash-e1' } }),
+        )
+      ).Item,
+      (await doc.send(new GetCommand({ TableName: 'outbox', Key: { messageId: 'crash-m' } }))).Item,
+    ]);
+
+  it('keeps nothing of a transaction whose process was killed with SIGKILL before it committed', async () => {
+    const child = await crashChild('held');
+    const whileHeld = await child.kiosk();
+    await child.kill9();
+
+    const [kiosk, event, outbox] = await afterRestart();
+
+    expect(whileHeld).toEqual({ kioskId: 'crash-k', stock: 10 });
+    expect(kiosk).toEqual({ kioskId: 'crash-k', stock: 10 });
+    expect(event).toBeUndefined();
+    expect(outbox).toEqual({ messageId: 'crash-m', body: 'keep me' });
+  });
+
+  it('keeps all of a committed transaction when its process is killed with SIGKILL right after', async () => {
+    const child = await crashChild('committed');
+    await child.kill9();
+
+    const [kiosk, event, outbox] = await afterRestart();
+
+    expect(kiosk).toEqual({ kioskId: 'crash-k', stock: 9 });
+    expect(event).toEqual({ kioskId: 'crash-k', eventId: 'crash-e1' });
+    expect(outbox).toBeUndefined();
+  });
+
+  it('remembers a TimeToLive setting across a restart', async () => {
+    await withDb((_, client) =>
+      client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: 'outbox',
+          TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiresAt' },
+        }),
+      ),
+    );
+
+    const described = await withDb((_, client) =>
+      client.send(new DescribeTimeToLiveCommand({ TableName: 'outbox' })),
+    );
+
+    expect(described.TimeToLiveDescription).toEqual({
+      TimeToLiveStatus: 'ENABLED',
+      AttributeName: 'expiresAt',
+    });
   });
 
   it('restores the undo log of a transaction interrupted by a crash before serving', async () => {
