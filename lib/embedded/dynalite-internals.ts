@@ -44,7 +44,7 @@ export interface LevelDb {
   open(): Promise<void>;
   put(key: string, value: unknown): Promise<void>;
   del(key: string): Promise<void>;
-  getMany(keys: string[]): Promise<unknown[]>;
+  getSync(key: string): unknown;
   batch(
     operations: ({ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string })[],
   ): Promise<void>;
@@ -75,6 +75,8 @@ interface DbModule {
     updates: unknown,
     table: TableDescription,
   ): DynamoError | undefined;
+  validateKeyPaths(nestedPaths: unknown, table: TableDescription): DynamoError | undefined;
+  mapPaths(paths: unknown[], item: AttributeMap): AttributeMap;
   /** null/undefined when the condition (`_condition` or `Expected` of `data`) holds for `item`. */
   checkConditional(data: Json, item: AttributeMap | undefined): DynamoError | null | undefined;
   itemSize(item: AttributeMap): number;
@@ -159,15 +161,5 @@ export function runAction(action: DynaliteAction, store: Store, data: Json): Pro
 export function getTable(store: Store, name: string): Promise<TableDescription> {
   return new Promise((resolve, reject) => {
     store.getTable(name, true, (error, table) => (error || !table ? reject(error) : resolve(table)));
-  });
-}
-
-/** The stored item under dynalite's key string, read without dynalite's item lock. */
-export function readItem(store: Store, tableName: string, key: string): Promise<AttributeMap | undefined> {
-  return new Promise((resolve, reject) => {
-    store.getItemDb(tableName).get(key, (error, item) => {
-      if (error && error.name !== 'NotFoundError') reject(error);
-      else resolve(error ? undefined : (item ?? undefined));
-    });
   });
 }

@@ -56,7 +56,6 @@ import {
   isDynamoError,
   type Json,
   type LevelDb,
-  readItem,
   runAction,
   type Store,
   type SubDb,
@@ -293,16 +292,13 @@ interface ItemLock {
   held: boolean;
   /** Plain writes to the item in progress. */
   writers: number;
-  /** TransactGetItems reading the item right now. */
-  readers: number;
   waiters: (() => void)[];
 }
 
 /**
  * Per-item locks. A transaction claims all its items at once or none; it then waits for the
- * plain writes and transactional reads already under way on them, which are short and wait for
- * nothing a transaction holds, so nothing can deadlock. Plain writes wait for transactional
- * reads of their item, which keeps a TransactGetItems a consistent snapshot.
+ * plain writes already under way on them, which are short and wait for nothing, so nothing can
+ * deadlock.
  */
 class ItemLocks {
   private readonly locks = new Map<string, ItemLock>();
@@ -310,7 +306,7 @@ class ItemLocks {
   private entry(id: string): ItemLock {
     let lock = this.locks.get(id);
     if (!lock) {
-      lock = { held: false, writers: 0, readers: 0, waiters: [] };
+      lock = { held: false, writers: 0, waiters: [] };
       this.locks.set(id, lock);
     }
     return lock;
@@ -325,7 +321,7 @@ class ItemLocks {
     const lock = this.locks.get(id);
     if (!lock) return;
     const waiters = lock.waiters.splice(0);
-    if (!lock.held && lock.writers === 0 && lock.readers === 0 && waiters.length === 0) {
+    if (!lock.held && lock.writers === 0 && waiters.length === 0) {
       this.locks.delete(id);
     }
     for (const wake of waiters) wake();
@@ -343,12 +339,16 @@ class ItemLocks {
     return undefined;
   }
 
-  /** Waits until the plain writes and transactional reads already on the items are done. */
+  /** Whether plain writes are under way on any of the items. */
+  busy(ids: readonly string[]): boolean {
+    return ids.some((id) => (this.locks.get(id)?.writers ?? 0) > 0);
+  }
+
+  /** Waits until the plain writes already under way on the items are done. */
   async drain(ids: readonly string[]): Promise<void> {
     for (const id of ids) {
-      for (let lock = this.locks.get(id); lock && (lock.writers > 0 || lock.readers > 0); ) {
+      for (let lock = this.locks.get(id); lock && lock.writers > 0; lock = this.locks.get(id)) {
         await this.wait(id);
-        lock = this.locks.get(id);
       }
     }
   }
@@ -362,28 +362,14 @@ class ItemLocks {
   }
 
   /** Starts a plain write, or answers false when a transaction holds the item. */
-  async tryBeginWrite(id: string): Promise<boolean> {
-    for (;;) {
-      const lock = this.locks.get(id);
-      if (lock?.held) return false;
-      if (!lock || lock.readers === 0) break;
-      await this.wait(id);
-    }
+  tryBeginWrite(id: string): boolean {
+    if (this.isHeld(id)) return false;
     this.entry(id).writers += 1;
     return true;
   }
 
   endWrite(id: string): void {
     this.entry(id).writers -= 1;
-    this.settle(id);
-  }
-
-  beginRead(id: string): void {
-    this.entry(id).readers += 1;
-  }
-
-  endRead(id: string): void {
-    this.entry(id).readers -= 1;
     this.settle(id);
   }
 }
@@ -533,12 +519,12 @@ class Engine {
     if (invalid) throw invalid;
     const key = dynaliteDb.createKey(source, table);
     const id = itemId(table.TableName, key);
-    if (!(await this.locks.tryBeginWrite(id))) throw transactionConflictException();
+    if (!this.locks.tryBeginWrite(id)) throw transactionConflictException();
     try {
       return { status: 200, body: await runAction(action, this.items, data) };
     } catch (error) {
       if (returnOld && isDynamoError(error) && error.body.__type === CONDITIONAL_CHECK_FAILED) {
-        const item = await readItem(this.items, table.TableName, key);
+        const item = this.readNow(table.TableName, key);
         if (item) return { status: error.statusCode, body: { ...error.body, Item: item } };
       }
       throw error;
@@ -580,7 +566,7 @@ class Engine {
     const admitted: typeof targets = [];
     try {
       for (const target of targets) {
-        if (await this.locks.tryBeginWrite(target.id)) admitted.push(target);
+        if (this.locks.tryBeginWrite(target.id)) admitted.push(target);
         else groupInto(unprocessed, target);
       }
       if (admitted.length === 0) return { status: 200, body: { UnprocessedItems: unprocessed } };
@@ -600,37 +586,40 @@ class Engine {
       if (!isObject(get)) throw nullValue(`transactItems.${index + 1}.member.get`);
       return this.validate(TRANSACT_GET_VALIDATION, get);
     });
-    const planned: { data: Json; id: string }[] = [];
+    const planned: { data: Json; table: TableDescription; key: string; id: string }[] = [];
     const seen = new Set<string>();
     for (const data of gets) {
       const table = await getTable(this.items, data.TableName as string);
       const invalid =
         dynaliteDb.validateKey(data.Key as AttributeMap, table) ??
-        keyBytesError(data.Key as AttributeMap, table);
+        keyBytesError(data.Key as AttributeMap, table) ??
+        dynaliteDb.validateKeyPaths(
+          (data._projection as { nestedPaths?: unknown } | undefined)?.nestedPaths,
+          table,
+        );
       if (invalid) throw invalid;
-      const id = itemId(table.TableName, dynaliteDb.createKey(data.Key as AttributeMap, table));
+      const key = dynaliteDb.createKey(data.Key as AttributeMap, table);
+      const id = itemId(table.TableName, key);
       if (seen.has(id))
         throw validationRefusal('Transaction request cannot include multiple operations on one item');
       seen.add(id);
-      planned.push({ data, id });
+      planned.push({ data, table, key, id });
     }
 
     const held = planned.map(({ id }) => this.locks.isHeld(id));
     if (held.some(Boolean)) return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
-    for (const { id } of planned) this.locks.beginRead(id);
-    try {
-      const results = await Promise.all(
-        planned.map(({ data }) =>
-          runAction(dynaliteActions.GetItem, this.items, { ...data, ConsistentRead: true }),
-        ),
-      );
-      return {
-        status: 200,
-        body: { Responses: results.map((result) => (result.Item ? { Item: result.Item } : {})) },
-      };
-    } finally {
-      for (const { id } of planned) this.locks.endRead(id);
-    }
+    // Read synchronously, all in one turn of the event loop: a snapshot no write can cut through.
+    const responses = planned.map(({ data, table, key }) => {
+      const item = this.readNow(table.TableName, key);
+      const paths = (data._projection as { paths?: unknown[] } | undefined)?.paths;
+      return item ? { Item: paths ? dynaliteDb.mapPaths(paths, item) : item } : {};
+    });
+    return { status: 200, body: { Responses: responses } };
+  }
+
+  /** The item as LevelDB holds it now, read synchronously. */
+  private readNow(tableName: string, key: string): AttributeMap | undefined {
+    return (this.db.getSync(itemDbKey(tableName, key)) ?? undefined) as AttributeMap | undefined;
   }
 
   private async transactWrite(input: Json): Promise<Answer> {
@@ -690,14 +679,12 @@ class Engine {
     const held = this.locks.claim(ids);
     if (held) return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
     try {
-      await this.locks.drain(ids);
-      // One read of all the items: one LevelDB snapshot, one trip to its thread pool.
-      const current = await this.db.getMany(
-        planned.map((write) => itemDbKey(write.table.TableName, write.key)),
-      );
-      planned.forEach((write, index) => {
-        write.current = (current[index] ?? undefined) as AttributeMap | undefined;
-      });
+      if (this.locks.busy(ids)) await this.locks.drain(ids);
+      // Read, check and stage without yielding to the event loop: the only window in which
+      // another request finds these items held is the batch write itself, as short as the store
+      // can make it (the event loop is shared with every handler, and a longer hold would only
+      // be congestion turned into conflicts).
+      for (const write of planned) write.current = this.readNow(write.table.TableName, write.key);
       // Every condition is evaluated, so that the reasons name each failed one, as DynamoDB's do.
       const reasons = planned.map((write) =>
         dynaliteDb.checkConditional(write.data, write.current)
