@@ -20,8 +20,9 @@
  *   at all, nothing ever needs rolling back, and no reader sees half of one. (The undo log that
  *   versions before this one wrote, `transaction-undo.json`, is still restored at start.)
  * - It refuses what DynamoDB refuses, with DynamoDB's ValidationException messages: over 100
- *   actions, two actions on one item, over 4 MB in one transaction; items over 400 KB, keys over
- *   2048/1024 bytes and numbers outside DynamoDB's range come from dynalite's validations.
+ *   actions, two actions on one item, over 4 MB in one transaction, keys over 2048/1024 UTF-8
+ *   bytes; items over 400 KB and numbers outside DynamoDB's range or precision are refused by
+ *   dynalite's own validations (which count a string's size in UTF-16 units, not UTF-8 bytes).
  * - `ReturnValuesOnConditionCheckFailure: ALL_OLD` (plain and transactional) returns the item.
  * - UpdateTimeToLive / DescribeTimeToLive are remembered (in the store); TTL expiry is NOT
  *   emulated, expired items stay until something deletes them.
@@ -117,7 +118,7 @@ const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 const MAX_TRANSACTION_ACTIONS = 100;
 const MAX_TRANSACTION_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const PID_FILE = 'embedded-dynamo.pid';
-/** The undo log of versions before the store kept undo records itself; still replayed at start. */
+/** The undo log that versions before one-batch commits wrote; a data directory may still hold one. */
 const LEGACY_UNDO_LOG_FILE = 'transaction-undo.json';
 /** LevelDB key prefix of our own records, outside every prefix dynalite uses (table~, item-…). */
 const TTL_PREFIX = 'bridgeway-ttl~';

@@ -331,6 +331,44 @@ describe('the embedded DynamoDB in memory', () => {
     expect(await get('outbox', { messageId: 'v-m' })).toBeUndefined();
   });
 
+  it('keeps a GSI right through transactions: a Put enters it, an Update of its key moves it, a Delete leaves it', async () => {
+    const byStatus = async (status: string) =>
+      (
+        await doc.send(
+          new QueryCommand({
+            TableName: 'tasks',
+            IndexName: 'byStatus',
+            KeyConditionExpression: '#s = :s AND begins_with(dueAt, :d)',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': status, ':d': 'gsi-' },
+          }),
+        )
+      ).Items?.map((item) => item.taskId);
+    const transact = (item: Record<string, unknown>) =>
+      doc.send(new TransactWriteCommand({ TransactItems: [item as never] }));
+
+    await transact({
+      Put: { TableName: 'tasks', Item: { taskId: 'gsi-t', status: 'open', dueAt: 'gsi-1' } },
+    });
+    const afterPut = [await byStatus('open'), await byStatus('done')];
+    await transact({
+      Update: {
+        TableName: 'tasks',
+        Key: { taskId: 'gsi-t' },
+        UpdateExpression: 'SET #s = :done',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':done': 'done' },
+      },
+    });
+    const afterUpdate = [await byStatus('open'), await byStatus('done')];
+    await transact({ Delete: { TableName: 'tasks', Key: { taskId: 'gsi-t' } } });
+    const afterDelete = [await byStatus('open'), await byStatus('done')];
+
+    expect(afterPut).toEqual([['gsi-t'], []]);
+    expect(afterUpdate).toEqual([[], ['gsi-t']]);
+    expect(afterDelete).toEqual([[], []]);
+  });
+
   it('returns the current item with a plain conditional write that asked for ALL_OLD', async () => {
     await doc.send(new PutCommand({ TableName: 'useReports', Item: { reportId: 'p-r', site: 'A' } }));
 
