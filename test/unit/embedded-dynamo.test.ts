@@ -791,17 +791,6 @@ describe('the embedded DynamoDB under a concurrent mix', () => {
         ExpressionAttributeNames: { '#n': 'count' },
         ExpressionAttributeValues: { ':one': 1 },
       };
-      let conflicts = 0;
-      const counted = async <T>(send: () => Promise<T>) =>
-        retryOnConflict(async () => {
-          try {
-            return await send();
-          } catch (error) {
-            if (isConflict(error)) conflicts += 1;
-            throw error;
-          }
-        });
-
       const transaction = (index: number) => () =>
         doc.send(
           new TransactWriteCommand({
@@ -831,7 +820,7 @@ describe('the embedded DynamoDB under a concurrent mix', () => {
       );
       await Promise.all(
         Array.from({ length: 16 }, async () => {
-          for (let next = work.shift(); next; next = work.shift()) await counted(next);
+          for (let next = work.shift(); next; next = work.shift()) await retryOnConflict(next);
         }),
       );
 
@@ -854,8 +843,6 @@ describe('the embedded DynamoDB under a concurrent mix', () => {
       expect(counter.Item?.count).toBe(300);
       expect(events.Count).toBe(200);
       expect(stocks).toEqual([-50, -50, -50, -50]);
-      // Not asserted (it depends on scheduling): how many conflicts it took.
-      expect(conflicts).toBeGreaterThanOrEqual(0);
     } finally {
       client.destroy();
       await db.close();
