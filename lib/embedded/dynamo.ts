@@ -1,21 +1,33 @@
 /**
  * An embedded DynamoDB for one machine.
  *
- * dynalite (DynamoDB on LevelDB) runs in-process; in front of it an HTTP endpoint of our own
- * (the one handlers reach through AWS_ENDPOINT_URL_DYNAMODB) fills dynalite's gaps:
+ * dynalite (DynamoDB on LevelDB) supplies the store, the request validations and the item
+ * operations. This module calls them in-process, behind an HTTP endpoint of its own (the one
+ * handlers reach through AWS_ENDPOINT_URL_DYNAMODB, AWS JSON protocol), and adds what dynalite
+ * lacks, the way DynamoDB does it:
  *
- * - TransactWriteItems / TransactGetItems are emulated: snapshot, apply one by one, undo on
- *   failure. Every request (reads and writes alike) passes through ONE async lock, so an
- *   emulated transaction is atomic against everything else that goes through this endpoint.
- *   Never write to dynalite's port directly.
- * - A `kill -9` between two writes of a transaction is survived through an undo log
- *   (`dataDir/transaction-undo.json`) replayed at the next start.
+ * - Items are locked one by one, never the whole store, so the conflicts AWS produces happen
+ *   here too. A TransactWriteItems holds its items from admission to commit or cancellation.
+ *   Touching a held item cancels another transaction at once (`TransactionConflict` among its
+ *   CancellationReasons), fails a PutItem/UpdateItem/DeleteItem with
+ *   TransactionConflictException, cancels a TransactGetItems, and hands the item back in
+ *   BatchWriteItem's UnprocessedItems. GetItem, BatchGetItem, Query and Scan take no lock.
+ * - A transaction evaluates every condition against the items it holds before it writes
+ *   anything; a failed condition cancels it with nothing written. Then dynalite's own
+ *   put/update/delete run against a staging view of the store (so GSIs are maintained as
+ *   dynalite maintains them) and what they would write is committed as ONE LevelDB batch, which
+ *   LevelDB applies atomically, also across a `kill -9`: a transaction is on disk whole or not
+ *   at all, nothing ever needs rolling back, and no reader sees half of one. (The undo log that
+ *   versions before this one wrote, `transaction-undo.json`, is still restored at start.)
+ * - It refuses what DynamoDB refuses, with DynamoDB's ValidationException messages: over 100
+ *   actions, two actions on one item, over 4 MB in one transaction, keys over 2048/1024 UTF-8
+ *   bytes; items over 400 KB and numbers outside DynamoDB's range or precision are refused by
+ *   dynalite's own validations (which count a string's size in UTF-16 units, not UTF-8 bytes).
  * - `ReturnValuesOnConditionCheckFailure: ALL_OLD` (plain and transactional) returns the item.
- * - UpdateTimeToLive / DescribeTimeToLive answer success; TTL expiry is NOT emulated, expired
- *   items stay until something deletes them.
+ * - UpdateTimeToLive / DescribeTimeToLive are remembered (in the store); TTL expiry is NOT
+ *   emulated, expired items stay until something deletes them.
  *
- * Not emulated: ClientRequestToken idempotency of TransactWriteItems, TransactionConflict
- * (nothing can conflict under the lock), Streams, PartiQL.
+ * Not emulated: ClientRequestToken idempotency, throttling, Streams, PartiQL.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -33,8 +45,23 @@ import {
   ListTablesCommand,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { type TableDeclaration, type TableName, tables } from '../manifest.js';
+import {
+  type ActionValidation,
+  type AttributeMap,
+  dynaliteActions,
+  dynaliteDb,
+  dynaliteValidations,
+  getTable,
+  isDynaliteOperation,
+  isDynamoError,
+  type Json,
+  type LevelDb,
+  runAction,
+  type Store,
+  type SubDb,
+  type TableDescription,
+} from './dynalite-internals.js';
 
 export interface EmbeddedDynamo {
   /** http://127.0.0.1:<port>: give it to DynamoDBClient as `endpoint` or AWS_ENDPOINT_URL_DYNAMODB. */
@@ -44,26 +71,38 @@ export interface EmbeddedDynamo {
 }
 
 export interface EmbeddedDynamoOptions {
-  /** Directory for the LevelDB store (`dynamodb/`) and the undo log; undefined = in memory. */
+  /** Directory for the LevelDB store (`dynamodb/`); undefined = in memory. */
   dataDir?: string;
+  /**
+   * Tests only. Awaited when a TransactWriteItems has its items held, its conditions checked and
+   * its writes staged, just before it commits: a test holds a transaction open by not settling
+   * the promise, and must settle it before close().
+   */
+  beforeTransactionCommit?: (transaction: { tables: string[] }) => Promise<void> | void;
 }
 
-type Json = Record<string, unknown>;
-/** An item or key in DynamoDB JSON ({ name: { S: '...' } }). */
-type AttributeMap = Record<string, unknown>;
-
-interface Reply {
+interface Answer {
   status: number;
-  headers: http.OutgoingHttpHeaders;
-  body: Buffer;
+  body: Json;
 }
 
-interface Outcome {
-  status: number;
+type TransactKind = 'Put' | 'Update' | 'Delete' | 'ConditionCheck';
+
+interface PlannedWrite {
+  kind: TransactKind;
+  /** Validated by dynalite (types coerced, expressions parsed into `_condition`, `_updates`). */
   data: Json;
-  reply: Reply;
+  returnOldOnFailure: boolean;
+  table: TableDescription;
+  /** dynalite's key string of the item. */
+  key: string;
+  /** Lock identity: table and key. */
+  id: string;
+  /** The item as it was when the transaction was admitted. */
+  current?: AttributeMap;
 }
 
+/** An entry of the legacy undo log. */
 interface UndoEntry {
   TableName: string;
   Key: AttributeMap;
@@ -71,59 +110,28 @@ interface UndoEntry {
   Item?: AttributeMap;
 }
 
-type TransactKind = 'Put' | 'Update' | 'Delete' | 'ConditionCheck';
-
-interface PlannedWrite {
-  kind: TransactKind;
-  op: Json;
-  tableName: string;
-  key: AttributeMap;
-  snapshot?: AttributeMap;
-  applied: boolean;
-}
-
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 const ERROR_PREFIX = 'com.amazonaws.dynamodb.v20120810#';
 const VALIDATION_EXCEPTION = 'com.amazon.coral.validate#ValidationException';
-const UNDO_LOG_FILE = 'transaction-undo.json';
-const PID_FILE = 'embedded-dynamo.pid';
+const CONDITIONAL_CHECK_FAILED = `${ERROR_PREFIX}ConditionalCheckFailedException`;
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
-const MAX_TRANSACTION_ITEMS = 100;
+const MAX_TRANSACTION_ACTIONS = 100;
+const MAX_TRANSACTION_PAYLOAD_BYTES = 4 * 1024 * 1024;
+const PID_FILE = 'embedded-dynamo.pid';
+/** The undo log that versions before one-batch commits wrote; a data directory may still hold one. */
+const LEGACY_UNDO_LOG_FILE = 'transaction-undo.json';
+/** LevelDB key prefix of our own records, outside every prefix dynalite uses (table~, item-…). */
+const TTL_PREFIX = 'bridgeway-ttl~';
 const TRANSACT_KINDS: readonly TransactKind[] = ['ConditionCheck', 'Put', 'Delete', 'Update'];
+const WRITE_ACTION = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem' } as const;
 
-/** dynalite only checks that a SigV4-shaped Authorization header is present, never the signature. */
-const INTERNAL_HEADERS = {
-  'content-type': 'application/x-amz-json-1.0',
-  authorization:
-    'AWS4-HMAC-SHA256 Credential=embedded/20240101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
-  'x-amz-date': '20240101T000000Z',
-};
+const NONE = { Code: 'None' } as const;
+const TRANSACTION_CONFLICT = { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' };
 
-/** Hop-by-hop headers that must not be copied between the two HTTP legs. */
-const HOP_HEADERS = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'host',
-  'content-length',
-  'date',
-]);
-
-/** Thrown to stop what is going on and answer the client with this reply. */
-class Abort extends Error {
-  constructor(readonly reply: Reply) {
-    super('aborted with a DynamoDB error reply');
-  }
-}
-
-/** A FIFO async lock: `run` calls queue up and run one at a time. */
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result;
+/** Thrown to stop what is going on and answer the client with this AWS error. */
+class Refusal extends Error {
+  constructor(readonly answer: Answer) {
+    super(String(answer.body.message ?? answer.body.__type));
   }
 }
 
@@ -131,477 +139,734 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function jsonReply(status: number, data: unknown): Reply {
-  const body = Buffer.from(JSON.stringify(data));
+function lowerFirst(text: string): string {
+  return text[0].toLowerCase() + text.slice(1);
+}
+
+function validationRefusal(message: string): Refusal {
+  return new Refusal({ status: 400, body: { __type: VALIDATION_EXCEPTION, message } });
+}
+
+function nullValue(at: string): Refusal {
+  return validationRefusal(
+    `1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`,
+  );
+}
+
+function cancellation(reasons: readonly Json[]): Answer {
   return {
-    status,
-    body,
-    headers: {
-      'content-type': 'application/x-amz-json-1.0',
-      'content-length': body.length,
-      'x-amzn-requestid': randomBytes(39).toString('base64').toUpperCase().replace(/[+/]/g, '0'),
-      'x-amz-crc32': zlib.crc32(body),
-    },
-  };
-}
-
-function validationError(message: string): Reply {
-  return jsonReply(400, { __type: VALIDATION_EXCEPTION, message });
-}
-
-function errorName(outcome: Outcome): string | undefined {
-  if (outcome.status < 300) return undefined;
-  const type = outcome.data.__type;
-  return typeof type === 'string' ? type.slice(type.indexOf('#') + 1) : 'UnknownError';
-}
-
-function parseJson(body: Buffer): Json | undefined {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The HTTP leg to dynalite. */
-class Backend {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-
-  constructor(private readonly port: number) {}
-
-  forward(method: string, url: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          method,
-          path: url,
-          agent: this.agent,
-          headers: { ...headers, 'content-length': body.length },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
-          response.on('end', () => {
-            const copied: http.OutgoingHttpHeaders = {};
-            for (const [name, value] of Object.entries(response.headers)) {
-              if (value !== undefined && !HOP_HEADERS.has(name)) copied[name] = value;
-            }
-            const responseBody = Buffer.concat(chunks);
-            copied['content-length'] = responseBody.length;
-            resolve({ status: response.statusCode ?? 500, headers: copied, body: responseBody });
-          });
-        },
-      );
-      request.on('error', reject);
-      request.end(body);
-    });
-  }
-
-  async call(operation: string, input: Json): Promise<Outcome> {
-    const reply = await this.forward(
-      'POST',
-      '/',
-      { ...INTERNAL_HEADERS, 'x-amz-target': TARGET_PREFIX + operation },
-      Buffer.from(JSON.stringify(input)),
-    );
-    return { status: reply.status, data: parseJson(reply.body) ?? {}, reply };
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-}
-
-/** What runs under the lock: forwarding, emulations, undo log. */
-class Engine {
-  private readonly keyNamesCache = new Map<string, string[]>();
-  /** TimeToLiveSpecification by table, as last set; only reported back, never enforced. */
-  private readonly timeToLive = new Map<string, Json>();
-  /** Snapshots still to restore (a rollback failed, or the undo log was found at start-up). */
-  private pendingUndo: UndoEntry[] | undefined;
-  closed = false;
-
-  constructor(
-    private readonly backend: Backend,
-    private readonly undoLogPath: string | undefined,
-  ) {}
-
-  async dispatch(
-    operation: string,
-    method: string,
-    url: string,
-    headers: http.IncomingHttpHeaders,
-    body: Buffer,
-  ) {
-    if (this.closed) {
-      return jsonReply(500, {
-        __type: `${ERROR_PREFIX}InternalServerError`,
-        message: 'Embedded DynamoDB is closed',
-      });
-    }
-    try {
-      await this.recoverIfNeeded();
-      switch (operation) {
-        case 'TransactWriteItems':
-          return await this.withInput(body, (input) => this.transactWrite(input));
-        case 'TransactGetItems':
-          return await this.withInput(body, (input) => this.transactGet(input));
-        case 'UpdateTimeToLive':
-          return await this.withInput(body, (input) => this.updateTimeToLive(input));
-        case 'DescribeTimeToLive': {
-          const input = parseJson(body);
-          const known =
-            typeof input?.TableName === 'string' ? this.timeToLive.get(input.TableName) : undefined;
-          if (known) return jsonReply(200, { TimeToLiveDescription: known });
-          break;
-        }
-        case 'PutItem':
-        case 'UpdateItem':
-        case 'DeleteItem': {
-          const input = parseJson(body);
-          if (input?.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
-            return await this.writeReturningOldOnFailure(operation, input, method, url, headers, body);
-          }
-          break;
-        }
-        case 'CreateTable':
-        case 'DeleteTable':
-        case 'UpdateTable':
-          this.keyNamesCache.clear();
-          break;
-      }
-      return await this.backend.forward(method, url, forwardedHeaders(headers), body);
-    } catch (error) {
-      if (error instanceof Abort) return error.reply;
-      throw error;
-    }
-  }
-
-  /** Reads the undo log a crash may have left behind; its snapshots are restored before anything else runs. */
-  async loadUndoLog(): Promise<void> {
-    if (this.undoLogPath === undefined) return;
-    await fs.rm(`${this.undoLogPath}.tmp`, { force: true }); // never renamed: nothing was applied
-    const text = await fs.readFile(this.undoLogPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    if (text !== undefined) this.pendingUndo = (JSON.parse(text) as { entries: UndoEntry[] }).entries;
-  }
-
-  /** Restores pending snapshots (from the undo log, or of a rollback that failed). */
-  async recoverIfNeeded(): Promise<void> {
-    if (this.pendingUndo === undefined) return;
-    for (const entry of this.pendingUndo) await this.restore(entry);
-    this.pendingUndo = undefined;
-    await this.removeUndoLog();
-  }
-
-  private async withInput(body: Buffer, handler: (input: Json) => Promise<Reply>): Promise<Reply> {
-    const input = parseJson(body);
-    if (!input) return jsonReply(400, { __type: 'com.amazon.coral.service#SerializationException' });
-    return handler(input);
-  }
-
-  private async keyNames(tableName: string): Promise<string[]> {
-    const cached = this.keyNamesCache.get(tableName);
-    if (cached) return cached;
-    const outcome = await this.backend.call('DescribeTable', { TableName: tableName });
-    if (outcome.status !== 200) throw new Abort(outcome.reply);
-    const table = outcome.data.Table as { KeySchema: { AttributeName: string }[] };
-    const names = table.KeySchema.map((element) => element.AttributeName);
-    this.keyNamesCache.set(tableName, names);
-    return names;
-  }
-
-  /** The key of `source` (an item or a key), or a ValidationException as DynamoDB words it. */
-  private async keyOf(tableName: string, source: unknown, exact: boolean): Promise<AttributeMap> {
-    const names = await this.keyNames(tableName);
-    if (!isObject(source)) {
-      throw new Abort(validationError('One or more parameter values were invalid: Missing the key'));
-    }
-    const key: AttributeMap = {};
-    for (const name of names) {
-      if (source[name] === undefined) {
-        throw new Abort(
-          validationError(`One or more parameter values were invalid: Missing the key ${name} in the item`),
-        );
-      }
-      key[name] = source[name];
-    }
-    if (exact && Object.keys(source).length !== names.length) {
-      throw new Abort(validationError('The provided key element does not match the schema'));
-    }
-    return key;
-  }
-
-  private async currentItem(tableName: string, key: AttributeMap): Promise<AttributeMap | undefined> {
-    const outcome = await this.backend.call('GetItem', {
-      TableName: tableName,
-      Key: key,
-      ConsistentRead: true,
-    });
-    if (outcome.status !== 200) throw new Abort(outcome.reply);
-    return isObject(outcome.data.Item) ? outcome.data.Item : undefined;
-  }
-
-  private async restore(entry: UndoEntry): Promise<void> {
-    const outcome = entry.Item
-      ? await this.backend.call('PutItem', { TableName: entry.TableName, Item: entry.Item })
-      : await this.backend.call('DeleteItem', { TableName: entry.TableName, Key: entry.Key });
-    if (outcome.status !== 200) {
-      throw new Error(
-        `Embedded DynamoDB could not restore an item of ${entry.TableName}: ${outcome.reply.body}`,
-      );
-    }
-  }
-
-  private async writeUndoLog(entries: UndoEntry[]): Promise<void> {
-    if (this.undoLogPath === undefined) return;
-    const temporary = `${this.undoLogPath}.tmp`;
-    const handle = await fs.open(temporary, 'w');
-    try {
-      // No fsync: the guarantee is surviving the process's death (kill -9), which the OS page cache
-      // does; LevelDB itself writes without sync, so an fsync here would not buy power-loss safety either.
-      await handle.writeFile(JSON.stringify({ entries }));
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temporary, this.undoLogPath);
-  }
-
-  private async removeUndoLog(): Promise<void> {
-    if (this.undoLogPath === undefined) return;
-    await fs.rm(this.undoLogPath, { force: true });
-    await fs.rm(`${this.undoLogPath}.tmp`, { force: true });
-  }
-
-  /** Undoes the applied writes, newest first; if that fails, the snapshots stay pending (and logged). */
-  private async rollback(planned: PlannedWrite[]): Promise<void> {
-    const entries = planned.filter((write) => write.applied).map(undoEntry);
-    try {
-      for (const entry of entries.reverse()) await this.restore(entry);
-    } catch (error) {
-      this.pendingUndo = planned.map(undoEntry);
-      throw error;
-    }
-  }
-
-  private async transactWrite(input: Json): Promise<Reply> {
-    const items = input.TransactItems;
-    if (!Array.isArray(items) || items.length < 1 || items.length > MAX_TRANSACTION_ITEMS) {
-      return validationError(
-        `1 validation error detected: Value at 'transactItems' failed to satisfy constraint: ` +
-          `Member must have length between 1 and ${MAX_TRANSACTION_ITEMS}`,
-      );
-    }
-
-    const planned: PlannedWrite[] = [];
-    const seen = new Set<string>();
-    for (const item of items) {
-      const kinds = TRANSACT_KINDS.filter((kind) => isObject(item) && item[kind] != null);
-      if (kinds.length !== 1 || !isObject(item)) {
-        return validationError('TransactItems can only contain one of Check, Put, Update or Delete');
-      }
-      const kind = kinds[0];
-      const op = item[kind];
-      if (!isObject(op) || typeof op.TableName !== 'string') {
-        return validationError(
-          '1 validation error detected: Value null at tableName failed to satisfy constraint',
-        );
-      }
-      if (kind === 'ConditionCheck' && typeof op.ConditionExpression !== 'string') {
-        return validationError('1 validation error detected: ConditionExpression must not be null');
-      }
-      const key = await this.keyOf(op.TableName, kind === 'Put' ? op.Item : op.Key, kind !== 'Put');
-      const identity = JSON.stringify([op.TableName, key]);
-      if (seen.has(identity)) {
-        return validationError('Transaction request cannot include multiple operations on one item');
-      }
-      seen.add(identity);
-      planned.push({ kind, op, tableName: op.TableName, key, applied: false });
-    }
-
-    for (const write of planned) write.snapshot = await this.currentItem(write.tableName, write.key);
-    await this.writeUndoLog(planned.map(undoEntry));
-
-    const failures = new Map<number, Json>();
-    try {
-      // Every write is tried, even after a failed condition, so that (as in DynamoDB) the
-      // cancellation reasons name every failed condition, not only the first one. Keys are
-      // distinct, so no write can influence another's condition.
-      for (const [index, write] of planned.entries()) {
-        const { operation, request } = singleWriteFor(write);
-        const outcome = await this.backend.call(operation, request);
-        if (outcome.status === 200) {
-          write.applied = true;
-        } else if (errorName(outcome) === 'ConditionalCheckFailedException') {
-          failures.set(index, {
-            Code: 'ConditionalCheckFailed',
-            Message: 'The conditional request failed',
-            ...(write.op.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && write.snapshot
-              ? { Item: write.snapshot }
-              : {}),
-          });
-        } else {
-          throw new Abort(outcome.reply);
-        }
-      }
-      if (failures.size === 0) {
-        // A ConditionCheck of an absent item wrote a key-only placeholder: take it away again.
-        for (const write of planned) {
-          if (write.kind === 'ConditionCheck' && write.applied && !write.snapshot)
-            await this.restore(undoEntry(write));
-        }
-      }
-    } catch (error) {
-      await this.rollback(planned);
-      await this.removeUndoLog();
-      throw error;
-    }
-
-    if (failures.size === 0) {
-      await this.removeUndoLog();
-      return jsonReply(200, {});
-    }
-    await this.rollback(planned);
-    await this.removeUndoLog();
-    const reasons = planned.map((_, index) => failures.get(index) ?? { Code: 'None' });
-    return jsonReply(400, {
+    status: 400,
+    body: {
       __type: `${ERROR_PREFIX}TransactionCanceledException`,
       message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons
         .map((reason) => reason.Code)
         .join(', ')}]`,
       CancellationReasons: reasons,
+    },
+  };
+}
+
+/** Whether the caller asked for ALL_OLD; anything but ALL_OLD or NONE is refused as DynamoDB does. */
+function returnsOldOnFailure(value: unknown, at: string): boolean {
+  if (value == null || value === 'NONE') return false;
+  if (value === 'ALL_OLD') return true;
+  throw validationRefusal(
+    `1 validation error detected: Value '${String(value)}' at '${at}' failed to satisfy constraint: ` +
+      'Member must satisfy enum value set: [ALL_OLD, NONE]',
+  );
+}
+
+/** `TransactItems`, refused as DynamoDB refuses an absent, empty or too long list. */
+function transactItemsOf(input: Json, member: string): unknown[] {
+  const items = input.TransactItems;
+  if (items == null) throw nullValue('transactItems');
+  if (!Array.isArray(items)) {
+    throw new Refusal({
+      status: 400,
+      body: { __type: 'com.amazon.coral.service#SerializationException', Message: 'Unexpected field type' },
     });
   }
+  if (items.length < 1) {
+    throw validationRefusal(
+      "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: " +
+        'Member must have length greater than or equal to 1',
+    );
+  }
+  if (items.length > MAX_TRANSACTION_ACTIONS) {
+    // DynamoDB prints the list as Java does (class@hash for each member).
+    const printed = items
+      .map((_, index) => `com.amazonaws.dynamodb.v20120810.${member}@${((index + 1) * 2654435761) >>> 0}`)
+      .join(', ');
+    throw validationRefusal(
+      `1 validation error detected: Value '[${printed}]' at 'transactItems' failed to satisfy constraint: ` +
+        `Member must have length less than or equal to ${MAX_TRANSACTION_ACTIONS}`,
+    );
+  }
+  return items;
+}
 
-  private async transactGet(input: Json): Promise<Reply> {
-    const items = input.TransactItems;
-    if (!Array.isArray(items) || items.length < 1 || items.length > MAX_TRANSACTION_ITEMS) {
-      return validationError(
-        `1 validation error detected: Value at 'transactItems' failed to satisfy constraint: ` +
-          `Member must have length between 1 and ${MAX_TRANSACTION_ITEMS}`,
+/** Only `fields` of an action's validation: what a transaction's Put, Update... may carry. */
+function narrowed(validation: ActionValidation, fields: readonly string[]): ActionValidation {
+  return {
+    types: Object.fromEntries(fields.map((field) => [field, validation.types[field]])),
+    custom: validation.custom,
+  };
+}
+
+const CONDITION_FIELDS = [
+  'TableName',
+  'ConditionExpression',
+  'ExpressionAttributeNames',
+  'ExpressionAttributeValues',
+] as const;
+
+const TRANSACT_VALIDATIONS: Record<TransactKind, ActionValidation> = {
+  Put: narrowed(dynaliteActions.PutItem.validation, ['Item', ...CONDITION_FIELDS]),
+  Update: narrowed(dynaliteActions.UpdateItem.validation, ['Key', 'UpdateExpression', ...CONDITION_FIELDS]),
+  Delete: narrowed(dynaliteActions.DeleteItem.validation, ['Key', ...CONDITION_FIELDS]),
+  ConditionCheck: narrowed(dynaliteActions.DeleteItem.validation, ['Key', ...CONDITION_FIELDS]),
+};
+
+const TRANSACT_GET_VALIDATION = narrowed(dynaliteActions.GetItem.validation, [
+  'TableName',
+  'Key',
+  'ProjectionExpression',
+  'ExpressionAttributeNames',
+]);
+
+/**
+ * What one action adds to a transaction's payload: its item (Put) or key, and its expression
+ * values. Malformed values count 0 here; the validation that follows refuses them.
+ */
+function payloadBytes(kind: TransactKind, data: Json): number {
+  const sizeOf = (map: unknown) => {
+    if (!isObject(map)) return 0;
+    try {
+      return dynaliteDb.itemSize(map as AttributeMap);
+    } catch {
+      return 0;
+    }
+  };
+  return sizeOf(kind === 'Put' ? data.Item : data.Key) + sizeOf(data.ExpressionAttributeValues);
+}
+
+/**
+ * DynamoDB limits key attributes in UTF-8 bytes; dynalite counts a string key in UTF-16 code
+ * units, which lets a non-ASCII key through up to twice the limit. Same messages as dynalite's
+ * (DynamoDB's, the missing space in "of2048" included).
+ */
+function keyBytesError(source: AttributeMap, table: TableDescription): Refusal | undefined {
+  for (const [position, { AttributeName }] of table.KeySchema.entries()) {
+    const value = source[AttributeName]?.S;
+    if (typeof value !== 'string') continue;
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (position === 0 && bytes > 2048) {
+      return validationRefusal(
+        'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes',
       );
     }
-    const responses: Json[] = [];
-    for (const item of items) {
-      const get = isObject(item) ? item.Get : undefined;
-      if (!isObject(get)) return validationError('1 validation error detected: Value null at get');
-      const outcome = await this.backend.call('GetItem', {
-        TableName: get.TableName,
-        Key: get.Key,
-        ProjectionExpression: get.ProjectionExpression,
-        ExpressionAttributeNames: get.ExpressionAttributeNames,
-        ConsistentRead: true,
-      });
-      if (outcome.status !== 200) return outcome.reply;
-      responses.push(isObject(outcome.data.Item) ? { Item: outcome.data.Item } : {});
+    if (position === 1 && bytes > 1024) {
+      return validationRefusal(
+        'One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes',
+      );
     }
-    return jsonReply(200, { Responses: responses });
+  }
+  return undefined;
+}
+
+/** Operations that read or write items, and only read table descriptions. */
+const ITEM_OPERATIONS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
+
+function isSettled(table: TableDescription): boolean {
+  return (
+    table.TableStatus === 'ACTIVE' &&
+    (table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')
+  );
+}
+
+function itemId(tableName: string, key: string): string {
+  return `${tableName}\u0000${key}`;
+}
+
+interface ItemLock {
+  /** Whether a transaction holds the item, from its admission to its commit or cancellation. */
+  held: boolean;
+  /** Plain writes to the item in progress. */
+  writers: number;
+  waiters: (() => void)[];
+}
+
+/**
+ * Per-item locks. A transaction claims all its items at once or none; it then waits for the
+ * plain writes already under way on them, which are short and wait for nothing, so nothing can
+ * deadlock.
+ */
+class ItemLocks {
+  private readonly locks = new Map<string, ItemLock>();
+
+  private entry(id: string): ItemLock {
+    let lock = this.locks.get(id);
+    if (!lock) {
+      lock = { held: false, writers: 0, waiters: [] };
+      this.locks.set(id, lock);
+    }
+    return lock;
+  }
+
+  private wait(id: string): Promise<void> {
+    return new Promise((resolve) => this.entry(id).waiters.push(resolve));
+  }
+
+  /** Wakes whoever waits on the item (they check again), and forgets an idle item. */
+  private settle(id: string): void {
+    const lock = this.locks.get(id);
+    if (!lock) return;
+    const waiters = lock.waiters.splice(0);
+    if (!lock.held && lock.writers === 0 && waiters.length === 0) {
+      this.locks.delete(id);
+    }
+    for (const wake of waiters) wake();
+  }
+
+  isHeld(id: string): boolean {
+    return this.locks.get(id)?.held === true;
+  }
+
+  /** Holds every item for a transaction; or, when another transaction holds any, holds none and says which. */
+  claim(ids: readonly string[]): boolean[] | undefined {
+    const held = ids.map((id) => this.isHeld(id));
+    if (held.some(Boolean)) return held;
+    for (const id of ids) this.entry(id).held = true;
+    return undefined;
+  }
+
+  /** Whether plain writes are under way on any of the items. */
+  busy(ids: readonly string[]): boolean {
+    return ids.some((id) => (this.locks.get(id)?.writers ?? 0) > 0);
+  }
+
+  /** Waits until the plain writes already under way on the items are done. */
+  async drain(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      for (let lock = this.locks.get(id); lock && lock.writers > 0; lock = this.locks.get(id)) {
+        await this.wait(id);
+      }
+    }
+  }
+
+  release(ids: readonly string[]): void {
+    for (const id of ids) {
+      const lock = this.locks.get(id);
+      if (lock) lock.held = false;
+      this.settle(id);
+    }
+  }
+
+  /** Starts a plain write, or answers false when a transaction holds the item. */
+  tryBeginWrite(id: string): boolean {
+    if (this.isHeld(id)) return false;
+    this.entry(id).writers += 1;
+    return true;
+  }
+
+  endWrite(id: string): void {
+    this.entry(id).writers -= 1;
+    this.settle(id);
+  }
+}
+
+const transactionConflictException = () =>
+  new Refusal({
+    status: 400,
+    body: {
+      __type: `${ERROR_PREFIX}TransactionConflictException`,
+      message: 'Transaction is ongoing for the item',
+    },
+  });
+
+class Engine {
+  private readonly locks = new ItemLocks();
+  /** TimeToLiveDescription by table, as last set; reported back, never enforced. */
+  private readonly timeToLive = new Map<string, Json>();
+  /** Item operations see table descriptions from here; table operations forget them. */
+  private readonly tables = new Map<string, TableDescription>();
+  private tablesGeneration = 0;
+  /**
+   * The store as item operations (dynalite's and ours) get it: with table descriptions kept in
+   * memory, which saves a LevelDB read per item and per action. Only a table that is ACTIVE with
+   * every index ACTIVE is kept; CreateTable/UpdateTable/DeleteTable pass through here and forget.
+   * Table operations get the store itself: they modify the description they read.
+   */
+  private readonly items: Store;
+
+  constructor(
+    private readonly store: Store,
+    private readonly beforeTransactionCommit: EmbeddedDynamoOptions['beforeTransactionCommit'],
+  ) {
+    this.items = {
+      ...this.store,
+      getTable: (name, ...rest) => {
+        // dynalite's actions call getTable(name, callback), which checks the status too.
+        const [checkStatus, callback] = rest.length === 1 ? [true, rest[0]] : rest;
+        const known = this.tables.get(name);
+        if (known) return callback(null, known);
+        const generation = this.tablesGeneration;
+        this.store.getTable(name, checkStatus, (error, table) => {
+          if (!error && table && generation === this.tablesGeneration && isSettled(table))
+            this.tables.set(name, table);
+          callback(error, table);
+        });
+      },
+    };
+  }
+
+  private get db(): LevelDb {
+    return this.store.db;
+  }
+
+  async dispatch(operation: string, input: Json): Promise<Answer> {
+    try {
+      switch (operation) {
+        case 'TransactWriteItems':
+          return await this.transactWrite(input);
+        case 'TransactGetItems':
+          return await this.transactGet(input);
+        case 'PutItem':
+        case 'UpdateItem':
+        case 'DeleteItem':
+          return await this.singleWrite(operation, input);
+        case 'BatchWriteItem':
+          return await this.batchWrite(input);
+        case 'UpdateTimeToLive':
+          return await this.updateTimeToLive(input);
+        case 'DescribeTimeToLive': {
+          const known =
+            typeof input.TableName === 'string' ? this.timeToLive.get(input.TableName) : undefined;
+          if (known) return { status: 200, body: { TimeToLiveDescription: known } };
+          break;
+        }
+        case 'DeleteTable':
+          if (typeof input.TableName === 'string' && this.timeToLive.delete(input.TableName)) {
+            await this.db.del(TTL_PREFIX + input.TableName);
+          }
+          return await this.changeTable(operation, input);
+        case 'CreateTable':
+        case 'UpdateTable':
+          return await this.changeTable(operation, input);
+      }
+      if (!isDynaliteOperation(operation)) {
+        return { status: 400, body: { __type: 'com.amazon.coral.service#UnknownOperationException' } };
+      }
+      const action = dynaliteActions[operation];
+      return {
+        status: 200,
+        body: await runAction(
+          action,
+          ITEM_OPERATIONS.has(operation) ? this.items : this.store,
+          this.validate(action.validation, input),
+        ),
+      };
+    } catch (error) {
+      if (error instanceof Refusal) return error.answer;
+      if (isDynamoError(error)) return { status: error.statusCode, body: error.body };
+      throw error;
+    }
+  }
+
+  private forgetTables(): void {
+    this.tables.clear();
+    this.tablesGeneration += 1;
+  }
+
+  private async changeTable(
+    operation: 'CreateTable' | 'UpdateTable' | 'DeleteTable',
+    input: Json,
+  ): Promise<Answer> {
+    const action = dynaliteActions[operation];
+    this.forgetTables();
+    try {
+      return {
+        status: 200,
+        body: await runAction(action, this.store, this.validate(action.validation, input)),
+      };
+    } finally {
+      this.forgetTables();
+    }
+  }
+
+  /** dynalite's validation of a request, as its HTTP handler runs it; throws the AWS error. */
+  private validate(validation: ActionValidation, input: Json): Json {
+    const data = dynaliteValidations.checkTypes(input, validation.types);
+    dynaliteValidations.checkValidations(data, validation.types, validation.custom, this.store);
+    return data;
+  }
+
+  private async singleWrite(
+    operation: 'PutItem' | 'UpdateItem' | 'DeleteItem',
+    input: Json,
+  ): Promise<Answer> {
+    const returnOld = returnsOldOnFailure(
+      input.ReturnValuesOnConditionCheckFailure,
+      'returnValuesOnConditionCheckFailure',
+    );
+    const action = dynaliteActions[operation];
+    const data = this.validate(action.validation, input);
+    const table = await getTable(this.items, data.TableName as string);
+    const source = (operation === 'PutItem' ? data.Item : data.Key) as AttributeMap;
+    const invalid =
+      (operation === 'PutItem'
+        ? dynaliteDb.validateItem(source, table)
+        : dynaliteDb.validateKey(source, table)) ?? keyBytesError(source, table);
+    if (invalid) throw invalid;
+    const key = dynaliteDb.createKey(source, table);
+    const id = itemId(table.TableName, key);
+    if (!this.locks.tryBeginWrite(id)) throw transactionConflictException();
+    try {
+      return { status: 200, body: await runAction(action, this.items, data) };
+    } catch (error) {
+      if (returnOld && isDynamoError(error) && error.body.__type === CONDITIONAL_CHECK_FAILED) {
+        const item = this.readNow(table.TableName, key);
+        if (item) return { status: error.statusCode, body: { ...error.body, Item: item } };
+      }
+      throw error;
+    } finally {
+      this.locks.endWrite(id);
+    }
+  }
+
+  /** dynalite's BatchWriteItem for the items no transaction holds; the held ones come back unprocessed. */
+  private async batchWrite(input: Json): Promise<Answer> {
+    const action = dynaliteActions.BatchWriteItem;
+    const data = this.validate(action.validation, input);
+    const requestItems = data.RequestItems as Record<string, Json[]>;
+    const targets: { tableName: string; request: Json; id: string }[] = [];
+    for (const [tableName, requests] of Object.entries(requestItems)) {
+      const table = await getTable(this.items, tableName);
+      const seen = new Set<string>();
+      for (const request of requests) {
+        const put = request.PutRequest as Json | undefined;
+        const source = (put ? put.Item : (request.DeleteRequest as Json).Key) as AttributeMap;
+        const invalid =
+          (put ? dynaliteDb.validateItem(source, table) : dynaliteDb.validateKey(source, table)) ??
+          keyBytesError(source, table);
+        if (invalid) {
+          // What dynalite's BatchWriteItem answers for these, as DynamoDB does.
+          if (/Missing the key|Type mismatch for key/.test(invalid.message)) {
+            throw validationRefusal('The provided key element does not match the schema');
+          }
+          throw invalid;
+        }
+        const id = itemId(tableName, dynaliteDb.createKey(source, table));
+        if (seen.has(id)) throw validationRefusal('Provided list of item keys contains duplicates');
+        seen.add(id);
+        targets.push({ tableName, request, id });
+      }
+    }
+
+    const unprocessed: Record<string, Json[]> = {};
+    const admitted: typeof targets = [];
+    try {
+      for (const target of targets) {
+        if (this.locks.tryBeginWrite(target.id)) admitted.push(target);
+        else groupInto(unprocessed, target);
+      }
+      if (admitted.length === 0) return { status: 200, body: { UnprocessedItems: unprocessed } };
+      const admittedItems: Record<string, Json[]> = {};
+      for (const target of admitted) groupInto(admittedItems, target);
+      const result = await runAction(action, this.items, { ...data, RequestItems: admittedItems });
+      return { status: 200, body: { ...result, UnprocessedItems: unprocessed } };
+    } finally {
+      for (const target of admitted) this.locks.endWrite(target.id);
+    }
+  }
+
+  private async transactGet(input: Json): Promise<Answer> {
+    const items = transactItemsOf(input, 'TransactGetItem');
+    const gets = items.map((item, index) => {
+      const get = isObject(item) ? item.Get : undefined;
+      if (!isObject(get)) throw nullValue(`transactItems.${index + 1}.member.get`);
+      return this.validate(TRANSACT_GET_VALIDATION, get);
+    });
+    const planned: { data: Json; table: TableDescription; key: string; id: string }[] = [];
+    const seen = new Set<string>();
+    for (const data of gets) {
+      const table = await getTable(this.items, data.TableName as string);
+      const invalid =
+        dynaliteDb.validateKey(data.Key as AttributeMap, table) ??
+        keyBytesError(data.Key as AttributeMap, table) ??
+        dynaliteDb.validateKeyPaths(
+          (data._projection as { nestedPaths?: unknown } | undefined)?.nestedPaths,
+          table,
+        );
+      if (invalid) throw invalid;
+      const key = dynaliteDb.createKey(data.Key as AttributeMap, table);
+      const id = itemId(table.TableName, key);
+      if (seen.has(id))
+        throw validationRefusal('Transaction request cannot include multiple operations on one item');
+      seen.add(id);
+      planned.push({ data, table, key, id });
+    }
+
+    const held = planned.map(({ id }) => this.locks.isHeld(id));
+    if (held.some(Boolean)) return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
+    // Read synchronously, all in one turn of the event loop: a snapshot no write can cut through.
+    const responses = planned.map(({ data, table, key }) => {
+      const item = this.readNow(table.TableName, key);
+      const paths = (data._projection as { paths?: unknown[] } | undefined)?.paths;
+      return item ? { Item: paths ? dynaliteDb.mapPaths(paths, item) : item } : {};
+    });
+    return { status: 200, body: { Responses: responses } };
+  }
+
+  /** The item as LevelDB holds it now, read synchronously. */
+  private readNow(tableName: string, key: string): AttributeMap | undefined {
+    return (this.db.getSync(itemDbKey(tableName, key)) ?? undefined) as AttributeMap | undefined;
+  }
+
+  private async transactWrite(input: Json): Promise<Answer> {
+    const items = transactItemsOf(input, 'TransactWriteItem');
+    const parsed = items.map((item, index) => {
+      if (!isObject(item)) throw nullValue(`transactItems.${index + 1}.member`);
+      const kinds = TRANSACT_KINDS.filter((kind) => item[kind] != null);
+      if (kinds.length !== 1) {
+        throw validationRefusal('TransactItems can only contain one of Check, Put, Update or Delete');
+      }
+      const kind = kinds[0];
+      const at = `transactItems.${index + 1}.member.${lowerFirst(kind)}`;
+      const op = item[kind];
+      if (!isObject(op)) throw nullValue(at);
+      const returnOldOnFailure = returnsOldOnFailure(
+        op.ReturnValuesOnConditionCheckFailure,
+        `${at}.returnValuesOnConditionCheckFailure`,
+      );
+      const data = dynaliteValidations.checkTypes(op, TRANSACT_VALIDATIONS[kind].types);
+      const required =
+        kind === 'Update' ? 'UpdateExpression' : kind === 'ConditionCheck' ? 'ConditionExpression' : '';
+      if (required && data[required] == null) throw nullValue(`${at}.${lowerFirst(required)}`);
+      return { kind, data, returnOldOnFailure };
+    });
+
+    const payload = parsed.reduce((sum, { kind, data }) => sum + payloadBytes(kind, data), 0);
+    if (payload > MAX_TRANSACTION_PAYLOAD_BYTES) {
+      // DynamoDB's own wording, repetition included.
+      throw validationRefusal(
+        `Transaction payload size cannot exceed 4MB. Payload Size: : Transaction payload size cannot exceed 4MB. Payload Size: ${payload}`,
+      );
+    }
+    for (const { kind, data } of parsed) {
+      const { types, custom } = TRANSACT_VALIDATIONS[kind];
+      dynaliteValidations.checkValidations(data, types, custom, this.store);
+    }
+
+    const planned: PlannedWrite[] = [];
+    const seen = new Set<string>();
+    for (const { kind, data, returnOldOnFailure } of parsed) {
+      const table = await getTable(this.items, data.TableName as string);
+      const source = (kind === 'Put' ? data.Item : data.Key) as AttributeMap;
+      const invalid =
+        (kind === 'Put' ? dynaliteDb.validateItem(source, table) : dynaliteDb.validateKey(source, table)) ??
+        keyBytesError(source, table) ??
+        (kind === 'Update' ? dynaliteDb.validateUpdates(undefined, data._updates, table) : undefined);
+      if (invalid) throw invalid;
+      const key = dynaliteDb.createKey(source, table);
+      const id = itemId(table.TableName, key);
+      if (seen.has(id))
+        throw validationRefusal('Transaction request cannot include multiple operations on one item');
+      seen.add(id);
+      planned.push({ kind, data, returnOldOnFailure, table, key, id });
+    }
+
+    const ids = planned.map((write) => write.id);
+    const held = this.locks.claim(ids);
+    if (held) return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
+    try {
+      if (this.locks.busy(ids)) await this.locks.drain(ids);
+      // Read, check and stage without yielding to the event loop: the only window in which
+      // another request finds these items held is the batch write itself, as short as the store
+      // can make it (the event loop is shared with every handler, and a longer hold would only
+      // be congestion turned into conflicts).
+      for (const write of planned) write.current = this.readNow(write.table.TableName, write.key);
+      // Every condition is evaluated, so that the reasons name each failed one, as DynamoDB's do.
+      const reasons = planned.map((write) =>
+        dynaliteDb.checkConditional(write.data, write.current)
+          ? {
+              Code: 'ConditionalCheckFailed',
+              Message: 'The conditional request failed',
+              ...(write.returnOldOnFailure && write.current ? { Item: write.current } : {}),
+            }
+          : NONE,
+      );
+      if (reasons.some((reason) => reason !== NONE)) return cancellation(reasons);
+      return await this.commit(planned);
+    } finally {
+      this.locks.release(ids);
+    }
+  }
+
+  /** Writes an admitted transaction whose conditions all hold, as one LevelDB batch. */
+  private async commit(planned: PlannedWrite[]): Promise<Answer> {
+    const staging = new Staging(
+      this.items,
+      planned.map((write) => [itemDbKey(write.table.TableName, write.key), write.current]),
+    );
+    const writes = planned.filter((write) => write.kind !== 'ConditionCheck');
+    const outcomes = await Promise.allSettled(
+      writes.map((write) =>
+        // The conditions held when the items were admitted, and they have been held since.
+        runAction(dynaliteActions[WRITE_ACTION[write.kind as keyof typeof WRITE_ACTION]], staging.store, {
+          ...write.data,
+          _condition: undefined,
+        }),
+      ),
+    );
+    const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+    if (failed !== -1) {
+      const reason = (outcomes[failed] as PromiseRejectedResult).reason as unknown;
+      if (!isDynamoError(reason)) throw reason;
+      // A write refused only when applied (an update that makes the item too large, a type
+      // mismatch in its expression) cancels the transaction, as in DynamoDB; nothing was written.
+      const failedIndex = planned.indexOf(writes[failed]);
+      return cancellation(
+        planned.map((_, index) =>
+          index === failedIndex ? { Code: 'ValidationError', Message: String(reason.body.message) } : NONE,
+        ),
+      );
+    }
+    await this.beforeTransactionCommit?.({ tables: planned.map((write) => write.table.TableName) });
+    await this.db.batch(staging.operations);
+    return { status: 200, body: {} };
+  }
+
+  private async restore(entry: UndoEntry): Promise<void> {
+    if (entry.Item) {
+      await runAction(dynaliteActions.PutItem, this.items, { TableName: entry.TableName, Item: entry.Item });
+    } else {
+      await runAction(dynaliteActions.DeleteItem, this.items, { TableName: entry.TableName, Key: entry.Key });
+    }
+  }
+
+  /** Restores what a crash left half-applied under the undo log of earlier versions; loads TTL settings. */
+  async recover(legacyUndoLog: string | undefined): Promise<void> {
+    if (legacyUndoLog !== undefined) {
+      await fs.rm(`${legacyUndoLog}.tmp`, { force: true }); // never renamed: nothing was applied
+      const text = await fs.readFile(legacyUndoLog, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (text !== undefined) {
+        for (const entry of (JSON.parse(text) as { entries: UndoEntry[] }).entries) await this.restore(entry);
+        await fs.rm(legacyUndoLog, { force: true });
+      }
+    }
+    for await (const [key, value] of this.db.iterator({ gte: TTL_PREFIX, lt: `${TTL_PREFIX}\uffff` })) {
+      this.timeToLive.set(key.slice(TTL_PREFIX.length), value as Json);
+    }
   }
 
   /** Accepted and remembered for DescribeTimeToLive; expiry itself is not emulated. */
-  private async updateTimeToLive(input: Json): Promise<Reply> {
+  private async updateTimeToLive(input: Json): Promise<Answer> {
     const specification = input.TimeToLiveSpecification;
-    if (typeof input.TableName !== 'string' || !isObject(specification)) {
-      return validationError('1 validation error detected: TimeToLiveSpecification must not be null');
-    }
-    await this.keyNames(input.TableName); // ResourceNotFoundException for an unknown table
-    this.timeToLive.set(
-      input.TableName,
-      specification.Enabled
-        ? { TimeToLiveStatus: 'ENABLED', AttributeName: specification.AttributeName }
-        : { TimeToLiveStatus: 'DISABLED' },
-    );
-    return jsonReply(200, { TimeToLiveSpecification: specification });
-  }
-
-  /** dynalite ignores ReturnValuesOnConditionCheckFailure: add the current item to its error. */
-  private async writeReturningOldOnFailure(
-    operation: string,
-    input: Json,
-    method: string,
-    url: string,
-    headers: http.IncomingHttpHeaders,
-    body: Buffer,
-  ): Promise<Reply> {
-    const reply = await this.backend.forward(method, url, forwardedHeaders(headers), body);
-    if (reply.status !== 400) return reply;
-    const data = parseJson(reply.body) ?? {};
-    if (errorName({ status: reply.status, data, reply }) !== 'ConditionalCheckFailedException') return reply;
-    const tableName = String(input.TableName);
-    const key = await this.keyOf(tableName, operation === 'PutItem' ? input.Item : input.Key, false);
-    const item = await this.currentItem(tableName, key);
-    return jsonReply(400, item ? { ...data, Item: item } : data);
+    if (typeof input.TableName !== 'string') throw nullValue('tableName');
+    if (!isObject(specification)) throw nullValue('timeToLiveSpecification');
+    await getTable(this.store, input.TableName); // ResourceNotFoundException for an unknown table
+    const description = specification.Enabled
+      ? { TimeToLiveStatus: 'ENABLED', AttributeName: specification.AttributeName }
+      : { TimeToLiveStatus: 'DISABLED' };
+    await this.db.put(TTL_PREFIX + input.TableName, description);
+    this.timeToLive.set(input.TableName, description);
+    return { status: 200, body: { TimeToLiveSpecification: specification } };
   }
 }
 
-function undoEntry(write: PlannedWrite): UndoEntry {
-  return write.snapshot
-    ? { TableName: write.tableName, Key: write.key, Item: write.snapshot }
-    : { TableName: write.tableName, Key: write.key };
+/** The LevelDB key of an item: dynalite keeps each table's items under `item-<table>~`. */
+function itemDbKey(tableName: string, key: string): string {
+  return `item-${tableName}~${key}`;
 }
 
-/** The single-item request that applies one transaction item with its condition. */
-function singleWriteFor(write: PlannedWrite): { operation: string; request: Json } {
-  const { op } = write;
-  const condition = {
-    ConditionExpression: op.ConditionExpression,
-    ExpressionAttributeNames: op.ExpressionAttributeNames,
-    ExpressionAttributeValues: op.ExpressionAttributeValues,
-  };
-  switch (write.kind) {
-    case 'Put':
-      return { operation: 'PutItem', request: { TableName: write.tableName, Item: op.Item, ...condition } };
-    case 'Update':
-      return {
-        operation: 'UpdateItem',
-        request: {
-          TableName: write.tableName,
-          Key: op.Key,
-          UpdateExpression: op.UpdateExpression,
-          ...condition,
-        },
-      };
-    case 'Delete':
-      return { operation: 'DeleteItem', request: { TableName: write.tableName, Key: op.Key, ...condition } };
-    case 'ConditionCheck':
-      // dynalite cannot evaluate a condition without writing: rewrite the item as it is (or a
-      // key-only placeholder, removed again at commit) under the condition.
-      return {
-        operation: 'PutItem',
-        request: { TableName: write.tableName, Item: write.snapshot ?? write.key, ...condition },
-      };
+type BatchOperation = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+
+/**
+ * A view of the store for dynalite's write actions that records their item and index writes
+ * instead of making them, to be committed together as one batch. It serves reads of the items
+ * the transaction holds from what the transaction read at admission. The prefixes are how
+ * dynalite 4 names its sub-databases (db/index.js, getItemDb and getIndexDb). Only for items
+ * held exclusively: dynalite's own per-key lock is released when an action returns, before the
+ * batch is committed.
+ */
+class Staging {
+  readonly operations: BatchOperation[] = [];
+  readonly store: Store;
+  private readonly known: Map<string, AttributeMap | undefined>;
+
+  constructor(base: Store, known: Iterable<[string, AttributeMap | undefined]>) {
+    this.known = new Map(known);
+    this.store = {
+      ...base,
+      getItemDb: (name) => this.stage(`item-${name}~`, base.getItemDb(name)),
+      getIndexDb: (type, tableName, indexName) =>
+        this.stage(
+          `index-${type.toLowerCase()}~${tableName}~${indexName}~`,
+          base.getIndexDb(type, tableName, indexName),
+        ),
+    };
+  }
+
+  private stage(prefix: string, subDb: SubDb): SubDb {
+    return {
+      ...subDb,
+      get: (key, callback) => {
+        const full = prefix + key;
+        if (this.known.has(full)) callback(null, this.known.get(full));
+        else subDb.get(key, callback);
+      },
+      put: (key, value, callback) => {
+        this.operations.push({ type: 'put', key: prefix + key, value });
+        callback(null);
+      },
+      del: (key, callback) => {
+        this.operations.push({ type: 'del', key: prefix + key });
+        callback(null);
+      },
+    };
   }
 }
 
-function forwardedHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const copied: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_HEADERS.has(name)) copied[name] = value;
-  }
-  return copied;
+/** Adds a write request to BatchWriteItem's RequestItems (or UnprocessedItems) shape. */
+function groupInto(byTable: Record<string, Json[]>, target: { tableName: string; request: Json }): void {
+  byTable[target.tableName] = [...(byTable[target.tableName] ?? []), target.request];
 }
 
-function readBody(request: http.IncomingMessage): Promise<Buffer> {
+function requestId(): string {
+  return randomBytes(39).toString('base64').toUpperCase().replace(/[+/]/g, '0');
+}
+
+function send(response: http.ServerResponse, status: number, body: Buffer | string, json = true): void {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  response.writeHead(status, {
+    ...(json ? { 'content-type': 'application/x-amz-json-1.0' } : {}),
+    'content-length': bytes.length,
+    'x-amzn-requestid': requestId(),
+    'x-amz-crc32': zlib.crc32(bytes),
+  });
+  response.end(bytes);
+}
+
+function readBody(request: http.IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
     request.on('data', (chunk: Buffer) => {
       length += chunk.length;
       if (length > MAX_REQUEST_BYTES) {
-        reject(new Error('request too large'));
-        request.destroy();
+        request.removeAllListeners('data');
+        request.resume();
+        resolve(undefined);
         return;
       }
       chunks.push(chunk);
     });
     request.on('error', reject);
-    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('end', () => resolve(length > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks)));
   });
 }
 
@@ -667,65 +932,105 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   if (storePath !== undefined) await fs.mkdir(storePath, { recursive: true });
   const release = dataDir === undefined ? async () => {} : await claimDataDir(dataDir);
 
-  const store = dynalite({ path: storePath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const backend = new Backend(await listen(store));
-  const engine = new Engine(backend, dataDir === undefined ? undefined : path.join(dataDir, UNDO_LOG_FILE));
-  const lock = new Mutex();
-  const byOperation: Record<string, number> = {};
-  let requests = 0;
-
+  const store = dynaliteDb.create({ path: storePath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const engine = new Engine(store, options.beforeTransactionCommit);
   try {
-    await engine.loadUndoLog();
-    await engine.recoverIfNeeded();
+    await store.db.open();
+    await engine.recover(dataDir === undefined ? undefined : path.join(dataDir, LEGACY_UNDO_LOG_FILE));
   } catch (error) {
-    backend.close();
-    await closeServer(store);
+    await store.db.close().catch(() => undefined);
     await release();
     throw error;
   }
 
-  const front = http.createServer((request, response) => {
-    void (async () => {
-      let reply: Reply;
-      try {
-        const body = await readBody(request);
-        const target = request.headers['x-amz-target'];
-        const operation =
-          typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-            ? target.slice(TARGET_PREFIX.length)
-            : '-';
-        requests += 1;
-        byOperation[operation] = (byOperation[operation] ?? 0) + 1;
-        reply = await lock.run(() =>
-          engine.dispatch(operation, request.method ?? 'POST', request.url ?? '/', request.headers, body),
-        );
-      } catch (error) {
-        reply = jsonReply(500, { __type: `${ERROR_PREFIX}InternalServerError`, message: String(error) });
-      }
-      response.writeHead(reply.status, reply.headers);
-      response.end(reply.body);
-    })();
-  });
-  const port = await listen(front);
+  const byOperation: Record<string, number> = {};
+  let requests = 0;
+  let closing = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
 
-  let closing: Promise<void> | undefined;
+  async function serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    if (body === undefined) return send(response, 413, '', false);
+    if (request.method === 'GET')
+      return send(response, 200, 'healthy: dynamodb.us-east-1.amazonaws.com ', false);
+    if (request.method !== 'POST') return send(response, 404, '<UnknownOperationException/>\n', false);
+    const target = request.headers['x-amz-target'];
+    const operation =
+      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+        ? target.slice(TARGET_PREFIX.length)
+        : '-';
+    requests += 1;
+    byOperation[operation] = (byOperation[operation] ?? 0) + 1;
+
+    let input: unknown;
+    try {
+      input = JSON.parse(body.toString('utf8'));
+    } catch {
+      input = undefined;
+    }
+    if (!isObject(input)) {
+      return send(
+        response,
+        400,
+        JSON.stringify({ __type: 'com.amazon.coral.service#SerializationException' }),
+      );
+    }
+    if (closing) {
+      return send(
+        response,
+        500,
+        JSON.stringify({
+          __type: `${ERROR_PREFIX}InternalServerError`,
+          message: 'Embedded DynamoDB is closed',
+        }),
+      );
+    }
+    let answer: Answer;
+    inFlight += 1;
+    try {
+      answer = await engine.dispatch(operation, input);
+    } catch (error) {
+      answer = {
+        status: 500,
+        body: { __type: `${ERROR_PREFIX}InternalServerError`, message: String(error) },
+      };
+    } finally {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    }
+    send(response, answer.status, JSON.stringify(answer.body));
+  }
+
+  const server = http.createServer((request, response) => {
+    serve(request, response).catch((error: unknown) => {
+      if (!response.headersSent) {
+        send(
+          response,
+          500,
+          JSON.stringify({ __type: `${ERROR_PREFIX}InternalServerError`, message: String(error) }),
+        );
+      }
+    });
+  });
+  const port = await listen(server);
+
+  let closed: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stats: () => ({ requests, byOperation: { ...byOperation } }),
     close: () => {
-      closing ??= (async () => {
-        const frontClosed = closeServer(front);
-        front.closeIdleConnections();
-        await lock.run(async () => {
-          engine.closed = true;
-        });
-        front.closeAllConnections();
-        await frontClosed;
-        backend.close();
-        await closeServer(store); // dynalite's close() also closes its LevelDB
+      closed ??= (async () => {
+        closing = true;
+        const serverClosed = closeServer(server);
+        server.closeIdleConnections();
+        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+        server.closeAllConnections();
+        await serverClosed;
+        await store.db.close();
         await release();
       })();
-      return closing;
+      return closed;
     },
   };
 }
