@@ -117,7 +117,9 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
   ];
   const stockUpdate = stockUpdateOf(kiosk.kioskId, plan.stockChanges);
   if (stockUpdate) items.push({ Update: stockUpdate });
-  items.push({ Update: counterUpdate(aggregateKey('naloxone', plan.day, kiosk.siteId), plan.counters) });
+  items.push({
+    Update: counterUpdate(aggregateKey('naloxone', plan.day, kiosk.siteId, kiosk.kioskId), plan.counters),
+  });
   if (plan.task) {
     items.push({
       Put: {

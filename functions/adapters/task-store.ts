@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Fetched, mergePage, type Sortable, type StreamPosition } from '../core/paging.js';
-import { ESCALATION_MS, TASK_SHARDS, type TaskStatus, taskIndexKeys } from '../core/tasks.js';
+import { TASK_SHARDS, type TaskStatus, taskIndexKeys } from '../core/tasks.js';
 import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
 
 export interface TaskRecord {

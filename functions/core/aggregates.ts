@@ -1,10 +1,13 @@
 /**
  * Report counters are kept per program, UTC day and site, added to in the same
- * transaction as the fact they count. A report reads days × sites items,
- * never the events themselves.
+ * transaction as the fact they count. A report reads days × sites items (times the
+ * few shards that wrote to them), never the events themselves.
  *
- * Partition: `<program>#YYYY-MM` (a month per partition keeps partitions
- * small and lets a report query month by month); sort key: `YYYY-MM-DD#siteId`.
+ * Partition: `<program>#YYYY-MM#<shard>` (a month per partition keeps partitions small
+ * and lets a report query month by month); sort key: `YYYY-MM-DD#siteId`. The shard
+ * comes from who writes the fact (a kiosk, a person's enrollment, a use report), so
+ * writers at one site on one day do not all queue on one item: in DynamoDB, concurrent
+ * transactions on an item conflict, and a busy site would turn into 503s.
  */
 export type Program = 'naloxone' | 'moud';
 
@@ -13,8 +16,29 @@ export interface AggregateKey {
   readonly sk: string;
 }
 
-export function aggregateKey(program: Program, day: string, siteId: string): AggregateKey {
-  return { pk: `${program}#${day.slice(0, 7)}`, sk: `${day}#${siteId}` };
+/** Partitions per program and month. */
+export const AGGREGATE_SHARDS = 8;
+
+/** FNV-1a: a stable, evenly spread shard for a writer's id (no crypto needed, nothing secret). */
+export function shardOf(writer: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < writer.length; i += 1) {
+    hash ^= writer.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % AGGREGATE_SHARDS;
+}
+
+export function aggregateKey(program: Program, day: string, siteId: string, writer: string): AggregateKey {
+  return { pk: `${program}#${day.slice(0, 7)}#${shardOf(writer)}`, sk: `${day}#${siteId}` };
+}
+
+/** Every partition of a program's month: its shards, and the unsharded one of earlier versions. */
+export function aggregatePartitions(program: Program, month: string): string[] {
+  return [
+    `${program}#${month}`,
+    ...Array.from({ length: AGGREGATE_SHARDS }, (_, s) => `${program}#${month}#${s}`),
+  ];
 }
 
 export function parseAggregateSortKey(sk: string): { day: string; siteId: string } {

@@ -92,7 +92,12 @@ async function enroll(request: HttpRequest) {
           },
         ]
       : []),
-    { Update: counterUpdate(aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId), counters) },
+    {
+      Update: counterUpdate(
+        aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId, enrollmentId),
+        counters,
+      ),
+    },
     siteUse(enrollment.siteId, 'enrollment', enrollmentId, request.actor?.id, at),
   ];
   // A transaction cancelled by a concurrent one (the same site's counters, say) wrote nothing: again.
@@ -171,7 +176,7 @@ async function recordEvent(request: HttpRequest) {
           ? [
               {
                 Update: counterUpdate(
-                  aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId),
+                  aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId, enrollmentId),
                   change.counters,
                 ),
               },

@@ -6,7 +6,6 @@ import {
   bodyLimitBytes,
   type FunctionName,
   type Role,
-  type Route,
   type RouteDeclaration,
   routes,
 } from '../../lib/manifest.js';

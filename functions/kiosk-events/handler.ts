@@ -5,12 +5,12 @@ import {
   type KioskRecord,
   loadKioskAndEvent,
   type StoredEvent,
-  sleep,
   writeKioskEvent,
 } from '../adapters/kiosk-store.js';
 import { logger } from '../adapters/logger.js';
 import { deliver, newNotification } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
+import { backoff } from '../core/backoff.js';
 import { canonicalJson, withCanonicalEventId } from '../core/canonical.js';
 import {
   conflict,
@@ -29,7 +29,7 @@ import { type HttpAnswer, type HttpRequest, json, routeGroup, validate } from '.
 /** Contract: a kiosk body over 16 KiB (measured in raw bytes) is refused before any other check. */
 export const KIOSK_BODY_LIMIT_BYTES = bodyLimitBytes.kiosk;
 /** Concurrent events that race for the same stock re-plan from the item DynamoDB hands back. */
-const MAX_ATTEMPTS = 20;
+const MAX_ATTEMPTS = 30;
 
 const secrets = new Map<string, { sealed: string; secret: string }>();
 
@@ -131,7 +131,8 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
       return json(201, { eventId: event.eventId, status: 'recorded' });
     }
     view = outcome.kiosk;
-    await sleep(Math.random() * 4 * Math.min(attempt, 8));
+    // A transaction on the same kiosk or counters is in flight (a kiosk flushing a queue): back off.
+    await backoff(attempt, 5, 250);
   }
   logger.warn('kiosk event gave up after repeated stock conflicts', { kioskId, eventId: event.eventId });
   throw unavailable('Too many concurrent changes to this kiosk; nothing was recorded, retry later.');

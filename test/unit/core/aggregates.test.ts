@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AGGREGATE_SHARDS,
   addCounter,
   aggregateKey,
+  aggregatePartitions,
   type Counters,
   monthsBetween,
   parseAggregateSortKey,
+  shardOf,
   utcDay,
 } from '../../../functions/core/aggregates.js';
 
@@ -29,15 +32,22 @@ describe('monthsBetween', () => {
 });
 
 describe('aggregate keys', () => {
-  it('partitions by program and month and sorts by day and site', () => {
-    expect(aggregateKey('naloxone', '2026-11-20', 'site-7')).toEqual({
-      pk: 'naloxone#2026-11',
-      sk: '2026-11-20#site-7',
-    });
+  it('partitions by program, month and the writer’s shard, and sorts by day and site', () => {
+    const key = aggregateKey('naloxone', '2026-11-20', 'site-7', 'K-0001');
+
+    expect(key).toEqual({ pk: `naloxone#2026-11#${shardOf('K-0001')}`, sk: '2026-11-20#site-7' });
+    expect(aggregatePartitions('naloxone', '2026-11')).toContain(key.pk);
+  });
+
+  it('spreads writers over the shards, and always puts one writer in the same one', () => {
+    const shards = new Set(Array.from({ length: 200 }, (_, i) => shardOf(`K-${i}`)));
+
+    expect(shards.size).toBe(AGGREGATE_SHARDS);
+    expect(shardOf('E-123')).toBe(shardOf('E-123'));
   });
 
   it('reads a sort key back into its day and site, even a site with # in its id', () => {
-    const { sk } = aggregateKey('naloxone', '2026-11-20', 'county#7');
+    const { sk } = aggregateKey('naloxone', '2026-11-20', 'county#7', 'K-0001');
 
     expect(parseAggregateSortKey(sk)).toEqual({ day: '2026-11-20', siteId: 'county#7' });
   });

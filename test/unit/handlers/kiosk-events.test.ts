@@ -17,6 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { logger } from '../../../functions/adapters/logger.js';
+import { aggregateKey } from '../../../functions/core/aggregates.js';
 import { sign } from '../../../functions/core/signing.js';
 import { handler } from '../../../functions/kiosk-events/handler.js';
 import { apiEvent, invoke } from '../../support/events.js';
@@ -204,7 +205,7 @@ describe('recording a signed kiosk event', () => {
     expect(spelled(stockUpdate.ConditionExpression, stockUpdate)).toContain(`stock.${SKU} >= 7`);
 
     const [aggregate] = updatesOf(items, TABLE.aggregates);
-    expect(aggregate.Key).toEqual({ pk: 'naloxone#2026-11', sk: '2026-11-20#site-7' });
+    expect(aggregate.Key).toEqual(aggregateKey('naloxone', '2026-11-20', 'site-7', 'K-0001'));
     expect(aggregate.UpdateExpression).toMatch(/^ADD /);
     expect(addedCounters(aggregate)).toEqual({
       dispenseEvents: 1,

@@ -23,6 +23,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { logger } from '../../../functions/adapters/logger.js';
+import { aggregateKey } from '../../../functions/core/aggregates.js';
 import { enrollmentTaskId } from '../../../functions/core/tasks.js';
 import { handler } from '../../../functions/enrollments/handler.js';
 import { workflows } from '../../../lib/manifest.js';
@@ -246,7 +247,7 @@ describe('enrolling a person', () => {
       recordedBy: 'outreach-7',
     });
     const [aggregate] = updatesOf(items, TABLE.aggregates);
-    expect(aggregate.Key).toEqual({ pk: 'moud#2026-11', sk: '2026-11-18#site-7' });
+    expect(aggregate.Key).toEqual(aggregateKey('moud', '2026-11-18', 'site-7', ENROLLMENT_ID));
     expect(addedCounters(aggregate)).toMatchObject({ enrollments: 1 });
   });
 
