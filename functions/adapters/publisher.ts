@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type TopicName, topics } from '../../lib/manifest.js';
+import { traced } from './observability.js';
 
 /** A notification as it leaves the backend: ids, site, kind and times only. */
 export interface Notification {
@@ -13,7 +14,7 @@ export interface Publisher {
   publish(notification: Notification): Promise<void>;
 }
 
-const sns = new SNSClient({});
+const sns = traced(new SNSClient({}));
 
 export const snsPublisher: Publisher = {
   async publish({ topic, message, attributes, messageId }) {

@@ -1,5 +1,6 @@
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { sealingKey } from '../../lib/manifest.js';
+import { traced } from './observability.js';
 
 /**
  * Application-level encryption for kiosk secrets and contact details, on top
@@ -11,7 +12,7 @@ export interface Sealer {
   open(sealed: string, purpose: string): Promise<string>;
 }
 
-const kms = new KMSClient({});
+const kms = traced(new KMSClient({}));
 
 export const kmsSealer: Sealer = {
   async seal(plaintext, purpose) {

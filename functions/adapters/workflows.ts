@@ -1,6 +1,7 @@
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { workflows as declarations } from '../../lib/manifest.js';
 import { logger } from './logger.js';
+import { traced } from './observability.js';
 
 /**
  * The follow-up workflow as handlers see it: start one per enrollment, and
@@ -8,19 +9,19 @@ import { logger } from './logger.js';
  * something it should react to was recorded.
  */
 export interface Workflows {
-  /** Idempotent: the execution is named after the enrollment. */
-  startFollowUp(enrollmentId: string): Promise<void>;
+  /** Idempotent: the execution is named after the enrollment; the correlation id goes into its input. */
+  startFollowUp(enrollmentId: string, correlationId?: string): Promise<void>;
   /** Resumes a parked execution; a token that is no longer waiting is ignored. */
   wake(token: string): Promise<void>;
 }
 
-const sfn = new SFNClient({});
+const sfn = traced(new SFNClient({}));
 
 /** Answers that mean the token no longer waits: the execution moved on, timed out or ended. */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 export const stepFunctions: Workflows = {
-  async startFollowUp(enrollmentId) {
+  async startFollowUp(enrollmentId, correlationId) {
     const stateMachineArn = process.env[declarations.followUp.envVar];
     if (!stateMachineArn) throw new Error(`${declarations.followUp.envVar} is not set`);
     try {
@@ -28,7 +29,7 @@ export const stepFunctions: Workflows = {
         new StartExecutionCommand({
           stateMachineArn,
           name: enrollmentId,
-          input: JSON.stringify({ enrollmentId }),
+          input: JSON.stringify({ enrollmentId, ...(correlationId ? { correlationId } : {}) }),
         }),
       );
     } catch (error) {

@@ -8,6 +8,7 @@ import {
 } from '../adapters/dynamo.js';
 import { type EnrollmentRecord, getEnrollment } from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
+import { count, observed } from '../adapters/observability.js';
 import { workflows } from '../adapters/workflows.js';
 import { type FollowUpState, type FollowUpTask, planFollowUp } from '../core/followup.js';
 import type { Medication } from '../core/schemas.js';
@@ -170,6 +171,8 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
         throw error;
       }
     }
+    if (decided.open) count('tasksOpened');
+    count('tasksEscalated', decided.escalate.length);
     if (decided.judged.length || decided.open || decided.escalate.length) {
       logger.info('follow-up planned', {
         enrollmentId,
@@ -217,6 +220,7 @@ async function markNotified(taskId: string, notice: string): Promise<void> {
         ExpressionAttributeValues: { ':notice': notice, ':at': now().toISOString() },
       }),
     );
+    count('notificationsPublished'); // the state machine published it just before this step
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error; // already marked: a re-run
   }
@@ -243,7 +247,7 @@ async function park(enrollmentId: string, token: string, seq: number): Promise<v
   }
 }
 
-export const handler = async (input: StepInput): Promise<PlanOutput | Record<string, never>> => {
+export const handler = observed(async (input: StepInput): Promise<PlanOutput | Record<string, never>> => {
   switch (input.step) {
     case 'plan':
       return plan(input.enrollmentId);
@@ -254,4 +258,4 @@ export const handler = async (input: StepInput): Promise<PlanOutput | Record<str
       await park(input.enrollmentId, input.token, input.seq);
       return {};
   }
-};
+});

@@ -5,6 +5,7 @@ import type * as z from 'zod';
 import { type FunctionName, type Role, type Route, routes } from '../../lib/manifest.js';
 import { now } from '../adapters/clock.js';
 import { logger } from '../adapters/logger.js';
+import { correlationIdOf, observe } from '../adapters/observability.js';
 import {
   AppError,
   forbidden,
@@ -101,13 +102,16 @@ function actorFrom(event: APIGatewayProxyEvent): Actor | undefined {
   return id ? { id, roles: groups } : undefined;
 }
 
-function toResult(answer: HttpAnswer): APIGatewayProxyResult {
+/** Every answer names its correlation id, so a caller can quote it and an operator find its log lines. */
+function toResult(answer: HttpAnswer, event?: APIGatewayProxyEvent): APIGatewayProxyResult {
+  const correlationId = correlationIdOf(event);
+  const correlation: Record<string, string> = correlationId ? { 'x-correlation-id': correlationId } : {};
   if (answer.text !== undefined) {
-    return { statusCode: answer.status, headers: { ...answer.headers }, body: answer.text };
+    return { statusCode: answer.status, headers: { ...answer.headers, ...correlation }, body: answer.text };
   }
   return {
     statusCode: answer.status,
-    headers: { 'content-type': 'application/json', ...answer.headers },
+    headers: { 'content-type': 'application/json', ...answer.headers, ...correlation },
     body: answer.body === undefined ? '' : JSON.stringify(answer.body),
   };
 }
@@ -118,7 +122,7 @@ export function errorAnswers(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
     onError: (request) => {
       const error = request.error;
       if (error instanceof AppError) {
-        request.response = toResult(json(error.status, error.toBody()));
+        request.response = toResult(json(error.status, error.toBody()), request.event);
         return;
       }
       const fault = error as { name?: string; $metadata?: unknown; $fault?: string };
@@ -129,12 +133,13 @@ export function errorAnswers(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
           fault: fault.$fault,
           errorMessage: (error as Error).message,
         });
-        request.response = toResult(json(503, unavailable().toBody(), { 'retry-after': '1' }));
+        request.response = toResult(json(503, unavailable().toBody(), { 'retry-after': '1' }), request.event);
         return;
       }
       logger.error('unexpected failure', { errorName: fault?.name, errorMessage: (error as Error)?.message });
       request.response = toResult(
         json(500, new AppError(500, 'internal_error', 'Something went wrong on our side.').toBody()),
+        request.event,
       );
     },
   };
@@ -171,7 +176,7 @@ export function routeGroup(fn: FunctionName, impls: Record<string, RouteImpl>) {
           params: (event.pathParameters ?? {}) as Record<string, string>,
           actor,
         });
-        return toResult(answer);
+        return toResult(answer, event);
       },
     })),
     notFoundResponse: () => {
@@ -179,7 +184,7 @@ export function routeGroup(fn: FunctionName, impls: Record<string, RouteImpl>) {
     },
   });
 
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  return observe(middy<APIGatewayProxyEvent, APIGatewayProxyResult>())
     .use(errorAnswers())
     .handler(router as never);
 }

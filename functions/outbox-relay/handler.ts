@@ -2,6 +2,7 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { now } from '../adapters/clock.js';
 import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
+import { count, gauge, observed } from '../adapters/observability.js';
 import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
 import { kioskTasksToEscalate } from '../adapters/task-store.js';
 
@@ -63,10 +64,19 @@ async function escalateKioskTasks(at: Date): Promise<number> {
  * runtime passes `minAgeMs: 0`: no request of its own is in flight, so every
  * outbox row left is an orphan of the previous run.
  */
-export const handler = async (event?: { minAgeMs?: number }) => {
+export const handler = observed(async (event?: { minAgeMs?: number }) => {
   const at = now();
   const escalated = await escalateKioskTasks(at);
-  const result = { ...(await relayOutbox(at, event?.minAgeMs ?? RELAY_MIN_AGE_MS)), escalated };
+  const { oldestPendingAt, ...relayed } = await relayOutbox(at, event?.minAgeMs ?? RELAY_MIN_AGE_MS);
+  const result = { ...relayed, escalated };
+  count('tasksEscalated', escalated);
+  // Every run, 0 when the outbox is empty: a missing value means the relay did not run (the alarm treats it so).
+  gauge('outboxPending', relayed.pending, 'Count');
+  gauge(
+    'outboxOldestAgeSeconds',
+    oldestPendingAt ? Math.max(0, Math.round((at.getTime() - Date.parse(oldestPendingAt)) / 1000)) : 0,
+    'Seconds',
+  );
   if (result.published || result.failed || result.escalated) logger.info('outbox relayed', result);
   return result;
-};
+});
