@@ -33,7 +33,10 @@ export function gauge(metric: MetricName, value: number, unit: 'Seconds' | 'Coun
 
 /** Publishes what this invocation counted (Powertools' logMetrics would warn on every invocation that counted nothing). */
 export function flushMetrics(): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  if (!metrics.hasStoredMetrics()) return;
+  // Read at each flush, not when the module loaded: the embedded runtime turns metrics off after import.
+  if (process.env.POWERTOOLS_METRICS_DISABLED === 'true') metrics.clearMetrics();
+  else metrics.publishStoredMetrics();
 }
 
 // --- Correlation ----------------------------------------------------------------------------
