@@ -94,6 +94,8 @@ beforeEach(() => {
   sns.reset();
   kms.reset();
   stubEnvironment();
+  // The suite turns metrics off (vitest.config.ts); here they are what is asserted.
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
   useClock(() => new Date(NOW));
   installFakeKms(kms);
   storedEvents = {};
@@ -239,6 +241,18 @@ describe('business metrics', () => {
     // Assert
     expect(again.body.status).toBe('duplicate');
     expect(publishedMetrics()).toEqual({ [declared.names.kioskEventDuplicates]: 1 });
+  });
+
+  it('publish nothing where metrics are turned off (the embedded backend), and keep nothing for later', async () => {
+    // Arrange
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+
+    // Act
+    await invoke(kioskEvents, signedDispense());
+
+    // Assert
+    expect(published).toEqual([]);
+    expect(metrics.hasStoredMetrics()).toBe(false);
   });
 
   it('publish nothing for an invocation that counted nothing', async () => {
