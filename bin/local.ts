@@ -14,8 +14,10 @@ const backend = await startBackend({
   port: Number(process.env.PORT || 3000),
   host: process.env.HOST || '127.0.0.1',
 });
+const { timeScale } = backend.clock.settings;
 console.log(
-  `Bridgeway listening on ${backend.url} (data in ${dataDir}, clock ${backend.clock.now().toISOString()} ×${backend.clock.settings.timeScale})`,
+  `Bridgeway listening on ${backend.url} (data in ${dataDir}, clock ${backend.clock.now().toISOString()} ` +
+    `${timeScale === 'manual' ? 'manual: POST /local/clock moves it' : `×${timeScale}`})`,
 );
 console.log(firstSteps({ url: backend.url, dataDir: resolve(dataDir), tokens: backend.tokens }));
 

@@ -9,7 +9,8 @@ import { traced } from './observability.js';
  * from the environment, so the embedded runtime points it at its own DynamoDB
  * with AWS_ENDPOINT_URL_DYNAMODB and nothing here knows the difference.
  */
-export const documentClient = DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), {
+export const dynamoClient = traced(new DynamoDBClient({}));
+export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },
 });
 

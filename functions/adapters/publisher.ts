@@ -14,14 +14,15 @@ export interface Publisher {
   publish(notification: Notification): Promise<void>;
 }
 
-const sns = traced(new SNSClient({}));
+/** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
+export const snsClient = traced(new SNSClient({}));
 
 export const snsPublisher: Publisher = {
   async publish({ topic, message, attributes, messageId }) {
     const topicArn = process.env[topics[topic].envVar];
     if (!topicArn)
       throw new Error(`${topics[topic].envVar} is not set: this function may not publish to ${topic}`);
-    await sns.send(
+    await snsClient.send(
       new PublishCommand({
         TopicArn: topicArn,
         Message: message,

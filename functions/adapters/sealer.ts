@@ -12,13 +12,14 @@ export interface Sealer {
   open(sealed: string, purpose: string): Promise<string>;
 }
 
-const kms = traced(new KMSClient({}));
+/** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
+export const kmsClient = traced(new KMSClient({}));
 
 export const kmsSealer: Sealer = {
   async seal(plaintext, purpose) {
     const keyId = process.env[sealingKey.envVar];
     if (!keyId) throw new Error(`${sealingKey.envVar} is not set`);
-    const out = await kms.send(
+    const out = await kmsClient.send(
       new EncryptCommand({
         KeyId: keyId,
         Plaintext: Buffer.from(plaintext, 'utf8'),
@@ -28,7 +29,7 @@ export const kmsSealer: Sealer = {
     return Buffer.from(out.CiphertextBlob as Uint8Array).toString('base64');
   },
   async open(sealed, purpose) {
-    const out = await kms.send(
+    const out = await kmsClient.send(
       new DecryptCommand({ CiphertextBlob: Buffer.from(sealed, 'base64'), EncryptionContext: { purpose } }),
     );
     return Buffer.from(out.Plaintext as Uint8Array).toString('utf8');

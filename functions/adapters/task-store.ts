@@ -1,5 +1,4 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ESCALATION_MS } from '../core/tasks.js';
 import {
   documentClient,
   isConditionalCheckFailed,
@@ -112,22 +111,20 @@ export async function completeTask(
 }
 
 /**
- * Kiosk contact tasks open past their escalation time and not escalated yet
- * (follow-up tasks of enrollments are escalated by their workflow).
+ * Kiosk contact tasks open and not escalated yet (follow-up tasks of enrollments are escalated by
+ * their workflow): those past their escalation time, and when the next one falls due.
  */
-export async function kioskTasksToEscalate(now: Date): Promise<TaskRecord[]> {
-  return (await queryAll({
+export async function kioskEscalations(now: Date): Promise<{ due: TaskRecord[]; nextAt?: string }> {
+  const pending = (await queryAll({
     TableName: tableName('tasks'),
     IndexName: 'byStatus',
-    KeyConditionExpression: '#status = :open AND dueAt <= :cutoff',
-    FilterExpression: '#source = :kiosk AND attribute_not_exists(escalatedAt) AND escalateAt <= :now',
+    KeyConditionExpression: '#status = :open',
+    FilterExpression: '#source = :kiosk AND attribute_not_exists(escalatedAt)',
     ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
-    ExpressionAttributeValues: {
-      ':open': 'open',
-      ':kiosk': 'kiosk',
-      ':now': now.toISOString(),
-      // Kiosk tasks are due when created and escalate ESCALATION_MS later: older ones only.
-      ':cutoff': new Date(now.getTime() - ESCALATION_MS).toISOString(),
-    },
+    ExpressionAttributeValues: { ':open': 'open', ':kiosk': 'kiosk' },
   })) as TaskRecord[];
+  const at = now.toISOString();
+  const due = pending.filter((task) => String(task.escalateAt) <= at);
+  const later = pending.map((task) => String(task.escalateAt)).filter((escalateAt) => escalateAt > at);
+  return { due, nextAt: later.sort()[0] };
 }

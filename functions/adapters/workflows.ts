@@ -15,7 +15,8 @@ export interface Workflows {
   wake(token: string): Promise<void>;
 }
 
-const sfn = traced(new SFNClient({}));
+/** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
+export const sfnClient = traced(new SFNClient({}));
 
 /** Answers that mean the token no longer waits: the execution moved on, timed out or ended. */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
@@ -25,7 +26,7 @@ export const stepFunctions: Workflows = {
     const stateMachineArn = process.env[declarations.followUp.envVar];
     if (!stateMachineArn) throw new Error(`${declarations.followUp.envVar} is not set`);
     try {
-      await sfn.send(
+      await sfnClient.send(
         new StartExecutionCommand({
           stateMachineArn,
           name: enrollmentId,
@@ -39,7 +40,7 @@ export const stepFunctions: Workflows = {
   },
   async wake(token) {
     try {
-      await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"woken":true}' }));
+      await sfnClient.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"woken":true}' }));
     } catch (error) {
       if (!STALE_TOKEN.has((error as Error).name)) throw error;
       logger.debug('wake ignored: token no longer waiting', { errorName: (error as Error).name });

@@ -15,7 +15,10 @@ export type Sku = (typeof SKUS)[number];
 const sku = z.enum(SKUS);
 const guid = z.guid({ error: 'must be a UUID' });
 const isoDate = z.iso.date({ error: 'must be a date YYYY-MM-DD' });
-const isoDateTimeWithZone = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with a zone' });
+export const isoDateTimeWithZone = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 time with a zone',
+});
 
 export const kioskRegistrationSchema = z
   .strictObject({

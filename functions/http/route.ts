@@ -2,7 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod';
-import { type FunctionName, type Role, type Route, routes } from '../../lib/manifest.js';
+import { type FunctionName, type Role, type RouteDeclaration, routes } from '../../lib/manifest.js';
 import { now } from '../adapters/clock.js';
 import { logger } from '../adapters/logger.js';
 import { correlationIdOf, observe } from '../adapters/observability.js';
@@ -145,7 +145,10 @@ export function errorAnswers(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
   };
 }
 
-function allowed(route: Route, actor: Actor | undefined): void {
+/** A route as the router needs it: method, path and who may call it. */
+type RouteShape = Pick<RouteDeclaration, 'method' | 'path' | 'auth'>;
+
+function allowed(route: RouteShape, actor: Actor | undefined): void {
   if (route.auth.kind !== 'staff') return;
   if (!actor) throw unauthorized();
   const roles: readonly Role[] = route.auth.roles;
@@ -157,7 +160,14 @@ function allowed(route: Route, actor: Actor | undefined): void {
  * have an implementation; staff routes check the caller's role first.
  */
 export function routeGroup(fn: FunctionName, impls: Record<string, RouteImpl>) {
-  const mine = routes.filter((route) => route.function === fn);
+  return routeHandler(
+    routes.filter((route) => route.function === fn),
+    impls,
+  );
+}
+
+/** A handler serving `mine` (each must have an implementation), with the contract's error answers. */
+export function routeHandler(mine: readonly RouteShape[], impls: Record<string, RouteImpl>) {
   const missing = mine.filter((route) => !impls[`${route.method} ${route.path}`]);
   if (missing.length)
     throw new Error(`no implementation for ${missing.map((r) => `${r.method} ${r.path}`).join(', ')}`);

@@ -1,4 +1,5 @@
 import { now } from '../adapters/clock.js';
+import { healthDetails } from '../adapters/diagnostics.js';
 import { openApiDocument } from '../http/openapi.js';
 import { type HttpRequest, json, routeGroup } from '../http/route.js';
 
@@ -23,6 +24,6 @@ function openApi(request: HttpRequest) {
 }
 
 export const handler = routeGroup('meta', {
-  'GET /health': async () => json(200, { status: 'ok', now: now().toISOString() }),
+  'GET /health': async () => json(200, { status: 'ok', now: now().toISOString(), ...healthDetails() }),
   'GET /openapi.json': async (request) => json(200, openApi(request)),
 });

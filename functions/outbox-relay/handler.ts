@@ -4,7 +4,8 @@ import { cancellationReasons, documentClient, tableName } from '../adapters/dyna
 import { logger } from '../adapters/logger.js';
 import { count, gauge, observed } from '../adapters/observability.js';
 import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
-import { kioskTasksToEscalate } from '../adapters/task-store.js';
+import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
+import type { ScheduledRun } from '../core/schedule.js';
 
 /** Rows younger than this are still being published by the request that wrote them. */
 export const RELAY_MIN_AGE_MS = 60_000;
@@ -14,9 +15,9 @@ export const RELAY_MIN_AGE_MS = 60_000;
  * and its notification are one transaction, conditioned on the task being open
  * and not escalated yet, so a re-run or a concurrent completion changes nothing.
  */
-async function escalateKioskTasks(at: Date): Promise<number> {
+async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise<number> {
   let escalated = 0;
-  for (const task of await kioskTasksToEscalate(at)) {
+  for (const task of due) {
     const notification = newNotification(
       'outreach-escalation',
       {
@@ -60,23 +61,26 @@ async function escalateKioskTasks(at: Date): Promise<number> {
 
 /**
  * Scheduled: publishes notifications whose first publish failed, and escalates
- * kiosk contact tasks nobody completed within 24 hours. At start-up the embedded
- * runtime passes `minAgeMs: 0`: no request of its own is in flight, so every
- * outbox row left is an orphan of the previous run.
+ * kiosk contact tasks nobody completed within 24 hours. At start-up (and at every
+ * step of a manual clock) the embedded runtime passes `minAgeMs: 0`: no request of
+ * its own is in flight, so every outbox row left is an orphan.
  */
-export const handler = observed(async (event?: { minAgeMs?: number }) => {
+export const handler = observed(async (event?: { minAgeMs?: number }): Promise<ScheduledRun> => {
   const at = now();
-  const escalated = await escalateKioskTasks(at);
-  const { oldestPendingAt, ...relayed } = await relayOutbox(at, event?.minAgeMs ?? RELAY_MIN_AGE_MS);
-  const result = { ...relayed, escalated };
+  const escalations = await kioskEscalations(at);
+  const escalated = await escalateKioskTasks(at, escalations.due);
+  const { published, failed, pending, oldestPendingAt } = await relayOutbox(
+    at,
+    event?.minAgeMs ?? RELAY_MIN_AGE_MS,
+  );
   count('tasksEscalated', escalated);
   // Every run, 0 when the outbox is empty: a missing value means the relay did not run (the alarm treats it so).
-  gauge('outboxPending', relayed.pending, 'Count');
+  gauge('outboxPending', pending, 'Count');
   gauge(
     'outboxOldestAgeSeconds',
     oldestPendingAt ? Math.max(0, Math.round((at.getTime() - Date.parse(oldestPendingAt)) / 1000)) : 0,
     'Seconds',
   );
-  if (result.published || result.failed || result.escalated) logger.info('outbox relayed', result);
-  return result;
+  if (published || failed || escalated) logger.info('outbox relayed', { published, failed, escalated });
+  return { done: { published, escalated }, failed, nextDueAt: escalations.nextAt };
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { type FunctionName, type Role, type Route, routes } from '../manifest.js';
+import { type FunctionName, type Role, type RouteDeclaration, routes } from '../manifest.js';
 
 export type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -16,12 +16,14 @@ export interface GatewayOptions {
   readonly principals: ReadonlyMap<string, Principal>;
   /** Bodies beyond this are refused while streaming (API Gateway's own cap is 10 MB). */
   readonly maxBodyBytes?: number;
+  /** Routes of the embedded backend only (lib/embedded/control.ts), each with its handler. */
+  readonly controlRoutes?: readonly { readonly route: ControlRoute; readonly handler: LambdaHandler }[];
 }
 
-const compiled = routes.map((route) => ({
-  route,
-  pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}/?$`),
-}));
+/** A route outside the manifest: served by its own handler, authorized like a manifest route. */
+export type ControlRoute = Pick<RouteDeclaration, 'method' | 'path' | 'auth' | 'summary'>;
+
+const patternOf = (path: string) => new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}/?$`);
 
 function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
@@ -64,6 +66,20 @@ export function lambdaContext(functionName: string): Context {
  */
 export function createGateway(options: GatewayOptions): Server {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const compiled = [
+    ...routes.map((route) => ({
+      route: route as ControlRoute,
+      pattern: patternOf(route.path),
+      handler: options.handlers[route.function],
+      functionName: route.function as string,
+    })),
+    ...(options.controlRoutes ?? []).map(({ route, handler }) => ({
+      route,
+      pattern: patternOf(route.path),
+      handler,
+      functionName: 'local',
+    })),
+  ];
   return createServer((req, res) => {
     handle(req, res).catch((error) => {
       console.error(
@@ -98,7 +114,7 @@ export function createGateway(options: GatewayOptions): Server {
       }
       return;
     }
-    const route: Route = match.route;
+    const route = match.route;
     const body = await readBody(req, maxBodyBytes);
     if (body === undefined) {
       send(
@@ -129,7 +145,7 @@ export function createGateway(options: GatewayOptions): Server {
       };
     }
     const event = proxyEvent(req, url, route, match.pattern, body, claims);
-    const result = await options.handlers[route.function](event, lambdaContext(route.function));
+    const result = await match.handler(event, lambdaContext(match.functionName));
     const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
     const payload = result.isBase64Encoded
       ? Buffer.from(result.body, 'base64').toString('latin1')
@@ -141,7 +157,7 @@ export function createGateway(options: GatewayOptions): Server {
 function proxyEvent(
   req: IncomingMessage,
   url: URL,
-  route: Route,
+  route: ControlRoute,
   pattern: RegExp,
   body: Buffer,
   claims: Record<string, string> | undefined,

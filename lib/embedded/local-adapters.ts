@@ -1,67 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Notification, Publisher } from '../../functions/adapters/publisher.js';
-import type { Sealer } from '../../functions/adapters/sealer.js';
-
-/** SNS, embedded: every publish is appended as one JSON line to DATA_DIR/outbox.jsonl. */
-export function outboxFilePublisher(dataDir: string, now: () => Date): Publisher & { readonly file: string } {
-  const file = join(dataDir, 'outbox.jsonl');
-  return {
-    file,
-    async publish(notification: Notification) {
-      const line = JSON.stringify({
-        topic: notification.topic,
-        message: notification.message,
-        // The same message as an object, for readers of the file (message stays the string SNS carries).
-        messageDecoded: decoded(notification.message),
-        attributes: { ...notification.attributes, messageId: notification.messageId },
-        messageId: notification.messageId,
-        publishedAt: now().toISOString(),
-      });
-      // A synchronous append is one write(2): it is in the file before we answer, kill -9 or not.
-      appendFileSync(file, `${line}\n`);
-    },
-  };
-}
-
-function decoded(message: string): unknown {
-  try {
-    return JSON.parse(message);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * KMS, embedded: AES-256-GCM with a key kept under DATA_DIR (mode 0600).
- * The purpose is bound as additional authenticated data, like KMS's
- * encryption context.
- */
-export function localSealer(dataDir: string): Sealer {
-  const keyFile = join(dataDir, 'sealing.key');
-  if (!existsSync(keyFile)) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-  }
-  const key = Buffer.from(readFileSync(keyFile, 'utf8'), 'base64');
-  return {
-    async seal(plaintext, purpose) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      cipher.setAAD(Buffer.from(purpose, 'utf8'));
-      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
-    },
-    async open(sealed, purpose) {
-      const bytes = Buffer.from(sealed, 'base64');
-      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
-      decipher.setAAD(Buffer.from(purpose, 'utf8'));
-      decipher.setAuthTag(bytes.subarray(12, 28));
-      return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
-    },
-  };
-}
 
 export interface StaffTokens {
   readonly admin: string;

@@ -5,15 +5,40 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { useClock } from '../../functions/adapters/clock.js';
-import { usePublisher } from '../../functions/adapters/publisher.js';
-import { useSealer } from '../../functions/adapters/sealer.js';
-import { useWorkflows } from '../../functions/adapters/workflows.js';
-import { type FunctionName, functions, tables } from '../manifest.js';
+import { useHealthDetails } from '../../functions/adapters/diagnostics.js';
+import { dynamoClient } from '../../functions/adapters/dynamo.js';
+import { snsClient } from '../../functions/adapters/publisher.js';
+import { kmsClient } from '../../functions/adapters/sealer.js';
+import { sfnClient } from '../../functions/adapters/workflows.js';
+import type { ScheduledRun } from '../../functions/core/schedule.js';
+import {
+  type FunctionName,
+  functions,
+  sealingKey,
+  tables,
+  topics,
+  workflows as workflowDeclarations,
+} from '../manifest.js';
 import { type BackendClock, openClock } from './clock.js';
+import { controlHandler, controlRoutes } from './control.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
+import {
+  FaultInjector,
+  injectCallbackFaults,
+  injectDynamoFaults,
+  injectServiceFaults,
+  removeFaults,
+} from './faults.js';
 import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
-import { localSealer, outboxFilePublisher, type StaffTokens, staffTokens } from './local-adapters.js';
-import { type LocalWorkflowEngine, localWorkflows, synthesizeFollowUpDefinition } from './workflows.js';
+import { type StaffTokens, staffTokens } from './local-adapters.js';
+import { type ScheduledJob, Scheduler } from './scheduler.js';
+import { localKms, outboxFile, topicArn, useLocalTransport } from './transports.js';
+import {
+  FOLLOW_UP_ARN,
+  type LocalWorkflowEngine,
+  localWorkflows,
+  synthesizeFollowUpDefinition,
+} from './workflows.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -24,11 +49,13 @@ export interface BackendOptions {
   readonly host?: string;
   /** CLOCK_START, TIME_SCALE, ADMIN_TOKEN, OUTREACH_TOKEN. */
   readonly env?: Record<string, string | undefined>;
-  /** How often the outbox relay runs, in real milliseconds. */
+  /** How often scheduled functions run on a scaled clock, in real milliseconds. */
   readonly relayIntervalMs?: number;
   readonly log?: (line: string) => void;
   /** Replaces the persisted backend clock (tests walk whole enrollments with a manual clock). */
   readonly clock?: BackendClock;
+  /** Replaces FAULT_RATE / FAULT_SEED / FAULT_KINDS (tests force the fault they need). */
+  readonly faults?: FaultInjector;
 }
 
 export interface Backend {
@@ -39,8 +66,14 @@ export interface Backend {
   readonly dynamo: EmbeddedDynamo;
   readonly outboxFile: string;
   readonly workflows: LocalWorkflowEngine;
-  /** Runs the outbox relay once (it also runs on a timer). */
-  relayOutbox(): Promise<{ published: number; failed: number; escalated: number }>;
+  /** The faults being injected, if any. */
+  readonly faults?: FaultInjector;
+  /** Runs the outbox relay once (it also runs on a timer, or at each step of a manual clock). */
+  relayOutbox(): Promise<ScheduledRun>;
+  /** Manual clock: moves it to `at`, firing everything due on the way; resolves once the backend is quiet. */
+  advanceTo(at: Date): Promise<Date>;
+  /** Resolves once every workflow is parked or ended and every due notification is published. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,10 +107,23 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     process.env[declaration.envVar] = physical[name as keyof typeof tables];
   }
 
-  const publisher = outboxFilePublisher(dataDir, clock.now);
+  // SNS, KMS and Step Functions: the production adapters and their SDK clients, on local transports.
+  const outbox = outboxFile(dataDir, clock.now);
+  for (const [topic, declaration] of Object.entries(topics))
+    process.env[declaration.envVar] = topicArn(topic);
+  process.env[sealingKey.envVar] = 'alias/bridgeway-local';
+  process.env[workflowDeclarations.followUp.envVar] = FOLLOW_UP_ARN;
   useClock(clock.now);
-  usePublisher(publisher);
-  useSealer(localSealer(dataDir));
+  useLocalTransport(snsClient, outbox.serve);
+  useLocalTransport(kmsClient, localKms(dataDir).serve);
+  const faults = options.faults ?? FaultInjector.fromEnv(env);
+  for (const client of [dynamoClient, snsClient, kmsClient, sfnClient]) removeFaults(client);
+  if (faults) {
+    injectDynamoFaults(dynamoClient, faults);
+    injectServiceFaults(snsClient, 'sns', faults);
+    injectServiceFaults(kmsClient, 'kms', faults);
+    useHealthDetails(() => ({ faultsInjected: faults.injected() }));
+  }
 
   const handlers = {} as Record<FunctionName, LambdaHandler>;
   for (const [name, declaration] of Object.entries(functions)) {
@@ -90,10 +136,12 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const workflows = localWorkflows({
     definition: await synthesizeFollowUpDefinition(),
     steps: handlers.followUpSteps as unknown as (input: Record<string, unknown>) => Promise<unknown>,
-    publisher,
+    publish: async (notification) => outbox.append(notification),
     clock,
+    faults,
   });
-  useWorkflows(workflows);
+  useLocalTransport(sfnClient, workflows.serve);
+  if (faults) injectCallbackFaults(sfnClient, faults, (token) => workflows.timeOut(token));
   // Executions live in memory: every follow-up that has not ended starts again from what DynamoDB holds.
   await workflows.resume(await unfinishedEnrollments(admin, physical.enrollments));
   admin.destroy();
@@ -104,18 +152,40 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     [tokens.outreach, { username: 'outreach', groups: ['outreach'] }],
   ]);
 
-  const relay = handlers.outboxRelay as unknown as (event: {
-    minAgeMs?: number;
-  }) => Promise<{ published: number; failed: number; escalated: number }>;
-  const relayOutbox = () => relay({});
-  await relay({ minAgeMs: 0 });
-  // Every 30 s, or every backend hour when TIME_SCALE speeds the clock up (escalations stay near their time).
-  const relayEvery =
-    options.relayIntervalMs ?? Math.min(30_000, Math.max(500, 3_600_000 / clock.settings.timeScale));
-  const relayTimer = setInterval(() => void relayOutbox().catch(() => undefined), relayEvery);
-  relayTimer.unref();
+  const scheduled = (name: FunctionName) =>
+    handlers[name] as unknown as (event: { minAgeMs?: number }) => Promise<ScheduledRun>;
+  const jobs: ScheduledJob[] = Object.entries(functions)
+    .filter(([, declaration]) => 'scheduleMinutes' in declaration)
+    .map(([name, declaration]) => ({
+      name,
+      everyMinutes: (declaration as { scheduleMinutes: number }).scheduleMinutes,
+      async run({ catchUp }) {
+        const run = await scheduled(name as FunctionName)(catchUp ? { minAgeMs: 0 } : {});
+        return {
+          busy: Object.values(run.done).some((count) => count > 0),
+          incomplete: run.failed > 0,
+          nextDueAt: run.nextDueAt,
+        };
+      },
+    }));
+  const scheduler = new Scheduler(
+    clock,
+    jobs,
+    () => workflows.idle(),
+    (job, error) =>
+      log(JSON.stringify({ level: 'WARN', message: 'scheduled run failed', job, errorName: error.name })),
+  );
+  await scheduler.start(options.relayIntervalMs);
+  const relayOutbox = () => scheduled('outboxRelay')({});
 
-  const server = createGateway({ handlers, principals });
+  const server = createGateway({
+    handlers,
+    principals,
+    controlRoutes: controlRoutes.map((route) => ({
+      route,
+      handler: controlHandler(scheduler) as LambdaHandler,
+    })),
+  });
   await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
@@ -130,11 +200,14 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     tokens,
     clock,
     dynamo,
-    outboxFile: publisher.file,
+    outboxFile: outbox.file,
     relayOutbox,
+    advanceTo: (at) => scheduler.advanceTo(at),
+    settle: () => scheduler.settleNow(),
     workflows,
+    faults,
     async stop() {
-      clearInterval(relayTimer);
+      scheduler.stop();
       workflows.stop();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
@@ -143,8 +216,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   };
 }
 
-async function unfinishedEnrollments(client: DynamoDBClient, table: string): Promise<string[]> {
-  const ids: string[] = [];
+async function unfinishedEnrollments(
+  client: DynamoDBClient,
+  table: string,
+): Promise<{ name: string; enrollmentId: string }[]> {
+  const ids: { name: string; enrollmentId: string }[] = [];
   let startKey: Record<string, never> | undefined;
   do {
     const page = await client.send(
@@ -155,7 +231,9 @@ async function unfinishedEnrollments(client: DynamoDBClient, table: string): Pro
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const item of page.Items ?? []) if (item.enrollmentId?.S) ids.push(item.enrollmentId.S);
+    for (const item of page.Items ?? []) {
+      if (item.enrollmentId?.S) ids.push({ name: item.enrollmentId.S, enrollmentId: item.enrollmentId.S });
+    }
     startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
   } while (startKey);
   return ids;

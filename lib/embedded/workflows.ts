@@ -4,18 +4,23 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ExecutionAlreadyExists, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { Publisher } from '../../functions/adapters/publisher.js';
-import type { Workflows } from '../../functions/adapters/workflows.js';
+import type { Notification } from '../../functions/adapters/publisher.js';
 import type { TopicName } from '../manifest.js';
 import { FOLLOW_UP_STATES } from '../workflows/follow-up.js';
 import type { BackendClock } from './clock.js';
+import type { FaultInjector } from './faults.js';
 
 type Json = Record<string, unknown>;
 type StepHandler = (input: Json) => Promise<unknown>;
 
 const LOCAL_ACCOUNT = '000000000000';
 const LOCAL_REGION = 'us-east-1';
+/** The embedded follow-up state machine's ARN, and its executions' (named as in AWS). */
+export const FOLLOW_UP_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:followUp`;
+const executionArn = (name: string) =>
+  `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:followUp:${name}`;
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /**
@@ -133,10 +138,14 @@ export interface LocalWorkflowStats {
   readonly transitionsByExecution: ReadonlyMap<string, number>;
 }
 
-export interface LocalWorkflowEngine extends Workflows {
-  /** Starts a fresh execution for every enrollment whose follow-up has not ended (after a restart). */
-  resume(enrollmentIds: readonly string[]): Promise<void>;
-  /** Resolves once every execution is parked or finished. */
+export interface LocalWorkflowEngine {
+  /** The Step Functions API the production adapter calls (StartExecution, SendTaskSuccess, DescribeExecution). */
+  serve(command: string, input: Json): Promise<Json>;
+  /** Starts (again) the execution of every enrollment whose follow-up has not ended, after a restart. */
+  resume(executions: readonly { name: string; enrollmentId: string }[]): Promise<void>;
+  /** The wait of `token` times out now (as if its due time had come). */
+  timeOut(token: string): void;
+  /** Resolves once every execution is parked (its token stored) or finished. */
   idle(): Promise<void>;
   stats(): LocalWorkflowStats;
   isRunning(enrollmentId: string): boolean;
@@ -148,21 +157,33 @@ export interface LocalWorkflowEngine extends Workflows {
  * definition; each Lambda Task state runs the same step handler as in AWS,
  * each SNS Task state publishes through the outbox publisher. Two things are
  * the runtime's own, because the interpreter cannot do them: the Park state's
- * task token and its timeout on the backend clock (TIME_SCALE), and resuming
- * executions after a restart (the interpreter keeps them in memory only).
+ * task token and its timeout on the backend clock (TIME_SCALE, or the manual
+ * clock), and resuming executions after a restart (the interpreter keeps them
+ * in memory only).
  */
 export function localWorkflows(options: {
   definition: Json;
   steps: StepHandler;
-  publisher: Publisher;
+  /** The SNS integration of the state machine's Notify states. */
+  publish: (notification: Notification) => Promise<void>;
   clock: BackendClock;
   log?: (entry: Json) => void;
+  /** Injected faults: Lambda task errors and SNS integration errors inside the workflow. */
+  faults?: FaultInjector;
 }): LocalWorkflowEngine {
   const machine = new StateMachine(forInterpreter(options.definition) as never);
-  const running = new Map<string, { abort: () => void }>();
+  /** Executions by name: running ones, and how the others ended (a name is never used twice). */
+  const running = new Map<string, { abort: () => void; input: string }>();
+  const closed = new Map<string, 'SUCCEEDED' | 'FAILED' | 'ABORTED'>();
+  /** Parked executions by token; `stored` once the Park step has kept (or refused) its token. */
   const parked = new Map<
     string,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void; cancel: () => void }
+    {
+      stored: boolean;
+      resolve: (value: unknown) => void;
+      reject: (error: Error) => void;
+      cancel: () => void;
+    }
   >();
   const transitionsByExecution = new Map<string, number>();
   let executions = 0;
@@ -170,15 +191,48 @@ export function localWorkflows(options: {
   let transitions = 0;
   const log = options.log ?? ((entry: Json) => console.log(JSON.stringify(entry)));
 
+  // Quiet = every running execution sits in Park with its token stored. Checked whenever that may
+  // have become true, and confirmed once more after pending callbacks ran (a wake may be on its way).
+  let idleWaiters: (() => void)[] = [];
+  const storedParks = () => {
+    let count = 0;
+    for (const entry of parked.values()) if (entry.stored) count += 1;
+    return count;
+  };
+  const quiet = () => running.size === storedParks();
+  const maybeIdle = () => {
+    if (!idleWaiters.length || !quiet()) return;
+    setImmediate(() => {
+      if (!quiet()) return;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    });
+  };
+
   const topicOf = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1) as TopicName;
+  const { faults } = options;
+  /** A Lambda task as Step Functions invokes it: it may fail before its code runs, or after. */
+  const invoke = async (state: string, input: Json) => {
+    const fail = faults?.roll('lambda', state) ?? false;
+    const before = fail && faults!.coin();
+    if (before) throw Object.assign(new Error('Lambda service error'), { name: 'Lambda.ServiceException' });
+    const output = await options.steps(input);
+    if (fail) throw Object.assign(new Error('Lambda service error'), { name: 'Lambda.ServiceException' });
+    return output;
+  };
   const publish = async (input: Json) => {
+    if (faults?.roll('sns', 'Publish')) {
+      throw Object.assign(new Error('Internal error'), { name: 'SNS.InternalErrorException' });
+    }
     const attributes = Object.fromEntries(
       Object.entries((input.MessageAttributes ?? {}) as Record<string, { StringValue?: string }>).map(
         ([name, value]) => [name, String(value.StringValue ?? '')],
       ),
     );
-    await options.publisher.publish({
-      messageId: randomUUID(),
+    const messageId = attributes.messageId || randomUUID();
+    await options.publish({
+      messageId,
       topic: topicOf(String(input.TopicArn)),
       message: String(input.Message),
       attributes,
@@ -187,66 +241,87 @@ export function localWorkflows(options: {
   };
 
   const park = (input: Json) => {
-    const payload = input.Payload as { token: string; until: string };
+    // Every wait gets a token of its own, as in AWS: a callback with an old token finds nothing.
+    const given = input.Payload as { token: string; until: string };
+    const payload = { ...given, token: `${given.token}:${randomUUID()}` };
     return new Promise<unknown>((resolvePark, rejectPark) => {
       const sleep = options.clock.sleepUntil(new Date(payload.until));
       const settle = () => {
         parked.delete(payload.token);
         sleep.cancel();
       };
-      parked.set(payload.token, {
-        resolve: (value) => {
+      const entry = {
+        stored: false,
+        resolve: (value: unknown) => {
           settle();
           resolvePark(value);
         },
-        reject: (error) => {
+        reject: (error: Error) => {
           settle();
           rejectPark(error);
         },
         cancel: settle,
-      });
+      };
+      parked.set(payload.token, entry);
       sleep.promise.then(() => {
         if (!parked.has(payload.token)) return;
         settle();
         rejectPark(Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout' }));
       });
       // The same Lambda as in AWS stores the token (or wakes itself if something changed since the plan).
-      options.steps(payload as unknown as Json).catch((error: Error) => {
-        if (!parked.has(payload.token)) return;
-        settle();
-        rejectPark(error);
-      });
+      invoke(FOLLOW_UP_STATES.park, payload as unknown as Json).then(
+        () => {
+          entry.stored = true;
+          maybeIdle();
+        },
+        (error: Error) => {
+          if (!parked.has(payload.token)) return;
+          settle();
+          rejectPark(error);
+        },
+      );
     });
   };
 
   const S = FOLLOW_UP_STATES;
   const overrides = {
     taskResourceLocalHandlers: {
-      [S.plan]: (input: Json) => options.steps(input),
-      [S.markNotified]: (input: Json) => options.steps(input),
+      [S.plan]: (input: Json) => invoke(S.plan, input),
+      [S.markNotified]: (input: Json) => invoke(S.markNotified, input),
       [S.notifyOutreach]: publish,
       [S.notifyEscalation]: publish,
       [S.park]: park,
     },
+    // Retries wait a moment of real time, not the definition's backoff: a manual clock stands still
+    // between advances, and a retry it waited for would never come.
+    retryIntervalOverrides: Object.fromEntries(
+      [S.plan, S.markNotified, S.notifyOutreach, S.notifyEscalation, S.park].map((state) => [
+        state,
+        [5, 10, 20, 40, 80, 160],
+      ]),
+    ),
   };
 
-  function run(enrollmentId: string) {
-    if (running.has(enrollmentId)) return;
+  function run(name: string, input: Json) {
     executions += 1;
-    const token = `local:${enrollmentId}:${randomUUID()}`;
-    const execution = machine.run({ enrollmentId }, {
-      overrides,
-      context: {
-        Execution: {
-          Id: `local:${enrollmentId}`,
-          Name: enrollmentId,
-          Input: { enrollmentId },
-          StartTime: new Date().toISOString(),
+    const enrollmentId = String(input.enrollmentId);
+    const token = `local:${name}:${randomUUID()}`;
+    const execution = machine.run(
+      input as never,
+      {
+        overrides,
+        context: {
+          Execution: {
+            Id: executionArn(name),
+            Name: name,
+            Input: input,
+            StartTime: options.clock.now().toISOString(),
+          },
+          Task: { Token: token },
         },
-        Task: { Token: token },
-      },
-    } as never);
-    running.set(enrollmentId, execution);
+      } as never,
+    );
+    running.set(name, { abort: () => execution.abort(), input: JSON.stringify(input) });
     void (async () => {
       for await (const event of execution.eventLogs as AsyncIterable<{ type: string }>) {
         if (event.type === 'StateEntered') {
@@ -256,16 +331,26 @@ export function localWorkflows(options: {
       }
     })().catch(() => undefined);
     execution.result.then(
-      () => running.delete(enrollmentId),
+      () => {
+        running.delete(name);
+        closed.set(name, 'SUCCEEDED');
+        maybeIdle();
+      },
       (error: Error) => {
-        running.delete(enrollmentId);
-        if (error.name === 'ExecutionAbortedError') return;
+        running.delete(name);
+        maybeIdle();
+        if (error.name === 'ExecutionAbortedError') {
+          closed.set(name, 'ABORTED');
+          return;
+        }
+        closed.set(name, 'FAILED');
         failed += 1;
         // An operator sees it here; the next start-up runs it again (every step is idempotent).
         log({
           level: 'ERROR',
           message: 'follow-up execution failed',
           enrollmentId,
+          execution: name,
           errorName: error.name,
           cause: error.message,
         });
@@ -274,24 +359,56 @@ export function localWorkflows(options: {
   }
 
   return {
-    async startFollowUp(enrollmentId) {
-      run(enrollmentId);
-    },
-    async wake(token) {
-      parked.get(token)?.resolve({ woken: true });
-    },
-    async resume(enrollmentIds) {
-      for (const enrollmentId of enrollmentIds) run(enrollmentId);
-    },
-    async idle() {
-      // Settled when, twice in a row a few ms apart, every running execution sits in Park.
-      let quiet = 0;
-      while (quiet < 3) {
-        await new Promise((r) => setTimeout(r, 5));
-        quiet = running.size === parked.size ? quiet + 1 : 0;
+    async serve(command, input) {
+      switch (command) {
+        case 'StartExecution': {
+          const name = String(input.name);
+          const body = String(input.input ?? '{}');
+          const current = running.get(name);
+          // As Step Functions: the same name and input while it runs is the same execution; a name
+          // already used by an execution that ended, or with another input, is refused.
+          if ((current && current.input !== JSON.stringify(JSON.parse(body))) || closed.has(name)) {
+            throw new ExecutionAlreadyExists({
+              message: `Execution Already Exists: '${executionArn(name)}'`,
+              $metadata: {},
+            });
+          }
+          if (!current) run(name, JSON.parse(body) as Json);
+          return { executionArn: executionArn(name), startDate: options.clock.now() };
+        }
+        case 'SendTaskSuccess': {
+          const entry = parked.get(String(input.taskToken));
+          if (!entry) throw new TaskDoesNotExist({ message: 'Task does not exist anymore', $metadata: {} });
+          entry.resolve(JSON.parse(String(input.output ?? '{}')));
+          return {};
+        }
+        case 'DescribeExecution': {
+          const arn = String(input.executionArn);
+          const name = arn.slice(arn.lastIndexOf(':') + 1);
+          const status = running.has(name) ? 'RUNNING' : closed.get(name);
+          if (!status) throw new Error(`ExecutionDoesNotExist: ${arn}`);
+          return { executionArn: arn, name, status };
+        }
+        default:
+          throw new Error(`the embedded Step Functions does not serve ${command}`);
       }
     },
-    isRunning: (enrollmentId) => running.has(enrollmentId),
+    timeOut(token) {
+      parked
+        .get(token)
+        ?.reject(Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout' }));
+    },
+    async resume(list) {
+      for (const { name, enrollmentId } of list) if (!running.has(name)) run(name, { enrollmentId });
+    },
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        maybeIdle();
+      });
+    },
+    isRunning: (enrollmentId) =>
+      [...running.values()].some((entry) => JSON.parse(entry.input).enrollmentId === enrollmentId),
     stats: () => ({
       executions,
       running: running.size,
@@ -305,6 +422,7 @@ export function localWorkflows(options: {
       for (const execution of running.values()) execution.abort();
       running.clear();
       parked.clear();
+      maybeIdle();
     },
   };
 }

@@ -121,6 +121,14 @@ export class Api {
     return new Date(body.now);
   }
 
+  /**
+   * POST /local/clock: moves a manual backend clock (answers once the backend is quiet).
+   * 409 clock_not_manual on a scaled clock, 404 where there is no such route (AWS).
+   */
+  advanceClock(to: Date): Promise<Answer> {
+    return this.staff('clock', 'admin', 'POST', '/local/clock', { advanceTo: to.toISOString() });
+  }
+
   staff(
     kind: string,
     role: 'admin' | 'outreach',

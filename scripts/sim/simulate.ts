@@ -57,7 +57,7 @@ export interface TruthFile {
   readonly comparison: { readonly matches: boolean; readonly mismatches: Comparison['mismatches'] };
   readonly timing: {
     readonly realSeconds: number;
-    readonly backendTimeScale: number;
+    readonly backendTimeScale: number | 'manual';
     readonly maxDaysBehind: number;
   };
 }
@@ -116,29 +116,41 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   const progress = new Progress(options.progress ?? false);
   const realStart = Date.now();
 
-  // The backend's clock: where the simulation starts and how fast days pass.
-  // Two readings a second apart, each taken at the middle of its round trip.
+  // The backend's clock: a manual one (TIME_SCALE=manual) is moved by the simulator, day by day;
+  // a scaled one is measured (two readings a second apart, each at the middle of its round trip).
   const reading = async () => {
     const before = Date.now();
     const now = await api.health();
     return { now, real: (before + Date.now()) / 2 };
   };
   const { now: first, real: firstReal } = await reading();
-  await sleep(1_000);
-  const { now: second, real: secondReal } = await reading();
-  const scale = Math.max((second.getTime() - first.getTime()) / Math.max(1, secondReal - firstReal), 1e-6);
+  const probe = await api.advanceClock(first);
+  const manual = probe.status === 200;
+  let scale = Number.POSITIVE_INFINITY;
+  if (!manual) {
+    await sleep(1_000);
+    const { now: second, real: secondReal } = await reading();
+    scale = Math.max((second.getTime() - first.getTime()) / Math.max(1, secondReal - firstReal), 1e-6);
+  }
   const startDay = utcDayOf(first);
   const startNumber = dayNumber(startDay);
-  const realSecondsNeeded = ((startNumber + parameters.days) * DAY_MS - first.getTime()) / scale / 1000;
-  log(
-    `backend ${options.url}: clock ${first.toISOString()} running ×${scale < 10 ? scale.toFixed(2) : Math.round(scale)}; ` +
-      `${parameters.days} days from ${startDay} take about ${formatDuration(realSecondsNeeded)} of real time`,
-  );
-  if (scale < 2) {
+  if (manual) {
     log(
-      `hint: the backend clock runs at real time (TIME_SCALE 1), so this simulation would take ${parameters.days} real days. ` +
-        'Start a backend on a fresh DATA_DIR with `TIME_SCALE=86400 npm start` (a day per second) and run it against that.',
+      `backend ${options.url}: manual clock at ${first.toISOString()}; the simulator moves it a day at a time ` +
+        `(${parameters.days} days from ${startDay})`,
     );
+  } else {
+    const realSecondsNeeded = ((startNumber + parameters.days) * DAY_MS - first.getTime()) / scale / 1000;
+    log(
+      `backend ${options.url}: clock ${first.toISOString()} running ×${scale < 10 ? scale.toFixed(2) : Math.round(scale)}; ` +
+        `${parameters.days} days from ${startDay} take about ${formatDuration(realSecondsNeeded)} of real time`,
+    );
+    if (scale < 2) {
+      log(
+        `hint: the backend clock runs at real time (TIME_SCALE 1), so this simulation would take ${parameters.days} real days. ` +
+          'Start a backend on a fresh DATA_DIR with `TIME_SCALE=manual npm start` (the simulator then moves its clock) and run it against that.',
+      );
+    }
   }
 
   const plan = generatePlan(parameters, startDay);
@@ -232,7 +244,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     }
   }
 
-  /** Staff work the open tasks: each day a seeded ~70 % of them are completed with a seeded outcome. */
+  /**
+   * Staff work the open tasks: each day a seeded ~70 % of them are completed with a seeded outcome.
+   * Tasks are known by what the simulator generated (the person or kiosk, the kind, the due time),
+   * never by their ids, so the same seed works the same tasks whatever ids the backend gives them.
+   */
+  const participantOf = new Map<string, string>();
   async function workTasks(dayIndex: number): Promise<void> {
     const answer = await slots.run(() =>
       api.staff('tasks-list', 'outreach', 'GET', '/v1/outreach/tasks?status=open'),
@@ -241,14 +258,38 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       stats.noteUnexpected('tasks-list', `day ${dayIndex}`, answer.status, answer.text);
       return;
     }
-    const tasks = (answer.body?.tasks ?? []) as { taskId: string }[];
-    const chosen = tasks.filter(
-      (task) => hashUnit(parameters.seed, 'task', task.taskId, dayIndex) < parameters.taskCompletionRate,
-    );
+    const tasks = (answer.body?.tasks ?? []) as {
+      taskId: string;
+      kind: string;
+      dueAt: string;
+      kioskId?: string;
+      enrollmentId?: string;
+    }[];
+    for (const [participantRef, enrollmentId] of enrollmentIds)
+      participantOf.set(enrollmentId, participantRef);
+    const known = tasks.map((task) => ({
+      task,
+      key: [
+        task.enrollmentId
+          ? (participantOf.get(task.enrollmentId) ?? task.enrollmentId)
+          : (task.kioskId ?? ''),
+        task.kind,
+        task.dueAt,
+      ].join('/'),
+    }));
+    known.sort((a, b) => a.key.localeCompare(b.key));
+    const rank = new Map<string, number>();
+    const chosen = known.flatMap(({ task, key }) => {
+      // Tasks alike in everything the simulator knows are told apart by their rank among their like.
+      const index = rank.get(key) ?? 0;
+      rank.set(key, index + 1);
+      const unit = hashUnit(parameters.seed, 'task', key, index, dayIndex);
+      return unit < parameters.taskCompletionRate
+        ? [{ task, outcome: weighted(() => hashUnit(parameters.seed, 'outcome', key, index), TASK_OUTCOMES) }]
+        : [];
+    });
     await Promise.all(
-      chosen.map(async (task) => {
-        const unit = hashUnit(parameters.seed, 'outcome', task.taskId);
-        const outcome = weighted(() => unit, TASK_OUTCOMES);
+      chosen.map(async ({ task, outcome }) => {
         const done = await slots.run(() =>
           api.staff(
             'task-complete',
@@ -261,6 +302,13 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         if (done.status !== 200) stats.noteUnexpected('task-complete', task.taskId, done.status, done.text);
       }),
     );
+  }
+
+  /** Moves a manual backend clock to `target` (ms); answers once the backend is quiet. */
+  async function advanceBackend(target: number): Promise<void> {
+    const answer = await api.advanceClock(new Date(target));
+    if (answer.status !== 200)
+      throw new Error(`moving the backend clock answered ${answer.status} ${answer.text}`);
   }
 
   /** Polls the backend clock until it reaches `target` (ms); sleeps by the measured scale in between. */
@@ -355,7 +403,25 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     );
   }
 
-  for (const day of plan.days) {
+  if (manual) {
+    // Day by day: the clock moves to the end of the day (firing what falls due), the day's facts
+    // are sent, the backend settles, then staff work their tasks. Nothing races the machine.
+    for (const day of plan.days) {
+      const dayEnd = (startNumber + day.index + 1) * DAY_MS;
+      await advanceBackend(dayEnd);
+      await Promise.all(
+        day.streams.map(async ({ sends }) => {
+          for (const item of sends) await slots.run(() => send(item));
+        }),
+      );
+      await advanceBackend(dayEnd);
+      await workTasks(day.index);
+      const done = dayDone(day.index);
+      finished.push(done);
+      await done;
+    }
+  }
+  for (const day of manual ? [] : plan.days) {
     if (day.index >= PIPELINE_DAYS) await finished[day.index - PIPELINE_DAYS];
     await waitForBackend((startNumber + day.index + 1) * DAY_MS);
     const parts = day.streams.map(({ key, sends }) => {
@@ -408,7 +474,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     comparison: { matches: comparison.matches, mismatches: comparison.mismatches },
     timing: {
       realSeconds: Math.round((Date.now() - realStart) / 100) / 10,
-      backendTimeScale: Math.round(scale),
+      backendTimeScale: manual ? 'manual' : Math.round(scale),
       maxDaysBehind: maxBehind,
     },
   };

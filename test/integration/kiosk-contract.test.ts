@@ -26,6 +26,12 @@ describe('health and documentation', () => {
     expect(answer.body.paths['/v1/kiosk/events'].post.requestBody).toBeDefined();
   });
 
+  it('refuses to move a clock that is not manual', async () => {
+    const answer = await api.staff(ADMIN, 'POST', '/local/clock', { advanceTo: '2099-01-01T00:00:00Z' });
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe('clock_not_manual');
+  });
+
   it('answers an unknown route with the contract error body', async () => {
     const answer = await api.request('GET', '/v1/nothing-here');
     expect(answer.status).toBe(404);

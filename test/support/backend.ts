@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sign } from '../../functions/core/signing.js';
 import type { BackendClock } from '../../lib/embedded/clock.js';
+import type { FaultInjector } from '../../lib/embedded/faults.js';
 import { type Backend, startBackend } from '../../lib/embedded/runtime.js';
 
 export const ADMIN = 'test-admin-token';
@@ -28,12 +29,14 @@ export async function startTestBackend(
   env: Record<string, string> = {},
   dataDir?: string,
   clock?: BackendClock,
+  faults?: FaultInjector,
 ) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'bridgeway-'));
   const backend: Backend = await startBackend({
     dataDir: dir,
     port: 0,
     clock,
+    faults,
     env: { ADMIN_TOKEN: ADMIN, OUTREACH_TOKEN: OUTREACH, ...env },
     log: () => undefined,
   });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../../functions/core/signing.js';
 import { firstSteps } from '../../lib/embedded/first-steps.js';
-import { keptTokens, outboxFilePublisher, staffTokens } from '../../lib/embedded/local-adapters.js';
+import { keptTokens, staffTokens } from '../../lib/embedded/local-adapters.js';
+import { outboxFile } from '../../lib/embedded/transports.js';
 import { signedHeaders } from '../../scripts/kiosk.js';
 
 let dir: string;
@@ -100,15 +101,17 @@ describe('what npm start prints once it listens', () => {
 describe('outbox lines', () => {
   it('carry the message as the string SNS carries and, decoded, as an object', async () => {
     // Arrange
-    const publisher = outboxFilePublisher(dir, () => new Date('2026-11-20T15:00:00.000Z'));
+    const publisher = outboxFile(dir, () => new Date('2026-11-20T15:00:00.000Z'));
     const message = JSON.stringify({ kind: 'kiosk-contact', taskId: 't-1', siteId: 'site-7' });
 
-    // Act
-    await publisher.publish({
-      messageId: 'm-1',
-      topic: 'outreach',
-      message,
-      attributes: { kind: 'kiosk-contact' },
+    // Act: what the embedded SNS does with a Publish
+    await publisher.serve('Publish', {
+      TopicArn: 'arn:aws:sns:us-east-1:000000000000:outreach',
+      Message: message,
+      MessageAttributes: {
+        kind: { DataType: 'String', StringValue: 'kiosk-contact' },
+        messageId: { DataType: 'String', StringValue: 'm-1' },
+      },
     });
 
     // Assert

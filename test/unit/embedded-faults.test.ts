@@ -1,0 +1,124 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo.js';
+import { FAULT_KINDS, FaultInjector, injectDynamoFaults } from '../../lib/embedded/faults.js';
+
+describe('FaultInjector', () => {
+  it('fails about the configured share of calls, the same ones for the same seed', () => {
+    const rolls = (seed: number) => {
+      const faults = new FaultInjector({ rate: 0.05, seed, kinds: [...FAULT_KINDS] });
+      return Array.from({ length: 10_000 }, () => faults.roll('sns'));
+    };
+    const first = rolls(7);
+    const failures = first.filter(Boolean).length;
+
+    expect(failures).toBeGreaterThan(400);
+    expect(failures).toBeLessThan(600);
+    expect(rolls(7)).toEqual(first);
+    expect(rolls(8)).not.toEqual(first);
+  });
+
+  it('injects only the kinds it was given, and counts what it injected per kind', () => {
+    const faults = new FaultInjector({ rate: 1, seed: 1, kinds: ['kms'] });
+    const sns = faults.roll('sns');
+    const kms = faults.roll('kms');
+
+    expect(sns).toBe(false);
+    expect(kms).toBe(true);
+    expect(faults.injected()).toMatchObject({ kms: 1, sns: 0 });
+  });
+
+  it('reads FAULT_RATE, FAULT_SEED and FAULT_KINDS, and refuses what it cannot honour', () => {
+    expect(FaultInjector.fromEnv({})).toBeUndefined();
+    expect(
+      FaultInjector.fromEnv({ FAULT_RATE: '0.05', FAULT_SEED: '3', FAULT_KINDS: 'sns, kms' })?.settings,
+    ).toEqual({
+      rate: 0.05,
+      seed: 3,
+      kinds: ['sns', 'kms'],
+    });
+    expect(() => FaultInjector.fromEnv({ FAULT_RATE: '2' })).toThrow(/FAULT_RATE/);
+    expect(() => FaultInjector.fromEnv({ FAULT_RATE: '0.1', FAULT_KINDS: 'dynamodb-meltdown' })).toThrow(
+      /unknown dynamodb-meltdown/,
+    );
+  });
+});
+
+describe('DynamoDB faults in front of the client', () => {
+  let db: EmbeddedDynamo;
+  let doc: DynamoDBDocumentClient;
+  const faults = new FaultInjector({ rate: 0, seed: 1, kinds: [] });
+  const table = 'kiosks';
+
+  beforeAll(async () => {
+    db = await startEmbeddedDynamo({});
+    const setup = new DynamoDBClient({ endpoint: db.endpoint });
+    await ensureTables(setup);
+    setup.destroy();
+    const client = new DynamoDBClient({ endpoint: db.endpoint });
+    injectDynamoFaults(client, faults);
+    doc = DynamoDBDocumentClient.from(client);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  const exists = async (kioskId: string) =>
+    Boolean(
+      (await doc.send(new GetCommand({ TableName: table, Key: { kioskId }, ConsistentRead: true }))).Item,
+    );
+
+  it('cancels a transaction with a TransactionConflict reason and writes nothing', async () => {
+    faults.force('dynamodb-conflict', { command: 'TransactWriteItems' });
+    const error = await doc
+      .send(
+        new TransactWriteCommand({
+          TransactItems: [{ Put: { TableName: table, Item: { kioskId: 'F-1' } } }],
+        }),
+      )
+      .catch((caught) => caught);
+
+    expect(error.name).toBe('TransactionCanceledException');
+    expect(error.CancellationReasons).toEqual([
+      { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' },
+    ]);
+    expect(await exists('F-1')).toBe(false);
+  });
+
+  it('lets the SDK retry a throttled write, which then lands once', async () => {
+    faults.force('dynamodb-throttle', { command: 'PutItem' });
+    const out = await doc.send(new PutCommand({ TableName: table, Item: { kioskId: 'F-2' } }));
+
+    expect(out.$metadata.attempts).toBe(2);
+    expect(await exists('F-2')).toBe(true);
+  });
+
+  it('may apply a write whose answer is lost to an internal error', async () => {
+    // Whichever variant the seed picks, the caller either sees the write or can retry it.
+    faults.force('dynamodb-internal', { command: 'PutItem', times: 1 });
+    await doc.send(new PutCommand({ TableName: table, Item: { kioskId: 'F-3' } }));
+
+    expect(await exists('F-3')).toBe(true);
+    expect(faults.injected()['dynamodb-internal']).toBe(1);
+  });
+
+  it('hands back part of a batch read as unprocessed keys', async () => {
+    await doc.send(new PutCommand({ TableName: table, Item: { kioskId: 'F-4' } }));
+    faults.force('dynamodb-unprocessed', { command: 'BatchGetItem' });
+    const out = await doc.send(
+      new BatchGetCommand({ RequestItems: { [table]: { Keys: [{ kioskId: 'F-2' }, { kioskId: 'F-4' }] } } }),
+    );
+    const returned = (out.Responses?.[table] ?? []).map((item) => item.kioskId);
+    const unprocessed = (out.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => key.kioskId);
+
+    expect(unprocessed.length).toBeGreaterThan(0);
+    expect([...returned, ...unprocessed].sort()).toEqual(['F-2', 'F-4']);
+  });
+});
