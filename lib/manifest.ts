@@ -66,7 +66,19 @@ export const tables = {
     sortKey: { name: 'entryId', type: 'S' },
   },
   /** MOUD enrollments: consent, schedule inputs, recorded activity days, follow-up state. */
-  enrollments: { envVar: 'TABLE_ENROLLMENTS', partitionKey: { name: 'enrollmentId', type: 'S' } },
+  enrollments: {
+    envVar: 'TABLE_ENROLLMENTS',
+    partitionKey: { name: 'enrollmentId', type: 'S' },
+    indexes: [
+      {
+        // Sparse: only follow-ups still running, by when their workflow next wakes by itself.
+        // The follow-up sweep reads the overdue ones only (a few items), never every enrollment.
+        indexName: 'byFollowUpDue',
+        partitionKey: { name: 'followUpActive', type: 'S' },
+        sortKey: { name: 'parkedUntil', type: 'S' },
+      },
+    ],
+  },
   /** Every recorded enrollment event; the key is the idempotency guard. */
   enrollmentEvents: {
     envVar: 'TABLE_ENROLLMENT_EVENTS',
@@ -110,6 +122,7 @@ export type WorkflowName = keyof typeof workflows;
 export const sealingKey = { envVar: 'SEALING_KEY_ID' } as const;
 
 export type TableAccess = 'read' | 'write' | 'readWrite';
+export type WorkflowUse = 'start' | 'wake' | 'describe';
 
 export interface FunctionDeclaration {
   /** Handler module, relative to the repository root; it exports `handler`. */
@@ -123,8 +136,8 @@ export interface FunctionDeclaration {
   readonly memoryMb?: number;
   /** Run on a schedule, in minutes, besides (or instead of) serving routes. */
   readonly scheduleMinutes?: number;
-  /** `start` starts executions, `wake` sends task success to a parked one. */
-  readonly workflows?: Partial<Record<WorkflowName, readonly ('start' | 'wake')[]>>;
+  /** `start` starts executions, `wake` sends task success to a parked one, `describe` reads an execution's status. */
+  readonly workflows?: Partial<Record<WorkflowName, readonly WorkflowUse[]>>;
 }
 
 export const functions = {
@@ -194,6 +207,16 @@ export const functions = {
     sealing: [],
     workflows: { followUp: ['wake'] },
     timeoutSeconds: 30,
+  },
+  followUpSweep: {
+    entry: 'functions/follow-up-sweep/handler.ts',
+    description:
+      'Restarts MOUD follow-ups whose workflow execution died (failed, timed out, never started) and says so',
+    tables: { enrollments: 'readWrite' },
+    topics: [],
+    sealing: [],
+    workflows: { followUp: ['start', 'describe'] },
+    scheduleMinutes: 60,
   },
   reports: {
     entry: 'functions/reports/handler.ts',
@@ -332,6 +355,8 @@ export const metrics = {
     notificationsPublished: 'NotificationsPublished',
     tasksOpened: 'TasksOpened',
     tasksEscalated: 'TasksEscalated',
+    /** Follow-ups whose execution had died, restarted by the follow-up sweep. */
+    followUpsRestarted: 'FollowUpsRestarted',
     /** Age of the oldest notification still in the outbox after a relay run (0 when it is empty). */
     outboxOldestAgeSeconds: 'OutboxOldestAgeSeconds',
     outboxPending: 'OutboxPending',

@@ -40,6 +40,7 @@ export const ALARM_IDS = {
   executionsFailed: (machine: string) => `${machine}ExecutionsFailed`,
   executionsTimedOut: (machine: string) => `${machine}ExecutionsTimedOut`,
   outboxAge: 'OutboxOldestUnpublished',
+  followUpsRestarted: 'FollowUpsRestarted',
   noKioskEvents: 'NoKioskEvents',
 } as const;
 
@@ -138,7 +139,7 @@ export class Operations extends Construct {
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           description:
-            'A follow-up execution failed (ended in FollowUpFailed): redrive it once the cause is fixed.',
+            'A follow-up execution failed (a step kept failing after its retries): redrive it once the cause is fixed.',
         },
       );
       this.alarm(
@@ -164,6 +165,16 @@ export class Operations extends Construct {
         description:
           `A notification has waited more than ${this.settings.outboxAgeMinutes} minutes in the outbox ` +
           '(SNS publishes keep failing, or the relay is not running).',
+      },
+    );
+    this.alarm(
+      ALARM_IDS.followUpsRestarted,
+      this.metric('followUpsRestarted', { period: Duration.hours(1) }),
+      {
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description:
+          'The follow-up sweep restarted a follow-up whose execution had died (failed, timed out, aborted or never started).',
       },
     );
     const minutes = this.settings.noKioskEventsMinutes;
@@ -268,7 +279,12 @@ export class Operations extends Construct {
         'moudEventsRecorded',
         'moudEventDuplicates',
       ]),
-      business('Notifications and tasks', ['notificationsPublished', 'tasksOpened', 'tasksEscalated']),
+      business('Notifications, tasks and follow-up restarts', [
+        'notificationsPublished',
+        'tasksOpened',
+        'tasksEscalated',
+        'followUpsRestarted',
+      ]),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({

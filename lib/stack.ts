@@ -30,6 +30,7 @@ import {
   tables as tableDeclarations,
   topics as topicDeclarations,
   type WorkflowName,
+  type WorkflowUse,
   workflows as workflowDeclarations,
 } from './manifest.js';
 import { acknowledgeFindings } from './nag.js';
@@ -375,7 +376,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     if (declaration.sealing.length > 0) environment[sealingKeyDeclaration.envVar] = this.sealingKey.keyArn;
     const workflowUse = Object.entries(
       ('workflows' in declaration ? declaration.workflows : undefined) ?? {},
-    ) as [WorkflowName, readonly ('start' | 'wake')[]][];
+    ) as [WorkflowName, readonly WorkflowUse[]][];
     for (const [workflow] of workflowUse)
       environment[workflowDeclarations[workflow].envVar] = this.stateMachineArn(workflow);
 
@@ -425,7 +426,23 @@ export class BridgewayStack extends Stack implements BridgewayResources {
         ...(uses.includes('start') ? ['states:StartExecution'] : []),
         ...(uses.includes('wake') ? ['states:SendTaskSuccess'] : []),
       ];
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.stateMachineArn(workflow)] }));
+      if (actions.length)
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.stateMachineArn(workflow)] }));
+      if (uses.includes('describe')) {
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['states:DescribeExecution'],
+            resources: [
+              this.formatArn({
+                service: 'states',
+                resource: 'execution',
+                resourceName: `${this.stateMachineName(workflow)}:*`,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            ],
+          }),
+        );
+      }
     }
 
     if (scheduled) {

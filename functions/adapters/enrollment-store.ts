@@ -1,5 +1,5 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient, tableName } from './dynamo.js';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient, isConditionalCheckFailed, queryAll, tableName } from './dynamo.js';
 
 export interface EnrollmentRecord {
   readonly enrollmentId: string;
@@ -57,4 +57,72 @@ export async function touchEnrollment(
     }),
   );
   return (out.Attributes as EnrollmentRecord | undefined)?.parkToken;
+}
+
+export interface RunningFollowUp {
+  readonly enrollmentId: string;
+  readonly executionName?: string;
+  readonly restarts?: number;
+  readonly parkedUntil: string;
+}
+
+/** Follow-ups still running that should have been heard from before `before` (the sparse index). */
+export async function overdueFollowUps(before: string): Promise<RunningFollowUp[]> {
+  return (await queryAll({
+    TableName: tableName('enrollments'),
+    IndexName: 'byFollowUpDue',
+    KeyConditionExpression: 'followUpActive = :yes AND parkedUntil < :before',
+    ExpressionAttributeValues: { ':yes': 'yes', ':before': before },
+    ProjectionExpression: 'enrollmentId, executionName, restarts, parkedUntil',
+  })) as unknown as RunningFollowUp[];
+}
+
+/** When the earliest running follow-up should next be heard from. */
+export async function nextFollowUpDue(): Promise<string | undefined> {
+  const out = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName('enrollments'),
+      IndexName: 'byFollowUpDue',
+      KeyConditionExpression: 'followUpActive = :yes',
+      ExpressionAttributeValues: { ':yes': 'yes' },
+      ProjectionExpression: 'parkedUntil',
+      Limit: 1,
+    }),
+  );
+  return out.Items?.[0]?.parkedUntil as string | undefined;
+}
+
+/**
+ * Claims the restart of a follow-up under a new execution name, once: only if the
+ * enrollment still names the execution found dead and the follow-up still runs. The
+ * sweep looks again at `retryAt` if the new execution is not heard from either.
+ */
+export async function claimRestart(
+  followUp: RunningFollowUp,
+  name: string,
+  retryAt: string,
+): Promise<boolean> {
+  try {
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: tableName('enrollments'),
+        Key: { enrollmentId: followUp.enrollmentId },
+        UpdateExpression: 'SET executionName = :name, parkedUntil = :retryAt ADD restarts :one',
+        ConditionExpression:
+          'followUpActive = :yes AND (executionName = :old OR (attribute_not_exists(executionName) AND :old = :id))',
+        ExpressionAttributeValues: {
+          ':name': name,
+          ':retryAt': retryAt,
+          ':one': 1,
+          ':yes': 'yes',
+          ':old': followUp.executionName ?? followUp.enrollmentId,
+          ':id': followUp.enrollmentId,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TableName } from '../../lib/manifest.js';
 import { cancellationReasons, documentClient, tableName } from './dynamo.js';
@@ -38,15 +39,23 @@ export function guardPut(
  * comes back with the item as it is (ALL_OLD) and needs no second read.
  * `parentIndex` names an item conditioned on what the caller read (a kiosk's
  * stock, an enrollment's event sequence); its failure means "read again".
+ *
+ * The guard carries a `writeId` of this call: when DynamoDB applied the write but its
+ * answer was lost (a 500, a timeout) and the SDK sent it again, the guard finds its own
+ * write, and the caller hears "created", not "someone else wrote this".
  */
 export async function writeOnce(items: TransactItems, parentIndex?: number): Promise<Written> {
+  const writeId = randomUUID();
+  const guard = items[0]?.Put;
+  const sent = guard ? [{ Put: { ...guard, Item: { ...guard.Item, writeId } } }, ...items.slice(1)] : items;
   try {
-    await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
+    await documentClient.send(new TransactWriteCommand({ TransactItems: sent }));
     return { status: 'created' };
   } catch (error) {
     const reasons = cancellationReasons(error);
     if (!reasons) throw error;
     if (reasons[0]?.Code === 'ConditionalCheckFailed' && reasons[0].Item) {
+      if (guard && reasons[0].Item.writeId === writeId) return { status: 'created' };
       return { status: 'exists', stored: reasons[0].Item };
     }
     const parent = parentIndex === undefined ? undefined : reasons[parentIndex];

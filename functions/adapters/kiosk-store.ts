@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../core/aggregates.js';
 import type { EventPlan, Kiosk } from '../core/kiosk-events.js';
 import type { KioskRegistration } from '../core/schemas.js';
 import type { StockChange } from '../core/stock.js';
 import { counterUpdate } from './aggregates-store.js';
-import { documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
+import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
 import { guardPut, type TransactItems, writeOnce } from './idempotent.js';
 import { outboxPut } from './outbox.js';
 import type { Notification } from './publisher.js';
@@ -18,12 +19,17 @@ export interface StoredEvent {
   readonly [field: string]: unknown;
 }
 
-/** Registers a kiosk; false when the id is taken. One round trip. */
+/**
+ * Registers a kiosk; false when the id is taken. One round trip. The item carries a
+ * `registrationId` of this call, so a write applied whose answer was lost (and that the SDK
+ * sent again) is recognised as this registration, not someone else's.
+ */
 export async function createKiosk(
   registration: KioskRegistration,
   secretSealed: string,
   now: Date,
 ): Promise<boolean> {
+  const registrationId = randomUUID();
   try {
     await documentClient.send(
       new PutCommand({
@@ -38,13 +44,16 @@ export async function createKiosk(
           mismatchUnits: 0,
           secretSealed,
           createdAt: now.toISOString(),
+          registrationId,
         },
         ConditionExpression: 'attribute_not_exists(kioskId)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return true;
   } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
+    if (isConditionalCheckFailed(error))
+      return itemOfFailedCondition(error)?.registrationId === registrationId;
     throw error;
   }
 }

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { TopicName } from '../../lib/manifest.js';
+import { stableUuid } from '../core/ids.js';
 import { documentClient, tableName } from './dynamo.js';
 import { logger } from './logger.js';
 import { count } from './observability.js';
@@ -17,8 +17,10 @@ export function newNotification(
   topic: TopicName,
   body: Record<string, unknown>,
   now: Date,
+  /** What the message announces, unique to it (e.g. the task and the notice): its messageId derives from it. */
+  fact: string,
 ): Notification & { createdAt: string } {
-  const messageId = randomUUID();
+  const messageId = stableUuid(topic, fact);
   return {
     messageId,
     topic,

@@ -1,4 +1,9 @@
-import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { workflows as declarations } from '../../lib/manifest.js';
 import { logger } from './logger.js';
 import { traced } from './observability.js';
@@ -9,10 +14,22 @@ import { traced } from './observability.js';
  * something it should react to was recorded.
  */
 export interface Workflows {
-  /** Idempotent: the execution is named after the enrollment; the correlation id goes into its input. */
-  startFollowUp(enrollmentId: string, correlationId?: string): Promise<void>;
+  /**
+   * Idempotent: the execution is named after the enrollment (`name`, for a restart by the
+   * sweep: a new name). A name already used by an execution that ended is refused by Step Functions.
+   * The correlation id of the request that enrolled the person goes into the input (ids only).
+   */
+  startFollowUp(enrollmentId: string, name?: string, correlationId?: string): Promise<'started' | 'exists'>;
   /** Resumes a parked execution; a token that is no longer waiting is ignored. */
   wake(token: string): Promise<void>;
+  /** RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE; undefined when there is none of that name. */
+  statusOf(name: string): Promise<string | undefined>;
+}
+
+function executionArnOf(name: string): string {
+  const stateMachineArn = process.env[declarations.followUp.envVar];
+  if (!stateMachineArn) throw new Error(`${declarations.followUp.envVar} is not set`);
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 /** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
@@ -22,20 +39,32 @@ export const sfnClient = traced(new SFNClient({}));
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 export const stepFunctions: Workflows = {
-  async startFollowUp(enrollmentId, correlationId) {
+  async startFollowUp(enrollmentId, name = enrollmentId, correlationId) {
     const stateMachineArn = process.env[declarations.followUp.envVar];
     if (!stateMachineArn) throw new Error(`${declarations.followUp.envVar} is not set`);
     try {
       await sfnClient.send(
         new StartExecutionCommand({
           stateMachineArn,
-          name: enrollmentId,
+          name,
           input: JSON.stringify({ enrollmentId, ...(correlationId ? { correlationId } : {}) }),
         }),
       );
+      return 'started';
     } catch (error) {
-      // Same name: it is (or was) running already. Start is idempotent for a retried enrollment.
+      // Same name, same input while it runs: Step Functions answers success. A name used by an
+      // execution that ended: it ran; whether it ended well is the follow-up sweep's to judge.
       if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
+      return 'exists';
+    }
+  },
+  async statusOf(name) {
+    try {
+      const out = await sfnClient.send(new DescribeExecutionCommand({ executionArn: executionArnOf(name) }));
+      return out.status;
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw error;
     }
   },
   async wake(token) {

@@ -11,6 +11,7 @@ import { sealer } from '../adapters/sealer.js';
 import { getContact } from '../adapters/task-store.js';
 import { workflows } from '../adapters/workflows.js';
 import { addCounter, aggregateKey, type Counters } from '../core/aggregates.js';
+import { backoff } from '../core/backoff.js';
 import {
   type EnrollmentChange,
   enrolledAtOf,
@@ -53,7 +54,7 @@ async function enroll(request: HttpRequest) {
   addCounter(counters, 'enrollments');
   addCounter(counters, 'priorOverdoses', enrollment.overdosesPrior12m);
   addCounter(counters, `medication:${enrollment.medication}`);
-  const written = await writeOnce([
+  const items = [
     guardPut('enrollments', 'enrollmentId', {
       enrollmentId,
       participantRef: enrollment.participantRef,
@@ -69,6 +70,10 @@ async function enroll(request: HttpRequest) {
       changeSeq: 0,
       recordedAt: at.toISOString(),
       recordedBy: request.actor?.id,
+      // The follow-up sweep's view: running, under which execution, and when it should be heard from.
+      followUpActive: 'yes',
+      executionName: enrollmentId,
+      parkedUntil: at.toISOString(),
     }),
     ...(sealed
       ? [
@@ -81,7 +86,15 @@ async function enroll(request: HttpRequest) {
         ]
       : []),
     { Update: counterUpdate(aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId), counters) },
-  ]);
+  ];
+  // A transaction cancelled by a concurrent one (the same site's counters, say) wrote nothing: again.
+  let written = await writeOnce(items);
+  for (let attempt = 2; written.status === 'stale' && attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
+    await backoff(attempt);
+    written = await writeOnce(items);
+  }
+  if (written.status === 'stale' || written.status === 'missing')
+    throw unavailable('Too many concurrent changes; nothing was recorded, retry later.');
 
   if (written.status === 'exists') {
     if (written.stored.fingerprint !== fingerprint || !(await sameContact(written.stored, enrollment))) {
@@ -92,14 +105,19 @@ async function enroll(request: HttpRequest) {
     }
   }
   // Also on a retry: the start is idempotent, and a retry after a failed start must start it.
-  await workflows().startFollowUp(enrollmentId, correlationIdOf(request.event));
+  const execution = written.status === 'exists' ? written.stored.executionName : undefined;
+  await workflows().startFollowUp(
+    enrollmentId,
+    typeof execution === 'string' ? execution : enrollmentId,
+    correlationIdOf(request.event),
+  );
   const stored = written.status === 'exists' ? String(written.stored.enrolledAt) : enrolledAt;
   logger.info('enrollment recorded', { enrollmentId, status: written.status });
   return json(written.status === 'created' ? 201 : 200, enrollmentAnswer(enrollmentId, stored));
 }
 
-/** Concurrent events of one enrollment re-plan from the state DynamoDB hands back. */
-const MAX_EVENT_ATTEMPTS = 8;
+/** Concurrent writes to one enrollment (or one cohort row) re-plan from what DynamoDB hands back, backing off. */
+const MAX_WRITE_ATTEMPTS = 12;
 
 async function recordEvent(request: HttpRequest) {
   const { enrollmentId } = validate(pathSchema, request.params);
@@ -110,7 +128,8 @@ async function recordEvent(request: HttpRequest) {
   const fingerprint = eventFingerprint(event);
   const taskId = urgentTaskId(enrollmentId, event.eventId);
 
-  for (let attempt = 1; attempt <= MAX_EVENT_ATTEMPTS; attempt += 1) {
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
+    if (attempt > 1) await backoff(attempt);
     const at = now();
     const change = planEnrollmentEvent(enrollment, event);
     const urgent = event.type === 'overdose' && !event.fatal && !enrollment.endedOn;
@@ -127,6 +146,7 @@ async function recordEvent(request: HttpRequest) {
                 dueAt: at.toISOString(),
               },
               at,
+              `${taskId}/outreach`,
             ),
           ]
         : [];

@@ -1,16 +1,12 @@
-import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { now } from '../adapters/clock.js';
-import {
-  cancellationReasons,
-  documentClient,
-  isConditionalCheckFailed,
-  tableName,
-} from '../adapters/dynamo.js';
 import { type EnrollmentRecord, getEnrollment } from '../adapters/enrollment-store.js';
+import { getTasks, markNotified, storeParkToken, writePlan } from '../adapters/follow-up-store.js';
 import { logger } from '../adapters/logger.js';
 import { count, observed } from '../adapters/observability.js';
 import { workflows } from '../adapters/workflows.js';
-import { type FollowUpState, type FollowUpTask, planFollowUp } from '../core/followup.js';
+import { backoff } from '../core/backoff.js';
+import { type FollowUpState, planFollowUp } from '../core/followup.js';
+import { stableUuid } from '../core/ids.js';
 import type { Medication } from '../core/schemas.js';
 
 /**
@@ -28,6 +24,8 @@ export interface PlanOutput {
   seq: number;
   notice?: 'outreach' | 'escalation';
   taskId?: string;
+  /** Stable per task and notice: every copy of the message carries it (a message attribute too). */
+  messageId?: string;
   message?: string;
   kind?: string;
   until?: string;
@@ -53,28 +51,19 @@ function stateOf(enrollment: EnrollmentRecord): FollowUpState {
   };
 }
 
-async function openTasksOf(
-  enrollment: EnrollmentRecord,
-): Promise<(FollowUpTask & Record<string, unknown>)[]> {
-  const ids = list(enrollment.openTasks);
-  if (ids.length === 0) return [];
-  const out = await documentClient.send(
-    new BatchGetCommand({
-      RequestItems: {
-        [tableName('tasks')]: { Keys: ids.map((taskId) => ({ taskId })), ConsistentRead: true },
-      },
-    }),
-  );
-  return (out.Responses?.[tableName('tasks')] ?? []) as (FollowUpTask & Record<string, unknown>)[];
-}
-
 function messageFor(
   notice: 'outreach' | 'escalation',
   task: Record<string, unknown>,
   enrollment: EnrollmentRecord,
   at: Date,
+  messageId: string,
 ) {
-  const base = { taskId: task.taskId, enrollmentId: enrollment.enrollmentId, siteId: enrollment.siteId };
+  const base = {
+    taskId: task.taskId,
+    enrollmentId: enrollment.enrollmentId,
+    siteId: enrollment.siteId,
+    messageId,
+  };
   return JSON.stringify(
     notice === 'outreach'
       ? { kind: task.kind, ...base, dueAt: task.dueAt }
@@ -88,88 +77,31 @@ function messageFor(
   );
 }
 
+/** The messageId of a task's notice: the same for every copy, however often it goes out. */
+export function noticeMessageId(taskId: string, notice: 'outreach' | 'escalation'): string {
+  return stableUuid(notice === 'outreach' ? 'outreach' : 'outreach-escalation', `${taskId}/${notice}`);
+}
+
+/** Plans again after a concurrent change: a few times, backing off, then Step Functions retries the step. */
+const MAX_PLAN_ATTEMPTS = 6;
+
 async function plan(enrollmentId: string): Promise<PlanOutput> {
   for (let attempt = 1; ; attempt += 1) {
     const enrollment = await getEnrollment(enrollmentId);
     if (!enrollment) throw new Error(`enrollment ${enrollmentId} not found`);
     const at = now();
-    const tasks = await openTasksOf(enrollment);
+    const tasks = await getTasks(list(enrollment.openTasks));
     const decided = planFollowUp(stateOf(enrollment), tasks, at);
     const seq = enrollment.changeSeq ?? 0;
 
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [];
-    // Only ADD to the sets: events and completions change them concurrently (a completed task
-    // leaves openTasks through the tasks handler; a stale id there is harmless, its status says closed).
-    const adds: string[] = [];
-    const values: Record<string, unknown> = {};
-    if (decided.judged.length) {
-      adds.push('judged :judged');
-      values[':judged'] = new Set(decided.judged);
-    }
-    if (decided.open) {
-      adds.push('openTasks :opened');
-      values[':opened'] = new Set([decided.open.taskId]);
-    }
-    const setEnded = decided.finished && !enrollment.followUpEndedAt;
-    if (setEnded) values[':at'] = at.toISOString();
-    if (adds.length || setEnded) {
-      items.push({
-        Update: {
-          TableName: tableName('enrollments'),
-          Key: { enrollmentId },
-          UpdateExpression: [
-            setEnded ? 'SET followUpEndedAt = :at' : '',
-            adds.length ? `ADD ${adds.join(', ')}` : '',
-          ]
-            .filter(Boolean)
-            .join(' '),
-          ExpressionAttributeValues: values,
-        },
-      });
-    }
-    if (decided.open) {
-      const { checkId: _checkId, ...task } = decided.open;
-      items.push({
-        Put: {
-          TableName: tableName('tasks'),
-          Item: {
-            ...task,
-            status: 'open',
-            source: 'moud',
-            enrollmentId,
-            siteId: enrollment.siteId,
-            contactId: enrollment.contactId,
-          },
-          ConditionExpression: 'attribute_not_exists(taskId)',
-        },
-      });
-    }
-    for (const taskId of decided.escalate) {
-      items.push({
-        Update: {
-          TableName: tableName('tasks'),
-          Key: { taskId },
-          UpdateExpression: enrollment.consentOutreach
-            ? 'SET escalatedAt = :at, pendingNotice = :escalation'
-            : 'SET escalatedAt = :at',
-          ConditionExpression: 'attribute_not_exists(escalatedAt) AND #status = :open',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':at': at.toISOString(),
-            ':open': 'open',
-            ...(enrollment.consentOutreach ? { ':escalation': 'escalation' } : {}),
-          },
-        },
-      });
-    }
-    if (items.length) {
-      try {
-        await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-      } catch (error) {
-        // Something changed under us (a task completed, a step re-ran): plan again from what is stored.
-        if (cancellationReasons(error) && attempt < 5) continue;
-        throw error;
-      }
+    const written = await writePlan(enrollment, decided, at);
+    if (written === 'stale') {
+      if (attempt >= MAX_PLAN_ATTEMPTS)
+        throw Object.assign(new Error('the enrollment kept changing while planning'), {
+          name: 'PlanConflict',
+        });
+      await backoff(attempt);
+      continue;
     }
     if (decided.open) count('tasksOpened');
     count('tasksEscalated', decided.escalate.length);
@@ -189,13 +121,15 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
         decided.open?.taskId === next.taskId
           ? { ...decided.open }
           : (tasks.find((candidate) => candidate.taskId === next.taskId) as Record<string, unknown>);
+      const messageId = noticeMessageId(next.taskId, next.notice);
       return {
         action: 'notify',
         seq,
         notice: next.notice,
         taskId: next.taskId,
         kind: String(task.kind),
-        message: messageFor(next.notice, task, enrollment, at),
+        messageId,
+        message: messageFor(next.notice, task, enrollment, at, messageId),
       };
     }
     if (next.action === 'park') {
@@ -206,45 +140,12 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
   }
 }
 
-async function markNotified(taskId: string, notice: string): Promise<void> {
-  try {
-    await documentClient.send(
-      new UpdateCommand({
-        TableName: tableName('tasks'),
-        Key: { taskId },
-        UpdateExpression: 'REMOVE pendingNotice SET #notified = :at',
-        ConditionExpression: 'pendingNotice = :notice',
-        ExpressionAttributeNames: {
-          '#notified': notice === 'outreach' ? 'notifiedAt' : 'escalationNotifiedAt',
-        },
-        ExpressionAttributeValues: { ':notice': notice, ':at': now().toISOString() },
-      }),
-    );
-    count('notificationsPublished'); // the state machine published it just before this step
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error; // already marked: a re-run
-  }
-}
-
 /**
  * Stores the Park state's task token, unless something changed since the plan
  * (then it wakes itself at once, so the change is planned for without delay).
  */
-async function park(enrollmentId: string, token: string, seq: number): Promise<void> {
-  try {
-    await documentClient.send(
-      new UpdateCommand({
-        TableName: tableName('enrollments'),
-        Key: { enrollmentId },
-        UpdateExpression: 'SET parkToken = :token',
-        ConditionExpression: 'changeSeq = :seq',
-        ExpressionAttributeValues: { ':token': token, ':seq': seq },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    await workflows().wake(token);
-  }
+async function park(enrollmentId: string, token: string, seq: number, until: string): Promise<void> {
+  if ((await storeParkToken(enrollmentId, token, seq, until)) === 'changed') await workflows().wake(token);
 }
 
 export const handler = observed(async (input: StepInput): Promise<PlanOutput | Record<string, never>> => {
@@ -252,10 +153,11 @@ export const handler = observed(async (input: StepInput): Promise<PlanOutput | R
     case 'plan':
       return plan(input.enrollmentId);
     case 'markNotified':
-      await markNotified(input.taskId, input.notice);
+      await markNotified(input.taskId, input.notice, now());
+      count('notificationsPublished'); // the state machine published it just before this step (a redrive may count it again)
       return {};
     case 'park':
-      await park(input.enrollmentId, input.token, input.seq);
+      await park(input.enrollmentId, input.token, input.seq, input.until);
       return {};
   }
 });

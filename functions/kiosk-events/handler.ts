@@ -105,7 +105,14 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const at = now();
     const plan = planKioskEvent(view, event, at, () => taskId);
-    const notifications = plan.notifications.map((draft) => newNotification(draft.topic, draft.body, at));
+    const notifications = plan.notifications.map((draft) =>
+      newNotification(
+        draft.topic,
+        draft.body,
+        at,
+        `kiosk-event/${view.kioskId}/${event.eventId}/${draft.body.kind}/${draft.body.sku ?? ''}`,
+      ),
+    );
     const outcome = await writeKioskEvent({
       kiosk: view,
       eventItem: { ...storedEventFields(event), eventId: event.eventId, fingerprint: bodyFingerprint },

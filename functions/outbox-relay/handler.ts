@@ -30,6 +30,7 @@ async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise
         escalatedAt: at.toISOString(),
       },
       at,
+      `${task.taskId}/escalation`,
     );
     try {
       await documentClient.send(

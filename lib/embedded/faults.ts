@@ -47,7 +47,14 @@ export interface FaultSettings {
 export class FaultInjector {
   private readonly random: Random;
   private readonly counts = new Map<FaultKind, number>();
-  private readonly forced: { kind: FaultKind; command?: string; left: number }[] = [];
+  private readonly forced: {
+    kind: FaultKind;
+    command?: string;
+    left: number;
+    variant?: boolean;
+    where?: (input: unknown) => boolean;
+  }[] = [];
+  private forcedVariant: boolean | undefined;
 
   constructor(readonly settings: FaultSettings) {
     this.random = mulberry32(settings.seed);
@@ -70,20 +77,49 @@ export class FaultInjector {
     return new FaultInjector({ rate, seed, kinds });
   }
 
-  /** Tests: the next `times` chances of `kind` (on `command`, if given) fail for certain. */
-  force(kind: FaultKind, options: { command?: string; times?: number } = {}): void {
-    this.forced.push({ kind, command: options.command, left: options.times ?? 1 });
+  /**
+   * Tests: the next `times` chances of `kind` (on `command`, if given) fail for certain, as
+   * `variant` says where a kind has two: dynamodb-internal after the write (the answer lost),
+   * sns and kms throttled, sfn-callback TaskTimedOut, lambda before the step ran.
+   */
+  force(
+    kind: FaultKind,
+    options: {
+      command?: string;
+      times?: number;
+      variant?: boolean;
+      where?: (input: unknown) => boolean;
+    } = {},
+  ): void {
+    this.forced.push({
+      kind,
+      command: options.command,
+      left: options.times ?? 1,
+      variant: options.variant,
+      where: options.where,
+    });
+  }
+
+  /** Tests: forget what was forced and not used yet. */
+  clearForced(): void {
+    this.forced.length = 0;
   }
 
   /** Whether this call fails with `kind`; counted when it does. */
-  roll(kind: FaultKind, command?: string): boolean {
+  roll(kind: FaultKind, command?: string, input?: unknown): boolean {
     const forced = this.forced.find(
-      (entry) => entry.kind === kind && entry.left > 0 && (!entry.command || entry.command === command),
+      (entry) =>
+        entry.kind === kind &&
+        entry.left > 0 &&
+        (!entry.command || entry.command === command) &&
+        (!entry.where || entry.where(input)),
     );
     let fail = false;
+    this.forcedVariant = undefined;
     if (forced) {
       forced.left -= 1;
       fail = true;
+      this.forcedVariant = forced.variant;
     } else if (this.settings.kinds.includes(kind)) {
       fail = this.random() < this.settings.rate;
     }
@@ -91,9 +127,14 @@ export class FaultInjector {
     return fail;
   }
 
-  /** A fair coin from the same seeded stream (which variant of a fault). */
+  /** A fair coin from the same seeded stream. */
   coin(): boolean {
     return this.random() < 0.5;
+  }
+
+  /** Which of its two variants the fault just rolled takes: as forced, else a coin. */
+  variant(): boolean {
+    return this.forcedVariant ?? this.coin();
   }
 
   injected(): Record<string, number> {
@@ -173,7 +214,7 @@ export function injectDynamoFaults(client: WithStack, faults: FaultInjector): vo
     }
     if (faults.roll('dynamodb-internal', command)) {
       // A 500 may come after the write was applied: the answer is lost, the write is not.
-      if (WRITES.has(command) && faults.coin()) await next();
+      if (WRITES.has(command) && faults.variant()) await next();
       throw new InternalServerError({ message: 'Internal server error', $metadata: metadata(500) });
     }
     return next();
@@ -258,7 +299,7 @@ async function withheld(
 export function injectServiceFaults(client: WithStack, kind: 'sns' | 'kms', faults: FaultInjector): void {
   addFaultMiddleware(client, async (command, _input, next) => {
     if (!faults.roll(kind, command)) return next();
-    const throttled = faults.coin();
+    const throttled = faults.variant();
     if (kind === 'sns') {
       throw throttled
         ? new ThrottledException({ message: 'Rate exceeded', $metadata: metadata(400) })
@@ -287,7 +328,7 @@ export function injectCallbackFaults(
 ): void {
   addFaultMiddleware(client, async (command, input, next) => {
     if (command !== 'SendTaskSuccess' || !faults.roll('sfn-callback', command)) return next();
-    if (faults.coin()) {
+    if (faults.variant()) {
       timeOut(String(input.taskToken));
       throw new TaskTimedOut({ message: 'Task Timed Out', $metadata: metadata(400) });
     }

@@ -139,6 +139,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     publish: async (notification) => outbox.append(notification),
     clock,
     faults,
+    log: (entry) => log(JSON.stringify(entry)),
   });
   useLocalTransport(sfnClient, workflows.serve);
   if (faults) injectCallbackFaults(sfnClient, faults, (token) => workflows.timeOut(token));
@@ -226,13 +227,14 @@ async function unfinishedEnrollments(
     const page = await client.send(
       new ScanCommand({
         TableName: table,
-        ProjectionExpression: 'enrollmentId',
+        ProjectionExpression: 'enrollmentId, executionName',
         FilterExpression: 'attribute_not_exists(followUpEndedAt)',
         ExclusiveStartKey: startKey,
       }),
     );
     for (const item of page.Items ?? []) {
-      if (item.enrollmentId?.S) ids.push({ name: item.enrollmentId.S, enrollmentId: item.enrollmentId.S });
+      const enrollmentId = item.enrollmentId?.S;
+      if (enrollmentId) ids.push({ name: item.executionName?.S ?? enrollmentId, enrollmentId });
     }
     startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
   } while (startKey);

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExecutionAlreadyExists, TaskDoesNotExist } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, ExecutionDoesNotExist, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Notification } from '../../functions/adapters/publisher.js';
 import type { TopicName } from '../manifest.js';
@@ -214,8 +214,8 @@ export function localWorkflows(options: {
   const { faults } = options;
   /** A Lambda task as Step Functions invokes it: it may fail before its code runs, or after. */
   const invoke = async (state: string, input: Json) => {
-    const fail = faults?.roll('lambda', state) ?? false;
-    const before = fail && faults!.coin();
+    const fail = faults?.roll('lambda', state, input) ?? false;
+    const before = fail && faults!.variant();
     if (before) throw Object.assign(new Error('Lambda service error'), { name: 'Lambda.ServiceException' });
     const output = await options.steps(input);
     if (fail) throw Object.assign(new Error('Lambda service error'), { name: 'Lambda.ServiceException' });
@@ -386,7 +386,8 @@ export function localWorkflows(options: {
           const arn = String(input.executionArn);
           const name = arn.slice(arn.lastIndexOf(':') + 1);
           const status = running.has(name) ? 'RUNNING' : closed.get(name);
-          if (!status) throw new Error(`ExecutionDoesNotExist: ${arn}`);
+          if (!status)
+            throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${arn}'`, $metadata: {} });
           return { executionArn: arn, name, status };
         }
         default:

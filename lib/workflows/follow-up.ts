@@ -14,7 +14,6 @@ export const FOLLOW_UP_STATES = {
   markNotified: 'MarkNotified',
   park: 'Park',
   done: 'FollowUpDone',
-  failed: 'FollowUpFailed',
 } as const;
 
 export interface FollowUpResources {
@@ -34,28 +33,26 @@ export interface FollowUpResources {
  *                   │           or a completed task sends it success) ──▶ Plan
  *                   └─end─────▶ FollowUpDone
  *
- * A step that keeps failing after its retries ends in FollowUpFailed, which an
- * operator sees and can redrive; every step is idempotent, so a redrive is safe.
+ * Every step retries transient failures with backoff. A step that keeps failing fails
+ * the execution in that very state (no catch-all Fail state), so an operator's
+ * RedriveExecution resumes the follow-up where it stopped; the follow-up sweep restarts
+ * an enrollment whose execution died and raises the alarm. Every step is idempotent,
+ * so a redrive or a restart is safe.
  */
 export function followUpDefinition(scope: Construct, resources: FollowUpResources): sfn.IChainable {
   const S = FOLLOW_UP_STATES;
   // The execution's input (ids only: the enrollment and the correlation id of the request that started it),
   // so each step logs under the correlation id of that request; absent fields are simply absent.
   const executionInput = sfn.JsonPath.objectAt('$$.Execution.Input');
-  const failed = new sfn.Fail(scope, S.failed, {
-    error: 'FollowUpFailed',
-    cause: 'A follow-up step kept failing; fix the cause and redrive the execution.',
-  });
-  const retryTransient = (state: sfn.TaskStateBase) =>
-    state
-      .addRetry({
-        errors: ['States.ALL'],
-        maxAttempts: 4,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      })
-      .addCatch(failed, { resultPath: '$.error' });
+  const retryTransient = <T extends sfn.TaskStateBase>(state: T, errors = ['States.ALL']) =>
+    state.addRetry({
+      errors,
+      maxAttempts: 6,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxDelay: Duration.minutes(2),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
 
   const plan = new tasks.LambdaInvoke(scope, S.plan, {
     lambdaFunction: resources.steps,
@@ -93,6 +90,7 @@ export function followUpDefinition(scope: Construct, resources: FollowUpResource
         messageAttributes: {
           kind: { value: sfn.JsonPath.stringAt('$.plan.kind') },
           taskId: { value: sfn.JsonPath.stringAt('$.plan.taskId') },
+          messageId: { value: sfn.JsonPath.stringAt('$.plan.messageId') },
         },
         resultPath: sfn.JsonPath.DISCARD,
       }),
@@ -113,13 +111,10 @@ export function followUpDefinition(scope: Construct, resources: FollowUpResource
     // Until the next due time: the plan's own wake-up. A timeout is the normal way on.
     taskTimeout: sfn.Timeout.at('$.plan.waitSeconds'),
   });
+  // A failed Park Lambda is retried; its timeout (States.Timeout, which States.TaskFailed does not
+  // match) is the normal way on, to plan again.
+  retryTransient(park, ['States.TaskFailed']);
   park.addCatch(plan, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
-  park.addRetry({
-    errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'],
-    maxAttempts: 4,
-    backoffRate: 2,
-  });
-  park.addCatch(failed, { resultPath: '$.error' });
 
   const route = new sfn.Choice(scope, S.route)
     .when(

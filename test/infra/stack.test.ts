@@ -14,6 +14,7 @@ import {
   tables,
   topics,
   type WorkflowName,
+  type WorkflowUse,
   workflows,
 } from '../../lib/manifest.js';
 import type { BridgewayStack } from '../../lib/stack.js';
@@ -90,7 +91,11 @@ function workflowArn(name: WorkflowName): string {
 }
 
 const workflowUses = (declaration: FunctionDeclaration) =>
-  Object.entries(declaration.workflows ?? {}) as [WorkflowName, readonly ('start' | 'wake')[]][];
+  Object.entries(declaration.workflows ?? {}) as [WorkflowName, readonly WorkflowUse[]][];
+
+/** The executions of a state machine (DescribeExecution is granted on them, not on the machine). */
+const executionsArn = (name: WorkflowName) =>
+  `${workflowArn(name).replace(':stateMachine:', ':execution:')}:*`;
 
 interface Grant {
   readonly action: string;
@@ -472,12 +477,13 @@ describe('the permissions of each function', () => {
   );
 
   it.each(functionEntries)(
-    'let %s start or wake workflows exactly as the manifest says',
+    'let %s start, wake or describe workflows exactly as the manifest says',
     (name, declaration) => {
       // Arrange
       const expected = workflowUses(declaration).flatMap(([workflow, uses]) => [
         ...(uses.includes('start') ? [`states:StartExecution on ${workflowArn(workflow)}`] : []),
         ...(uses.includes('wake') ? [`states:SendTaskSuccess on ${workflowArn(workflow)}`] : []),
+        ...(uses.includes('describe') ? [`states:DescribeExecution on ${executionsArn(workflow)}`] : []),
       ]);
 
       // Act
@@ -795,7 +801,9 @@ describe('the scheduled functions', () => {
       expect(rules).toHaveLength(1);
       const minutes = declaration.scheduleMinutes!;
       expect(rules[0]!.Properties.ScheduleExpression).toBe(
-        `rate(${minutes} minute${minutes === 1 ? '' : 's'})`,
+        minutes % 60 === 0
+          ? `rate(${minutes / 60} hour${minutes === 60 ? '' : 's'})`
+          : `rate(${minutes} minute${minutes === 1 ? '' : 's'})`,
       );
       expect(referencedIds(fn.DeadLetterConfig)).toEqual([queueId]);
       expect(referencedIds(queue.KmsMasterKeyId)).toEqual([logicalId(stack.dataKey)]);

@@ -376,6 +376,7 @@ describe('operations', () => {
         'FollowUpWorkflowExecutionsFailed',
         'FollowUpWorkflowExecutionsTimedOut',
         'OutboxOldestUnpublished',
+        'FollowUpsRestarted',
         'NoKioskEvents',
       ].sort(),
     );

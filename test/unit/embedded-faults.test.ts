@@ -100,11 +100,21 @@ describe('DynamoDB faults in front of the client', () => {
     expect(await exists('F-2')).toBe(true);
   });
 
-  it('may apply a write whose answer is lost to an internal error', async () => {
-    // Whichever variant the seed picks, the caller either sees the write or can retry it.
-    faults.force('dynamodb-internal', { command: 'PutItem', times: 1 });
-    await doc.send(new PutCommand({ TableName: table, Item: { kioskId: 'F-3' } }));
+  it('applies a write whose answer is then lost to an internal error, and the SDK sends it again', async () => {
+    faults.force('dynamodb-internal', { command: 'PutItem', variant: true });
+    const out = await doc
+      .send(
+        new PutCommand({
+          TableName: table,
+          Item: { kioskId: 'F-3' },
+          ConditionExpression: 'attribute_not_exists(kioskId)',
+        }),
+      )
+      .catch((error) => error);
 
+    // The first attempt wrote the item; the retry finds it there.
+    expect(out.name).toBe('ConditionalCheckFailedException');
+    expect(out.$metadata.attempts).toBe(2);
     expect(await exists('F-3')).toBe(true);
     expect(faults.injected()['dynamodb-internal']).toBe(1);
   });

@@ -2,6 +2,7 @@ import {
   ConditionalCheckFailedException,
   InternalServerError,
   TransactionCanceledException,
+  TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
@@ -15,7 +16,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { handler, type PlanOutput } from '../../../functions/follow-up/handler.js';
+import { handler, noticeMessageId, type PlanOutput } from '../../../functions/follow-up/handler.js';
 import { silenceLogger, spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -162,6 +163,9 @@ describe('the plan step', () => {
     const [update] = updatesOf(items, TABLE.enrollments);
     expect(update.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
     expect(update.UpdateExpression).toBe('ADD judged :judged, openTasks :opened');
+    expect(spelled(update.ConditionExpression, update)).toBe(
+      'attribute_not_exists(eventSeq) AND changeSeq = 4',
+    );
     expect(setValue(update.ExpressionAttributeValues?.[':judged'])).toEqual(['checkpoint-72h']);
     expect(setValue(update.ExpressionAttributeValues?.[':opened'])).toEqual([TASK_72H]);
 
@@ -172,12 +176,14 @@ describe('the plan step', () => {
       taskId: TASK_72H,
       kind: 'checkpoint-72h',
     });
+    expect(output.messageId).toBe(noticeMessageId(TASK_72H, 'outreach'));
     expect(JSON.parse(String(output.message))).toEqual({
       kind: 'checkpoint-72h',
       taskId: TASK_72H,
       enrollmentId: ENROLLMENT_ID,
       siteId: 'site-7',
       dueAt: '2026-11-20T09:00:00.000Z',
+      messageId: output.messageId,
     });
     expect(JSON.stringify(output)).not.toMatch(/P-1042|methadone|contact|phone|\+1555/);
   });
@@ -204,12 +210,68 @@ describe('the plan step', () => {
     expect(output).toMatchObject({ action: 'notify', taskId: TASK_72H, notice: 'outreach' });
   });
 
-  it('gives up after five cancelled attempts so that Step Functions retries the step', async () => {
+  it('gives up after six cancelled attempts so that Step Functions retries the step', async () => {
     stored(enrollment(3));
     ddb.on(TransactWriteCommand).rejects(cancelled());
 
-    await expect(plan()).rejects.toMatchObject({ name: 'TransactionCanceledException' });
-    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 5);
+    await expect(plan()).rejects.toMatchObject({ name: 'PlanConflict' });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 6);
+  });
+
+  it('opens no task when the enrollment ended between its read and its write (the write is guarded)', async () => {
+    // Arrange: the first read sees a person with nothing recorded; a disenrollment lands before the write.
+    ddb
+      .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
+      .resolvesOnce({ Item: enrollment(3) })
+      .resolves({ Item: enrollment(3, { eventSeq: 1, endedOn: '2026-11-19', endReason: 'disenrolled' }) });
+    ddb.on(BatchGetCommand).resolves({ Responses: { [TABLE.tasks]: [] } });
+    ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+      const guard = input.TransactItems?.find((item) => item.Update?.TableName === TABLE.enrollments)?.Update;
+      // As DynamoDB would: the enrollment now has eventSeq 1, so a write guarded on "no events" fails.
+      if (guard?.ConditionExpression?.includes('attribute_not_exists(eventSeq)')) throw cancelled();
+      return {};
+    });
+
+    // Act
+    const output = await plan();
+
+    // Assert
+    const calls = ddb.commandCalls(TransactWriteCommand);
+    expect(calls).toHaveLength(2);
+    // The cancelled first write would have opened a task; the one that landed opens none.
+    expect(putsInto(transactItems(0), TABLE.tasks)).toHaveLength(1);
+    expect(putsInto(transactItems(1), TABLE.tasks)).toHaveLength(0);
+    expect(output.action).toBe('end');
+  });
+
+  it('reads more than 100 open tasks in batches, asking again for keys DynamoDB left unprocessed', async () => {
+    // Arrange: 101 urgent tasks (101 non-fatal overdoses nobody has completed yet).
+    const ids = Array.from({ length: 101 }, (_, i) => `T-${ENROLLMENT_ID}-overdose-${i}`);
+    ddb
+      .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
+      .resolves({ Item: enrollment(1, { openTasks: new Set(ids), eventSeq: 101 }) });
+    const task = (taskId: string) =>
+      openTask({ taskId, kind: 'overdose-urgent', urgent: true, escalateAt: '2026-11-21T09:00:00.000Z' });
+    ddb.on(BatchGetCommand).callsFake((input) => {
+      const keys = input.RequestItems[TABLE.tasks].Keys as { taskId: string }[];
+      if (keys.length > 100) throw new Error('Too many items requested for the BatchGetItem call');
+      // The first answer leaves its last key unprocessed.
+      const [served, left] = keys.length > 1 ? [keys.slice(0, -1), keys.slice(-1)] : [keys, []];
+      return {
+        Responses: { [TABLE.tasks]: served.map((key) => task(key.taskId)) },
+        UnprocessedKeys: left.length ? { [TABLE.tasks]: { Keys: left } } : {},
+      };
+    });
+
+    // Act
+    const output = await plan();
+
+    // Assert: every task was read (none escalated yet), so the plan parks until the first escalation.
+    const asked = ddb
+      .commandCalls(BatchGetCommand)
+      .flatMap((call) => call.args[0].input.RequestItems![TABLE.tasks].Keys);
+    expect(new Set(asked.map((key) => (key as { taskId: string }).taskId))).toEqual(new Set(ids));
+    expect(output).toMatchObject({ action: 'park', until: '2026-11-21T09:00:00.000Z' });
   });
 
   it('does not plan again after another DynamoDB failure', async () => {
@@ -256,7 +318,10 @@ describe('the plan step', () => {
     const output = await plan();
 
     const items = transactItems();
-    expect(items).toHaveLength(1);
+    expect(items).toHaveLength(2);
+    expect(spelled(items[0].ConditionCheck?.ConditionExpression, items[0].ConditionCheck!)).toBe(
+      'attribute_not_exists(eventSeq) AND changeSeq = 4',
+    );
     const [escalation] = updatesOf(items, TABLE.tasks);
     expect(escalation.Key).toEqual({ taskId: TASK_72H });
     expect(escalation.ConditionExpression).toContain('attribute_not_exists(escalatedAt)');
@@ -273,6 +338,7 @@ describe('the plan step', () => {
       siteId: 'site-7',
       dueAt: '2026-11-19T09:00:00.000Z',
       escalatedAt: NOW.toISOString(),
+      messageId: noticeMessageId(TASK_72H, 'escalation'),
     });
   });
 
@@ -311,7 +377,10 @@ describe('the plan step', () => {
 
     expect(output).toEqual({ action: 'end', seq: 4 });
     const [update] = updatesOf(transactItems(), TABLE.enrollments);
-    expect(spelled(update.UpdateExpression, update)).toBe(`SET followUpEndedAt = "${NOW.toISOString()}"`);
+    // The follow-up leaves the sweep's index: nothing is expected of it any more.
+    expect(spelled(update.UpdateExpression, update)).toBe(
+      `SET followUpEndedAt = "${NOW.toISOString()}" REMOVE followUpActive`,
+    );
     expect(putsInto(transactItems(), TABLE.tasks)).toHaveLength(0);
   });
 
@@ -392,7 +461,9 @@ describe('the park step', () => {
     const update = ddb.commandCalls(UpdateCommand)[0].args[0].input;
     expect(update.TableName).toBe(TABLE.enrollments);
     expect(update.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
-    expect(spelled(update.UpdateExpression, update)).toBe('SET parkToken = "park-token-9"');
+    expect(spelled(update.UpdateExpression, update)).toBe(
+      'SET parkToken = "park-token-9", parkedUntil = "2026-11-22T09:00:00.000Z"',
+    );
     expect(spelled(update.ConditionExpression, update)).toBe('changeSeq = 4');
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
   });
@@ -403,6 +474,18 @@ describe('the park step', () => {
     await expect(park()).resolves.toEqual({});
 
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-9' });
+  });
+
+  it('wakes itself to plan again when a transaction on the enrollment holds it right now', async () => {
+    ddb
+      .on(UpdateCommand)
+      .rejects(
+        new TransactionConflictException({ message: 'Transaction is ongoing for the item', $metadata: {} }),
+      );
+
+    await expect(park()).resolves.toEqual({});
+
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-9' });
   });
 

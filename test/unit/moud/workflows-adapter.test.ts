@@ -65,7 +65,18 @@ describe('starting the follow-up workflow', () => {
       .on(StartExecutionCommand)
       .rejects(new ExecutionAlreadyExists({ message: 'Execution already exists', $metadata: {} }));
 
-    await expect(stepFunctions.startFollowUp(ENROLLMENT_ID)).resolves.toBeUndefined();
+    await expect(stepFunctions.startFollowUp(ENROLLMENT_ID)).resolves.toBe('exists');
+  });
+
+  it('starts a restarted follow-up under the name it is given', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
+
+    await expect(stepFunctions.startFollowUp(ENROLLMENT_ID, `${ENROLLMENT_ID}-r1`)).resolves.toBe('started');
+
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      name: `${ENROLLMENT_ID}-r1`,
+      input: JSON.stringify({ enrollmentId: ENROLLMENT_ID }),
+    });
   });
 
   it.each([
@@ -115,7 +126,11 @@ describe('waking a parked execution', () => {
 describe('choosing the workflow runtime', () => {
   it('uses Step Functions unless another runtime is installed', async () => {
     expect(workflows()).toBe(stepFunctions);
-    const embedded: Workflows = { startFollowUp: vi.fn(async () => {}), wake: vi.fn(async () => {}) };
+    const embedded: Workflows = {
+      startFollowUp: vi.fn(async () => 'started' as const),
+      wake: vi.fn(async () => {}),
+      statusOf: vi.fn(async () => 'RUNNING'),
+    };
 
     useWorkflows(embedded);
     await workflows().startFollowUp(ENROLLMENT_ID);
