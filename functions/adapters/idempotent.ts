@@ -45,8 +45,10 @@ export function guardPut(
  * write, and the caller hears "created", not "someone else wrote this".
  */
 export async function writeOnce(items: TransactItems, parentIndex?: number): Promise<Written> {
-  const writeId = randomUUID();
   const guard = items[0]?.Put;
+  // A caller that plans again after a conflict keeps one writeId for the whole request (it puts it in
+  // the guard item): an earlier attempt whose answer was lost is then still recognised as its own.
+  const writeId = (guard?.Item?.writeId as string | undefined) ?? randomUUID();
   const sent = guard ? [{ Put: { ...guard, Item: { ...guard.Item, writeId } } }, ...items.slice(1)] : items;
   try {
     await documentClient.send(new TransactWriteCommand({ TransactItems: sent }));

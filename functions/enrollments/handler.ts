@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { counterUpdate } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
@@ -57,6 +58,7 @@ async function enroll(request: HttpRequest) {
   const items = [
     guardPut('enrollments', 'enrollmentId', {
       enrollmentId,
+      writeId: randomUUID(),
       participantRef: enrollment.participantRef,
       siteId: enrollment.siteId,
       enrolledOn: enrollment.enrolledOn,
@@ -128,6 +130,7 @@ async function recordEvent(request: HttpRequest) {
   const fingerprint = eventFingerprint(event);
   const taskId = urgentTaskId(enrollmentId, event.eventId);
 
+  const writeId = randomUUID();
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
     if (attempt > 1) await backoff(attempt);
     const at = now();
@@ -155,6 +158,7 @@ async function recordEvent(request: HttpRequest) {
       [
         guardPut('enrollmentEvents', 'eventId', {
           ...event,
+          writeId,
           enrollmentId,
           fingerprint,
           recordedAt: at.toISOString(),

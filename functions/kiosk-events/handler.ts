@@ -102,6 +102,7 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
       : undefined;
 
   let view: KioskRecord = kiosk;
+  const writeId = randomUUID();
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const at = now();
     const plan = planKioskEvent(view, event, at, () => taskId);
@@ -115,7 +116,12 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
     );
     const outcome = await writeKioskEvent({
       kiosk: view,
-      eventItem: { ...storedEventFields(event), eventId: event.eventId, fingerprint: bodyFingerprint },
+      eventItem: {
+        ...storedEventFields(event),
+        eventId: event.eventId,
+        fingerprint: bodyFingerprint,
+        writeId,
+      },
       plan,
       notifications,
       contact,

@@ -146,7 +146,12 @@ type Json = Record<string, unknown>;
 type Next = (args: { input: Json }) => Promise<{ output: Json; response: unknown }>;
 interface Stack {
   add(middleware: unknown, options: { step: string; priority?: string; name: string }): void;
+  addRelativeTo(
+    middleware: unknown,
+    options: { relation: 'before'; toMiddleware: string; name: string },
+  ): void;
   remove(name: string): boolean;
+  identify(): string[];
 }
 interface WithStack {
   middlewareStack: unknown;
@@ -171,12 +176,18 @@ function addFaultMiddleware(
 ) {
   const stack = client.middlewareStack as Stack;
   stack.remove('bridgewayFaults'); // a backend started again in this process replaces the last one's
-  stack.add(
-    (next: Next, context: { commandName?: string }) => (args: { input: Json }) =>
-      fault(String(context.commandName).replace(/Command$/, ''), args.input, () => next(args), args),
-    // Outermost of the deserialize step: inside the retry strategy, in front of the wire.
-    { step: 'deserialize', priority: 'high', name: 'bridgewayFaults' },
-  );
+  const middleware = (next: Next, context: { commandName?: string }) => (args: { input: Json }) =>
+    fault(String(context.commandName).replace(/Command$/, ''), args.input, () => next(args), args);
+  // Inside the retry strategy, in front of the wire: right before a local transport where there is one.
+  if (stack.identify().some((entry) => entry.startsWith('bridgewayLocalTransport '))) {
+    stack.addRelativeTo(middleware, {
+      relation: 'before',
+      toMiddleware: 'bridgewayLocalTransport',
+      name: 'bridgewayFaults',
+    });
+  } else {
+    stack.add(middleware, { step: 'deserialize', priority: 'high', name: 'bridgewayFaults' });
+  }
 }
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);

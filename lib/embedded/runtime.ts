@@ -122,7 +122,6 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     injectDynamoFaults(dynamoClient, faults);
     injectServiceFaults(snsClient, 'sns', faults);
     injectServiceFaults(kmsClient, 'kms', faults);
-    useHealthDetails(() => ({ faultsInjected: faults.injected() }));
   }
 
   const handlers = {} as Record<FunctionName, LambdaHandler>;
@@ -142,6 +141,14 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     log: (entry) => log(JSON.stringify(entry)),
   });
   useLocalTransport(sfnClient, workflows.serve);
+  useHealthDetails(() => {
+    const { running, parked, failed } = workflows.stats();
+    return {
+      ...(faults ? { faultsInjected: faults.injected() } : {}),
+      // Since this start: executions running (parked ones included) and those that failed.
+      followUps: { running, parked, failed },
+    };
+  });
   if (faults) injectCallbackFaults(sfnClient, faults, (token) => workflows.timeOut(token));
   // Executions live in memory: every follow-up that has not ended starts again from what DynamoDB holds.
   await workflows.resume(await unfinishedEnrollments(admin, physical.enrollments));

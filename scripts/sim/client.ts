@@ -12,6 +12,8 @@ export interface Answer {
   // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes.
   readonly body: any;
   readonly text: string;
+  /** An earlier attempt of this request failed (5xx or no answer): it may have landed before this one. */
+  readonly afterFailure?: boolean;
 }
 
 /** Lowercase hex HMAC-SHA256 keyed with the secret's UTF-8 bytes over "<timestamp>.<raw body>". */
@@ -29,6 +31,8 @@ export class Stats {
   requests = 0;
   errors = 0;
   serverErrors = 0;
+  /** Requests sent again after a 5xx or no answer. */
+  retries = 0;
   /** Answers that were not what the contract says for that request (first 50 kept). */
   readonly unexpected: { kind: string; key: string; status: number | string; detail: string }[] = [];
   unexpectedCount = 0;
@@ -58,6 +62,7 @@ export class Stats {
       duplicates: this.duplicates,
       errors: this.errors,
       serverErrors: this.serverErrors,
+      retries: this.retries,
       unexpectedCount: this.unexpectedCount,
       unexpected: this.unexpected,
     };
@@ -71,8 +76,10 @@ export interface ApiOptions {
   readonly adminToken: string;
   readonly outreachToken: string;
   readonly stats: Stats;
-  /** Attempts per request when the network fails or the backend answers 5xx. */
+  /** Attempts per request when the network fails or the backend answers 5xx (default 6). */
   readonly attempts?: number;
+  /** The longest wait between two attempts, in ms (default 600). */
+  readonly maxBackoffMs?: number;
 }
 
 export class Api {
@@ -92,6 +99,8 @@ export class Api {
     const attempts = this.options.attempts ?? 6;
     let last: Answer = { status: 0, body: undefined, text: '' };
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      if (attempt > 1) this.stats.retries += 1;
+      const afterFailure = attempt > 1;
       try {
         const res = await fetch(`${this.options.url}${path}`, { method, body, headers: headers() });
         const text = await res.text();
@@ -102,13 +111,13 @@ export class Api {
           parsed = undefined;
         }
         this.stats.count(kind, res.status);
-        last = { status: res.status, body: parsed, text };
+        last = { status: res.status, body: parsed, text, afterFailure };
         if (res.status < 500) return last;
       } catch (error) {
         this.stats.count(kind, 'network');
-        last = { status: 0, body: undefined, text: String((error as Error).message ?? error) };
+        last = { status: 0, body: undefined, text: String((error as Error).message ?? error), afterFailure };
       }
-      await sleep(100 * attempt);
+      await sleep(Math.min(100 * attempt, this.options.maxBackoffMs ?? 600));
     }
     return last;
   }
