@@ -13,6 +13,8 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       POWERTOOLS_LOG_LEVEL: 'WARN',
+      // Metrics are asserted through the Metrics instance; their EMF lines would only clutter the output.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
   },
 });

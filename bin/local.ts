@@ -4,6 +4,8 @@
  */
 import '../lib/embedded/polyfills.js';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { firstSteps } from '../lib/embedded/first-steps.js';
 import { startBackend } from '../lib/embedded/runtime.js';
 
 const dataDir = process.env.DATA_DIR || '.data';
@@ -17,6 +19,7 @@ console.log(
   `Bridgeway listening on ${backend.url} (data in ${dataDir}, clock ${backend.clock.now().toISOString()} ` +
     `${timeScale === 'manual' ? 'manual: POST /local/clock moves it' : `×${timeScale}`})`,
 );
+console.log(firstSteps({ url: backend.url, dataDir: resolve(dataDir), tokens: backend.tokens }));
 
 let stopping = false;
 function shutdown(code: number) {

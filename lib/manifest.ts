@@ -385,3 +385,29 @@ export const routes = [
 ] as const satisfies readonly RouteDeclaration[];
 
 export type Route = (typeof routes)[number];
+
+/**
+ * Metrics the functions emit (Powertools Metrics, CloudWatch embedded metric format) in this
+ * namespace, with the function's service name (the stack name) as their one dimension. The
+ * operations alarms and dashboard (lib/ops.ts) read the same names. Counts only: no metric
+ * carries a phone number, a name or anything a person typed.
+ */
+export const metrics = {
+  namespace: 'Bridgeway',
+  names: {
+    kioskEventsRecorded: 'KioskEventsRecorded',
+    kioskEventDuplicates: 'KioskEventDuplicates',
+    moudEventsRecorded: 'MoudEventsRecorded',
+    moudEventDuplicates: 'MoudEventDuplicates',
+    notificationsPublished: 'NotificationsPublished',
+    tasksOpened: 'TasksOpened',
+    tasksEscalated: 'TasksEscalated',
+    /** Follow-ups whose execution had died, restarted by the follow-up sweep. */
+    followUpsRestarted: 'FollowUpsRestarted',
+    /** Age of the oldest notification still in the outbox after a relay run (0 when it is empty). */
+    outboxOldestAgeSeconds: 'OutboxOldestAgeSeconds',
+    outboxPending: 'OutboxPending',
+  },
+} as const;
+
+export type MetricName = keyof typeof metrics.names;

@@ -9,7 +9,7 @@
  * Acknowledgements use CDK's own ids, `<plugin>::<rule>[<finding>]`, so the
  * validation report lists them as acknowledged, reason included.
  */
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, ArnFormat, type Stack, Validations } from 'aws-cdk-lib';
 import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -101,11 +101,17 @@ function acknowledgeFunctionFindings(stack: BridgewayStack): void {
       readonly WorkflowUse[],
     ][]) {
       if (!uses.includes('describe')) continue;
+      const executions = stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${stack.stateMachineName(workflow)}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
       acknowledge(
         role,
-        aws(
-          `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stack.stateMachineName(workflow)}:*]`,
-        ),
+        // As cdk-nag spells the resource: literal where the stack's environment is known (cdk synth sets a
+        // region), <AWS::Region> and the like where it is not (tests).
+        aws(`IAM5[Resource::${nagSpelling(stack, executions)}]`),
         'DescribeExecution is granted on executions, whose names are known only at run time (one per ' +
           'enrollment, and one per restart); the wildcard is limited to the executions of this one state machine.',
       );
@@ -130,7 +136,7 @@ function acknowledgeFunctionFindings(stack: BridgewayStack): void {
         hipaa('LambdaDLQ'),
         name === 'followUpSteps'
           ? 'Invoked synchronously by the follow-up state machine only: a failure returns to its Task state, which ' +
-              'retries and then ends in the FollowUpFailed state for an operator to redrive; no asynchronous invocation ' +
+              'retries and then fails the execution in that state, for an operator to redrive (or the follow-up sweep to restart); no asynchronous invocation ' +
               'exists for a dead-letter queue to receive.'
           : 'Invoked synchronously by API Gateway only: a failure is returned to the caller (kiosks retry with the same ' +
               'eventId), so an asynchronous dead-letter queue would never receive anything.',
@@ -213,4 +219,19 @@ function acknowledgeWorkflowFindings(stack: BridgewayStack): void {
     'CDK grants invoke on the follow-up step function and its versions/aliases (arn:...:function:name:*); ' +
       'it is that single function.',
   );
+}
+
+/** A token as cdk-nag writes it in a finding: literals as they are, `<Ref>` and `<Resource.Attribute>` for references. */
+function nagSpelling(stack: Stack, value: string): string {
+  const render = (part: unknown): string => {
+    if (typeof part === 'string') return part;
+    const record = part as Record<string, unknown>;
+    if (typeof record.Ref === 'string') return `<${record.Ref}>`;
+    const getAtt = record['Fn::GetAtt'] as [string, string] | undefined;
+    if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
+    const join = record['Fn::Join'] as [string, unknown[]] | undefined;
+    if (join) return join[1].map(render).join(join[0]);
+    throw new Error(`cannot spell ${JSON.stringify(part)} for cdk-nag`);
+  };
+  return render(stack.resolve(value));
 }

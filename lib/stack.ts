@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -22,6 +22,7 @@ import {
   type FunctionName,
   functions as functionDeclarations,
   idKey as idKeyDeclaration,
+  metrics as metricsDeclaration,
   type RouteDeclaration,
   routes,
   sealingKey as sealingKeyDeclaration,
@@ -35,6 +36,9 @@ import {
   workflows as workflowDeclarations,
 } from './manifest.js';
 import { acknowledgeFindings } from './nag.js';
+import { Operations } from './ops.js';
+import { removalPolicy, type StageConfig, stageConfig, subscribeEndpoints, tagStage } from './stages.js';
+import { tracerLayer } from './tracer-layer.js';
 import { addRequestFirewall } from './waf.js';
 import { followUpDefinition } from './workflows/follow-up.js';
 
@@ -65,6 +69,11 @@ export class ManagedPolicyRole extends iam.Role {
     this.permissions.addStatements(statement);
     return { statementAdded: true, policyDependable: this.permissions };
   }
+}
+
+export interface BridgewayStackProps extends StackProps {
+  /** Default: the dev stage with default settings. */
+  readonly stage?: StageConfig;
 }
 
 /** What the stack built, by manifest name, for later additions (workflows, alarms). */
@@ -106,18 +115,27 @@ export class BridgewayStack extends Stack implements BridgewayResources {
   readonly backupPlan: backup.BackupPlan;
   readonly userPool: cognito.UserPool;
   readonly userPoolClient: cognito.UserPoolClient;
+  /** The terminal's client (npm run staff:aws -- signin): password then TOTP, no SRP library needed. */
+  readonly staffCliClient: cognito.UserPoolClient;
   readonly api: apigateway.RestApi;
   /** WAF on the API stage: body size limits answered 413 before any function runs (lib/waf.ts). */
   readonly webAcl: wafv2.CfnWebACL;
+  /** Alarms to the ops topic, and the dashboard (lib/ops.ts). */
+  readonly operations: Operations;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  /** The stage this stack is (lib/stages.ts): removal policies, tags, subscriptions, alarm thresholds. */
+  readonly stage: StageConfig;
+
+  constructor(scope: Construct, id: string, props?: BridgewayStackProps) {
     super(scope, id, props);
+    this.stage = props?.stage ?? stageConfig('dev');
+    tagStage(this, this.stage);
 
     this.dataKey = this.createDataKey();
     this.sealingKey = new kms.Key(this, 'SealingKey', {
       description: 'Bridgeway sealing key: application-level encryption of kiosk secrets and contact details',
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: removalPolicy(this.stage),
     });
     this.idKey = this.createIdKey();
 
@@ -148,21 +166,59 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     const auth = this.createUserPool();
     this.userPool = auth.userPool;
     this.userPoolClient = auth.client;
+    this.staffCliClient = auth.cliClient;
     this.api = this.createApi();
-    this.webAcl = addRequestFirewall(this, this.api, this.dataKey, logRetention);
+    this.webAcl = addRequestFirewall(this, this.api, this.dataKey, logRetention, {
+      removalPolicy: removalPolicy(this.stage),
+      creationSuffix: this.creationSuffix,
+    });
 
     this.addWorkflows();
+    this.operations = new Operations(this, 'Operations', {
+      stage: this.stage,
+      api: this.api,
+      functions: this.functions,
+      deadLetterQueue: this.deadLetterQueue,
+      stateMachines: Object.values(this.stateMachines),
+    });
+    subscribeEndpoints(this.stage, { ...this.topics, ops: this.operations.topic });
     acknowledgeFindings(this);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the REST API stage' });
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'StaffCliClientId', {
+      value: this.staffCliClient.userPoolClientId,
+      description: 'App client of npm run staff:aws -- signin (USER_PASSWORD_AUTH, then TOTP)',
+    });
+    new CfnOutput(this, 'Stage', { value: this.stage.name });
+    new CfnOutput(this, 'OpsTopicArn', {
+      value: this.operations.topic.topicArn,
+      description: 'SNS topic of the operations alarms',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
     for (const [name, topic] of Object.entries(this.topics)) {
       new CfnOutput(this, `${pascal(name)}TopicArn`, {
         value: topic.topicArn,
         description: `SNS topic ${name}`,
       });
     }
+  }
+
+  /**
+   * The first block of the stack's id (a UUID CloudFormation draws when it creates the stack): stable across
+   * updates, new after a destroy, for physical names that a retained resource would otherwise keep taken.
+   */
+  get creationSuffix(): string {
+    return Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', this.stackId))));
+  }
+
+  /** Powertools Tracer as a layer shared by every function (lib/tracer-layer.ts). */
+  private tracer?: lambda.LayerVersion;
+
+  private tracerLayer(): lambda.LayerVersion {
+    this.tracer ??= tracerLayer(this);
+    return this.tracer;
   }
 
   /** Step Functions state machines, by manifest name. */
@@ -194,11 +250,12 @@ export class BridgewayStack extends Stack implements BridgewayResources {
   protected addWorkflows(): void {
     const declaration = workflowDeclarations.followUp;
     const logGroup = new logs.LogGroup(this, 'FollowUpWorkflowLogs', {
-      // AWS's recommended prefix for vended logs keeps the resource policy small.
-      logGroupName: `/aws/vendedlogs/states/${this.stateMachineName('followUp')}`,
+      // AWS's recommended prefix for vended logs keeps the resource policy small; the suffix, new with each
+      // creation of the stack, lets a destroyed stage be deployed again while its retained log group remains.
+      logGroupName: `/aws/vendedlogs/states/${this.stateMachineName('followUp')}-${this.creationSuffix}`,
       retention: logRetention,
       encryptionKey: this.dataKey,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: removalPolicy(this.stage),
     });
     const role = new ManagedPolicyRole(this, 'FollowUpWorkflowRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
@@ -234,7 +291,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       description: 'Bridgeway id key: HMAC of participant identifiers into opaque enrollment ids',
       keySpec: kms.KeySpec.HMAC_256,
       keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: removalPolicy(this.stage),
     });
   }
 
@@ -242,7 +299,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     const key = new kms.Key(this, 'DataKey', {
       description: 'Bridgeway data at rest: DynamoDB tables, SNS topics, SQS queue, CloudWatch log groups',
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: removalPolicy(this.stage),
     });
     // CloudWatch Logs encrypts this stack's log groups with the key; only for log groups of this account and region.
     key.addToResourcePolicy(
@@ -265,7 +322,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     return new logs.LogGroup(this, id, {
       retention: logRetention,
       encryptionKey: this.dataKey,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: removalPolicy(this.stage),
     });
   }
 
@@ -274,11 +331,20 @@ export class BridgewayStack extends Stack implements BridgewayResources {
    * monthly ones a year, in a vault of their own (HIPAA 164.308(a)(7)(ii)(A), data backup plan).
    */
   private createBackupPlan(): backup.BackupPlan {
+    // Kept in every stage (AWS Backup refuses to delete a vault that holds recovery points); its name is new with
+    // each creation of the stack, so a destroyed stage can be deployed again next to the vault it left.
     const vault = new backup.BackupVault(this, 'BackupVault', {
+      backupVaultName: `${this.stackName}-backups-${this.creationSuffix}`,
       encryptionKey: this.dataKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const plan = backup.BackupPlan.dailyMonthly1YearRetention(this, 'BackupPlan', vault);
+    const plan = new backup.BackupPlan(this, 'BackupPlan', {
+      backupPlanName: `${this.stackName}-tables`,
+      backupVault: vault,
+      backupPlanRules: this.stage.retainData
+        ? [backup.BackupPlanRule.daily(), backup.BackupPlanRule.monthly1Year()]
+        : [backup.BackupPlanRule.daily()],
+    });
     plan.addSelection('Tables', {
       resources: Object.values<dynamodb.Table>(this.tables).map((table) =>
         backup.BackupResource.fromDynamoDbTable(table),
@@ -296,8 +362,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.dataKey,
       timeToLiveAttribute: declaration.timeToLiveAttribute,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: this.stage.retainData,
+      removalPolicy: removalPolicy(this.stage),
     });
     for (const index of declaration.indexes ?? []) {
       table.addGlobalSecondaryIndex({
@@ -320,9 +386,12 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     // Instead of AWSLambdaBasicExecutionRole (any log group): only its own log group.
     logGroup.grantWrite(role);
 
+    // No NODE_OPTIONS=--enable-source-maps and no source maps: they cost every cold start (issue 12); stack
+    // traces are minified, and logs carry ids and error names rather than stacks anyway.
     const environment: Record<string, string> = {
-      NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: 'bridgeway',
+      // The service name is the metrics' one dimension: two stages in one account never mix their figures.
+      POWERTOOLS_SERVICE_NAME: this.stackName,
+      POWERTOOLS_METRICS_NAMESPACE: metricsDeclaration.namespace,
     };
     for (const tableName of Object.keys(declaration.tables) as TableName[]) {
       environment[tableDeclarations[tableName].envVar] = this.tables[tableName].tableName;
@@ -349,6 +418,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       memorySize: declaration.memoryMb ?? 256,
       timeout: Duration.seconds(declaration.timeoutSeconds ?? (scheduled ? 60 : 10)),
       tracing: lambda.Tracing.ACTIVE,
+      // Powertools Tracer, required on the first traced invocation only (functions/adapters/observability.ts).
+      layers: [this.tracerLayer()],
       role,
       logGroup,
       environment,
@@ -357,7 +428,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       bundling: {
         format: OutputFormat.ESM,
         minify: true,
-        sourceMap: true,
+        sourceMap: false,
         target: 'node24',
         bundleAwsSDK: true,
         mainFields: ['module', 'main'],
@@ -413,7 +484,11 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     return fn;
   }
 
-  private createUserPool(): { userPool: cognito.UserPool; client: cognito.UserPoolClient } {
+  private createUserPool(): {
+    userPool: cognito.UserPool;
+    client: cognito.UserPoolClient;
+    cliClient: cognito.UserPoolClient;
+  } {
     const userPool = new cognito.UserPool(this, 'StaffUserPool', {
       selfSignUpEnabled: false,
       signInAliases: { email: true },
@@ -432,8 +507,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       mfaSecondFactor: { otp: true, sms: false },
       featurePlan: cognito.FeaturePlan.PLUS,
       standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: this.stage.retainData,
+      removalPolicy: removalPolicy(this.stage),
     });
     userPool.addGroup('AdminGroup', { groupName: 'admin', description: 'Bridgeway administrators' });
     userPool.addGroup('OutreachGroup', { groupName: 'outreach', description: 'Bridgeway outreach staff' });
@@ -447,7 +522,19 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.hours(12),
     });
-    return { userPool, client };
+    // The AWS CLI cannot do SRP and a terminal has no hosted UI: this client signs in with USER_PASSWORD_AUTH
+    // (the password goes to Cognito over TLS, never to Bridgeway), and the pool's MFA still asks for the TOTP code.
+    const cliClient = userPool.addClient('StaffCliClient', {
+      authFlows: { userPassword: true },
+      generateSecret: false,
+      disableOAuth: true,
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.hours(12),
+    });
+    return { userPool, client, cliClient };
   }
 
   private createApi(): apigateway.RestApi {

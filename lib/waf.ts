@@ -57,6 +57,8 @@ export function addRequestFirewall(
   api: apigateway.RestApi,
   dataKey: kms.IKey,
   retention: logs.RetentionDays,
+  /** The stage's removal policy, and a suffix new with each creation of the stack (lib/stack.ts). */
+  lifetime: { removalPolicy: RemovalPolicy; creationSuffix: string },
 ): wafv2.CfnWebACL {
   const stack = Stack.of(scope);
   const kioskPaths = (routes as readonly RouteDeclaration[])
@@ -102,13 +104,14 @@ export function addRequestFirewall(
     webAclArn: acl.attrArn,
   });
 
-  // WAF delivers logs only to log groups whose name starts with aws-waf-logs-.
-  const logGroupName = `aws-waf-logs-${stack.stackName}-api`;
+  // WAF delivers logs only to log groups whose name starts with aws-waf-logs-. The suffix lets a destroyed
+  // stage be deployed again while a retained log group of the last one remains.
+  const logGroupName = `aws-waf-logs-${stack.stackName}-api-${lifetime.creationSuffix}`;
   const logGroup = new logs.LogGroup(scope, 'ApiWebAclLogs', {
     logGroupName,
     retention,
     encryptionKey: dataKey,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: lifetime.removalPolicy,
   });
   const logging = new wafv2.CfnLoggingConfiguration(scope, 'ApiWebAclLogging', {
     resourceArn: acl.attrArn,

@@ -6,18 +6,33 @@
  * and prints it side by side with the backend's reports. Exit code 0 when every figure
  * matches, 1 when one differs, 2 when the simulation could not run.
  *
- * Flags: --url (http://127.0.0.1:3000), --out (simulation-truth.json), --concurrency (16),
+ * Flags: --url (http://127.0.0.1:$PORT, PORT default 3000), --out (simulation-truth.json), --concurrency (16),
  * --admin-token / --outreach-token (else ADMIN_TOKEN / OUTREACH_TOKEN, else DATA_DIR/tokens.json
  * with DATA_DIR default .data), --no-progress.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { keptTokens } from '../lib/embedded/local-adapters.js';
 import { simulate } from './sim/simulate.js';
 
+/** The backend `npm start` runs with the same PORT and HOST. */
+const DEFAULT_URL = `http://${process.env.HOST || '127.0.0.1'}:${process.env.PORT || 3000}`;
+
 const USAGE = `usage: npm run simulate -- [--seed 7] [--kiosks 20] [--days 180] [--enrollments 300]
-  [--url http://127.0.0.1:3000] [--out simulation-truth.json] [--concurrency 16]
-  [--admin-token T] [--outreach-token T] [--no-progress]`;
+  [--url ${DEFAULT_URL}] [--out simulation-truth.json] [--concurrency 16]
+  [--admin-token T] [--outreach-token T] [--no-progress]
+
+Plays a whole program (kiosks, use reports, MOUD enrollments, staff work) through the public API of a
+running backend, on its clock, and compares both reports with the truth it generated.
+
+It needs:
+  a backend on a fresh data directory, running fast enough to play 180 days in minutes:
+      TIME_SCALE=43200 DATA_DIR=/tmp/sim npm start        (twelve backend hours per real second)
+  its address: --url, else http://$HOST:$PORT as npm start uses them (now ${DEFAULT_URL})
+  its staff tokens: --admin-token/--outreach-token, else ADMIN_TOKEN/OUTREACH_TOKEN, else the
+      tokens.json of DATA_DIR (default .data): run it with the same DATA_DIR as the backend
+      DATA_DIR=/tmp/sim npm run simulate -- --seed 7
+
+Exit code 0 when every figure matches, 1 when one differs, 2 when the simulation could not run.`;
 
 function integer(name: string, value: string, min: number): number {
   const number = Number(value);
@@ -32,12 +47,9 @@ function tokens(flags: { 'admin-token'?: string; 'outreach-token'?: string }) {
   let admin = flags['admin-token'] || process.env.ADMIN_TOKEN;
   let outreach = flags['outreach-token'] || process.env.OUTREACH_TOKEN;
   if (!admin || !outreach) {
-    const file = join(process.env.DATA_DIR || '.data', 'tokens.json');
-    if (existsSync(file)) {
-      const kept = JSON.parse(readFileSync(file, 'utf8')) as { admin?: string; outreach?: string };
-      admin ||= kept.admin;
-      outreach ||= kept.outreach;
-    }
+    const kept = keptTokens(process.env.DATA_DIR || '.data');
+    admin ||= kept.admin;
+    outreach ||= kept.outreach;
   }
   if (!admin || !outreach) {
     console.error(
@@ -57,7 +69,7 @@ function parse() {
       kiosks: { type: 'string', default: '20' },
       days: { type: 'string', default: '180' },
       enrollments: { type: 'string', default: '300' },
-      url: { type: 'string', default: 'http://127.0.0.1:3000' },
+      url: { type: 'string', default: DEFAULT_URL },
       out: { type: 'string', default: 'simulation-truth.json' },
       concurrency: { type: 'string', default: '16' },
       'admin-token': { type: 'string' },

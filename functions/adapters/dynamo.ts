@@ -2,13 +2,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type TableName, tables } from '../../lib/manifest.js';
+import { traced } from './observability.js';
 
 /**
  * One client per module (re-used across warm invocations). The endpoint comes
  * from the environment, so the embedded runtime points it at its own DynamoDB
  * with AWS_ENDPOINT_URL_DYNAMODB and nothing here knows the difference.
  */
-export const dynamoClient = new DynamoDBClient({});
+export const dynamoClient = traced(new DynamoDBClient({}));
 export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },
 });

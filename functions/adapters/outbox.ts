@@ -3,6 +3,7 @@ import type { TopicName } from '../../lib/manifest.js';
 import { stableUuid } from '../core/ids.js';
 import { documentClient, tableName } from './dynamo.js';
 import { logger } from './logger.js';
+import { count } from './observability.js';
 import { type Notification, publisher } from './publisher.js';
 
 /**
@@ -49,6 +50,7 @@ export async function deliver(notifications: readonly Notification[]): Promise<n
       });
     }
   }
+  count('notificationsPublished', published.length);
   if (published.length > 0) {
     try {
       await documentClient.send(
@@ -76,17 +78,27 @@ export async function deliver(notifications: readonly Notification[]): Promise<n
 export async function relayOutbox(
   now: Date,
   minAgeMs: number,
-): Promise<{ published: number; failed: number }> {
+): Promise<{ published: number; failed: number; pending: number; oldestPendingAt?: string }> {
   const cutoff = new Date(now.getTime() - minAgeMs).toISOString();
   let published = 0;
   let failed = 0;
+  // What is still unpublished after this run (too young to relay, or failed again): the age alarm's input.
+  let pending = 0;
+  let oldestPendingAt: string | undefined;
+  const stillPending = (createdAt: string) => {
+    pending += 1;
+    if (!oldestPendingAt || createdAt < oldestPendingAt) oldestPendingAt = createdAt;
+  };
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await documentClient.send(
       new ScanCommand({ TableName: tableName('outbox'), ExclusiveStartKey: startKey, Limit: 100 }),
     );
     for (const row of page.Items ?? []) {
-      if (String(row.createdAt) > cutoff) continue;
+      if (String(row.createdAt) > cutoff) {
+        stillPending(String(row.createdAt));
+        continue;
+      }
       const notification = row as Notification;
       try {
         await publisher().publish(notification);
@@ -94,12 +106,14 @@ export async function relayOutbox(
           new DeleteCommand({ TableName: tableName('outbox'), Key: { messageId: row.messageId } }),
         );
         published += 1;
+        count('notificationsPublished');
       } catch (error) {
         failed += 1;
+        stillPending(String(row.createdAt));
         logger.warn('relay publish failed', { messageId: row.messageId, errorName: (error as Error).name });
       }
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return { published, failed };
+  return { published, failed, pending, ...(oldestPendingAt ? { oldestPendingAt } : {}) };
 }

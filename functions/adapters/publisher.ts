@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type TopicName, topics } from '../../lib/manifest.js';
+import { traced } from './observability.js';
 
 /** A notification as it leaves the backend: ids, site, kind and times only. */
 export interface Notification {
@@ -14,7 +15,7 @@ export interface Publisher {
 }
 
 /** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
-export const snsClient = new SNSClient({});
+export const snsClient = traced(new SNSClient({}));
 
 export const snsPublisher: Publisher = {
   async publish({ topic, message, attributes, messageId }) {

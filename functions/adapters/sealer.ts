@@ -1,5 +1,6 @@
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { sealingKey } from '../../lib/manifest.js';
+import { traced } from './observability.js';
 
 /**
  * Application-level encryption for kiosk secrets and contact details, on top
@@ -12,7 +13,7 @@ export interface Sealer {
 }
 
 /** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
-export const kmsClient = new KMSClient({});
+export const kmsClient = traced(new KMSClient({}));
 
 export const kmsSealer: Sealer = {
   async seal(plaintext, purpose) {

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { workflows as declarations } from '../../lib/manifest.js';
 import { logger } from './logger.js';
+import { traced } from './observability.js';
 
 /**
  * The follow-up workflow as handlers see it: start one per enrollment, and
@@ -16,8 +17,9 @@ export interface Workflows {
   /**
    * Idempotent: the execution is named after the enrollment (`name`, for a restart by the
    * sweep: a new name). A name already used by an execution that ended is refused by Step Functions.
+   * The correlation id of the request that enrolled the person goes into the input (ids only).
    */
-  startFollowUp(enrollmentId: string, name?: string): Promise<'started' | 'exists'>;
+  startFollowUp(enrollmentId: string, name?: string, correlationId?: string): Promise<'started' | 'exists'>;
   /** Resumes a parked execution; a token that is no longer waiting is ignored. */
   wake(token: string): Promise<void>;
   /** RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE; undefined when there is none of that name. */
@@ -31,18 +33,22 @@ function executionArnOf(name: string): string {
 }
 
 /** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
-export const sfnClient = new SFNClient({});
+export const sfnClient = traced(new SFNClient({}));
 
 /** Answers that mean the token no longer waits: the execution moved on, timed out or ended. */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 export const stepFunctions: Workflows = {
-  async startFollowUp(enrollmentId, name = enrollmentId) {
+  async startFollowUp(enrollmentId, name = enrollmentId, correlationId) {
     const stateMachineArn = process.env[declarations.followUp.envVar];
     if (!stateMachineArn) throw new Error(`${declarations.followUp.envVar} is not set`);
     try {
       await sfnClient.send(
-        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ enrollmentId }) }),
+        new StartExecutionCommand({
+          stateMachineArn,
+          name,
+          input: JSON.stringify({ enrollmentId, ...(correlationId ? { correlationId } : {}) }),
+        }),
       );
       return 'started';
     } catch (error) {

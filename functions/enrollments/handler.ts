@@ -7,6 +7,7 @@ import { type EnrollmentRecord, getEnrollment, touchEnrollment } from '../adapte
 import { guardPut, writeOnce } from '../adapters/idempotent.js';
 import { idMac } from '../adapters/ids.js';
 import { logger } from '../adapters/logger.js';
+import { correlationIdOf, count } from '../adapters/observability.js';
 import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
 import { siteUse } from '../adapters/site-store.js';
@@ -119,7 +120,11 @@ async function enroll(request: HttpRequest) {
   }
   // Also on a retry: the start is idempotent, and a retry after a failed start must start it.
   const execution = written.status === 'exists' ? written.stored.executionName : undefined;
-  await workflows().startFollowUp(enrollmentId, typeof execution === 'string' ? execution : enrollmentId);
+  await workflows().startFollowUp(
+    enrollmentId,
+    typeof execution === 'string' ? execution : enrollmentId,
+    correlationIdOf(request.event),
+  );
   const stored = written.status === 'exists' ? String(written.stored.enrolledAt) : enrolledAt;
   logger.info('enrollment recorded', { enrollmentId, status: written.status });
   return json(written.status === 'created' ? 201 : 200, enrollmentAnswer(enrollmentId, stored));
@@ -211,8 +216,10 @@ async function recordEvent(request: HttpRequest) {
     );
     if (written.status === 'missing') throw notFound('No such enrollment.');
     if (written.status === 'exists') {
-      if (written.stored.fingerprint === fingerprint)
+      if (written.stored.fingerprint === fingerprint) {
+        count('moudEventDuplicates');
         return json(200, { eventId: event.eventId, status: 'duplicate' });
+      }
       throw conflict('event_id_conflict', 'This eventId was already recorded with a different event.');
     }
     if (written.status === 'stale') {
@@ -224,6 +231,8 @@ async function recordEvent(request: HttpRequest) {
       continue;
     }
     await deliver(notifications);
+    count('moudEventsRecorded');
+    if (urgent) count('tasksOpened');
     logger.info('enrollment event recorded', {
       enrollmentId,
       eventId: event.eventId,

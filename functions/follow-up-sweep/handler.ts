@@ -1,6 +1,7 @@
 import { now } from '../adapters/clock.js';
 import { claimRestart, nextFollowUpDue, overdueFollowUps } from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
+import { count, observed } from '../adapters/observability.js';
 import { workflows } from '../adapters/workflows.js';
 import type { ScheduledRun } from '../core/schedule.js';
 
@@ -19,7 +20,7 @@ const RETRY_CAP_MS = 24 * 60 * 60_000;
  * Each restart is logged at WARN as "follow-up restarted": the alarm on it says someone should
  * look at why the execution died.
  */
-export const handler = async (): Promise<ScheduledRun> => {
+export const handler = observed(async (): Promise<ScheduledRun> => {
   const at = now();
   const overdue = await overdueFollowUps(new Date(at.getTime() - SILENCE_GRACE_MS).toISOString());
   let restarted = 0;
@@ -40,10 +41,11 @@ export const handler = async (): Promise<ScheduledRun> => {
       execution: name,
     });
   }
+  count('followUpsRestarted', restarted); // the FollowUpsRestarted alarm (lib/ops.ts)
   const earliest = await nextFollowUpDue();
   return {
     done: { restarted },
     failed: 0,
     nextDueAt: earliest ? new Date(Date.parse(earliest) + SILENCE_GRACE_MS).toISOString() : undefined,
   };
-};
+});

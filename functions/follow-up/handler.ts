@@ -2,6 +2,7 @@ import { now } from '../adapters/clock.js';
 import { type EnrollmentRecord, getEnrollment } from '../adapters/enrollment-store.js';
 import { getTasks, markNotified, storeParkToken, writePlan } from '../adapters/follow-up-store.js';
 import { logger } from '../adapters/logger.js';
+import { count, observed } from '../adapters/observability.js';
 import { workflows } from '../adapters/workflows.js';
 import { backoff } from '../core/backoff.js';
 import { type FollowUpState, planFollowUp } from '../core/followup.js';
@@ -105,6 +106,8 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
       await backoff(attempt);
       continue;
     }
+    if (decided.open) count('tasksOpened');
+    count('tasksEscalated', decided.escalate.length);
     if (decided.judged.length || decided.open || decided.escalate.length) {
       logger.info('follow-up planned', {
         enrollmentId,
@@ -148,15 +151,16 @@ async function park(enrollmentId: string, token: string, seq: number, until: str
   if ((await storeParkToken(enrollmentId, token, seq, until)) === 'changed') await workflows().wake(token);
 }
 
-export const handler = async (input: StepInput): Promise<PlanOutput | Record<string, never>> => {
+export const handler = observed(async (input: StepInput): Promise<PlanOutput | Record<string, never>> => {
   switch (input.step) {
     case 'plan':
       return plan(input.enrollmentId);
     case 'markNotified':
       await markNotified(input.taskId, input.notice, now());
+      count('notificationsPublished'); // the state machine published it just before this step (a redrive may count it again)
       return {};
     case 'park':
       await park(input.enrollmentId, input.token, input.seq, input.until);
       return {};
   }
-};
+});

@@ -11,6 +11,7 @@ import {
 } from '../../lib/manifest.js';
 import { now } from '../adapters/clock.js';
 import { logger } from '../adapters/logger.js';
+import { correlationIdOf, observe } from '../adapters/observability.js';
 import {
   AppError,
   forbidden,
@@ -123,13 +124,16 @@ function actorFrom(event: APIGatewayProxyEvent): Actor | undefined {
   return id ? { id, roles: groups } : undefined;
 }
 
-function toResult(answer: HttpAnswer): APIGatewayProxyResult {
+/** Every answer names its correlation id, so a caller can quote it and an operator find its log lines. */
+function toResult(answer: HttpAnswer, event?: APIGatewayProxyEvent): APIGatewayProxyResult {
+  const correlationId = correlationIdOf(event);
+  const correlation: Record<string, string> = correlationId ? { 'x-correlation-id': correlationId } : {};
   if (answer.text !== undefined) {
-    return { statusCode: answer.status, headers: { ...answer.headers }, body: answer.text };
+    return { statusCode: answer.status, headers: { ...answer.headers, ...correlation }, body: answer.text };
   }
   return {
     statusCode: answer.status,
-    headers: { 'content-type': 'application/json', ...answer.headers },
+    headers: { 'content-type': 'application/json', ...answer.headers, ...correlation },
     body: answer.body === undefined ? '' : JSON.stringify(answer.body),
   };
 }
@@ -140,7 +144,7 @@ export function errorAnswers(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
     onError: (request) => {
       const error = request.error;
       if (error instanceof AppError) {
-        request.response = toResult(json(error.status, error.toBody()));
+        request.response = toResult(json(error.status, error.toBody()), request.event);
         return;
       }
       const fault = error as { name?: string; $metadata?: unknown; $fault?: string };
@@ -151,12 +155,13 @@ export function errorAnswers(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
           fault: fault.$fault,
           errorMessage: (error as Error).message,
         });
-        request.response = toResult(json(503, unavailable().toBody(), { 'retry-after': '1' }));
+        request.response = toResult(json(503, unavailable().toBody(), { 'retry-after': '1' }), request.event);
         return;
       }
       logger.error('unexpected failure', { errorName: fault?.name, errorMessage: (error as Error)?.message });
       request.response = toResult(
         json(500, new AppError(500, 'internal_error', 'Something went wrong on our side.').toBody()),
+        request.event,
       );
     },
   };
@@ -203,7 +208,7 @@ export function routeHandler(mine: readonly RouteShape[], impls: Record<string, 
           params: dictionaryOf(event.pathParameters),
           actor,
         });
-        return toResult(answer);
+        return toResult(answer, event);
       },
     })),
     notFoundResponse: () => {
@@ -211,7 +216,7 @@ export function routeHandler(mine: readonly RouteShape[], impls: Record<string, 
     },
   });
 
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  return observe(middy<APIGatewayProxyEvent, APIGatewayProxyResult>())
     .use(errorAnswers())
     .handler(router as never);
 }

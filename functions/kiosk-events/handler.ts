@@ -8,6 +8,7 @@ import {
   writeKioskEvent,
 } from '../adapters/kiosk-store.js';
 import { logger } from '../adapters/logger.js';
+import { count } from '../adapters/observability.js';
 import { deliver, newNotification } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
 import { backoff } from '../core/backoff.js';
@@ -56,7 +57,10 @@ function validEvent(body: unknown): KioskEvent {
 
 function sameOrConflict(stored: StoredEvent, bodyFingerprint: string, body: unknown): HttpAnswer {
   const eventId = String(stored.eventId);
-  if (stored.fingerprint === bodyFingerprint) return json(200, { eventId, status: 'duplicate' });
+  if (stored.fingerprint === bodyFingerprint) {
+    count('kioskEventDuplicates');
+    return json(200, { eventId, status: 'duplicate' });
+  }
   validEvent(body);
   throw conflict('event_id_conflict', 'This eventId was already recorded with a different event.');
 }
@@ -127,6 +131,8 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
     if (outcome.status === 'exists') return sameOrConflict(outcome.stored, bodyFingerprint, body);
     if (outcome.status === 'recorded') {
       await deliver(notifications);
+      count('kioskEventsRecorded');
+      if (plan.task) count('tasksOpened');
       logger.info('kiosk event recorded', { kioskId, eventId: event.eventId, type: event.type, attempt });
       return json(201, { eventId: event.eventId, status: 'recorded' });
     }

@@ -1,17 +1,29 @@
 import { now } from '../adapters/clock.js';
 import { healthDetails } from '../adapters/diagnostics.js';
 import { openApiDocument } from '../http/openapi.js';
-import { json, routeGroup } from '../http/route.js';
+import { type HttpRequest, json, routeGroup } from '../http/route.js';
 
-/** Built once per container, on first request: the schemas do not change while it runs. */
-let document: Record<string, unknown> | undefined;
+/** Built once per container and server address, on first request: the schemas do not change while it runs. */
+const documents = new Map<string, Record<string, unknown>>();
 
-function openApi() {
-  if (!document) document = openApiDocument();
+/** In AWS, the stage's own address (API Gateway sets domainName; a Host header is the caller's to choose). */
+function serverUrl(request: HttpRequest): string | undefined {
+  const { domainName, stage } = request.event.requestContext ?? {};
+  return domainName && stage && stage !== 'local' ? `https://${domainName}/${stage}` : undefined;
+}
+
+function openApi(request: HttpRequest) {
+  const url = serverUrl(request);
+  const key = url ?? '';
+  let document = documents.get(key);
+  if (!document) {
+    document = openApiDocument({ serverUrl: url });
+    if (documents.size < 8) documents.set(key, document);
+  }
   return document;
 }
 
 export const handler = routeGroup('meta', {
   'GET /health': async () => json(200, { status: 'ok', now: now().toISOString(), ...healthDetails() }),
-  'GET /openapi.json': async () => json(200, openApi()),
+  'GET /openapi.json': async (request) => json(200, openApi(request)),
 });

@@ -2,6 +2,7 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { now } from '../adapters/clock.js';
 import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
+import { count, gauge, observed } from '../adapters/observability.js';
 import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
 import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
 import type { ScheduledRun } from '../core/schedule.js';
@@ -66,11 +67,22 @@ async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise
  * step of a manual clock) the embedded runtime passes `minAgeMs: 0`: no request of
  * its own is in flight, so every outbox row left is an orphan.
  */
-export const handler = async (event?: { minAgeMs?: number }): Promise<ScheduledRun> => {
+export const handler = observed(async (event?: { minAgeMs?: number }): Promise<ScheduledRun> => {
   const at = now();
   const escalations = await kioskEscalations(at);
   const escalated = await escalateKioskTasks(at, escalations.due);
-  const { published, failed } = await relayOutbox(at, event?.minAgeMs ?? RELAY_MIN_AGE_MS);
+  const { published, failed, pending, oldestPendingAt } = await relayOutbox(
+    at,
+    event?.minAgeMs ?? RELAY_MIN_AGE_MS,
+  );
+  count('tasksEscalated', escalated);
+  // Every run, 0 when the outbox is empty: a missing value means the relay did not run (the alarm treats it so).
+  gauge('outboxPending', pending, 'Count');
+  gauge(
+    'outboxOldestAgeSeconds',
+    oldestPendingAt ? Math.max(0, Math.round((at.getTime() - Date.parse(oldestPendingAt)) / 1000)) : 0,
+    'Seconds',
+  );
   if (published || failed || escalated) logger.info('outbox relayed', { published, failed, escalated });
   return { done: { published, escalated }, failed, nextDueAt: escalations.nextAt };
-};
+});

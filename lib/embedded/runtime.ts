@@ -102,6 +102,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
   process.env.POWERTOOLS_SERVICE_NAME ??= 'bridgeway-local';
+  // Business metrics are CloudWatch's (EMF lines on stdout in Lambda); on one machine they would only be noise.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const admin = new DynamoDBClient({ endpoint: dynamo.endpoint });
   const physical = await ensureTables(admin, '');
   // A data directory of an earlier version: tables whose indexes changed are rebuilt, items kept.

@@ -45,6 +45,14 @@ interface MiddlewareStack {
   remove(name: string): boolean;
 }
 
+function decoded(message: string): unknown {
+  try {
+    return JSON.parse(message);
+  } catch {
+    return null;
+  }
+}
+
 /** SNS Publish → one JSON line in DATA_DIR/outbox.jsonl (contract: "notifications"). */
 export function outboxFile(dataDir: string, now: () => Date) {
   const file = join(dataDir, 'outbox.jsonl');
@@ -52,6 +60,8 @@ export function outboxFile(dataDir: string, now: () => Date) {
     const line = JSON.stringify({
       topic: notification.topic,
       message: notification.message,
+      // The same message as an object, for readers of the file (message stays the string SNS carries).
+      messageDecoded: decoded(notification.message),
       attributes: { ...notification.attributes, messageId: notification.messageId },
       messageId: notification.messageId,
       publishedAt: now().toISOString(),

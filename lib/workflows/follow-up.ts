@@ -41,6 +41,9 @@ export interface FollowUpResources {
  */
 export function followUpDefinition(scope: Construct, resources: FollowUpResources): sfn.IChainable {
   const S = FOLLOW_UP_STATES;
+  // The execution's input (ids only: the enrollment and the correlation id of the request that started it),
+  // so each step logs under the correlation id of that request; absent fields are simply absent.
+  const executionInput = sfn.JsonPath.objectAt('$$.Execution.Input');
   const retryTransient = <T extends sfn.TaskStateBase>(state: T, errors = ['States.ALL']) =>
     state.addRetry({
       errors,
@@ -57,6 +60,7 @@ export function followUpDefinition(scope: Construct, resources: FollowUpResource
     payload: sfn.TaskInput.fromObject({
       step: 'plan',
       enrollmentId: sfn.JsonPath.stringAt('$.enrollmentId'),
+      execution: executionInput,
     }),
     resultPath: '$.plan',
     taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
@@ -71,6 +75,7 @@ export function followUpDefinition(scope: Construct, resources: FollowUpResource
       enrollmentId: sfn.JsonPath.stringAt('$.enrollmentId'),
       taskId: sfn.JsonPath.stringAt('$.plan.taskId'),
       notice: sfn.JsonPath.stringAt('$.plan.notice'),
+      execution: executionInput,
     }),
     resultPath: sfn.JsonPath.DISCARD,
     taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
@@ -100,6 +105,7 @@ export function followUpDefinition(scope: Construct, resources: FollowUpResource
       token: sfn.JsonPath.taskToken,
       seq: sfn.JsonPath.numberAt('$.plan.seq'),
       until: sfn.JsonPath.stringAt('$.plan.until'),
+      execution: executionInput,
     }),
     resultPath: sfn.JsonPath.DISCARD,
     // Until the next due time: the plan's own wake-up. A timeout is the normal way on.

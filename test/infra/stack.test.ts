@@ -309,14 +309,21 @@ describe('the REST API', () => {
 
   it('traces requests, logs access to an encrypted log group and never logs bodies', () => {
     // Arrange
-    const accessLogGroup = Match.objectLike({
-      'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'],
-    });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage')) as Resource[];
 
-    // Act / Assert
+    // Act: the access log destination (an ARN built from the log group's name, without the trailing :*)
+    const destination = referencedIds(
+      (stage!.Properties!.AccessLogSetting as Record<string, unknown>).DestinationArn,
+    ).filter((id) => !isPseudoParameter(id));
+
+    // Assert
+    expect(destination).toHaveLength(1);
+    expect(destination[0]).toMatch(/^ApiAccessLogs/);
+    expect(resources[destination[0]!]!.Type).toBe('AWS::Logs::LogGroup');
+    expect(resources[destination[0]!]!.Properties!.KmsKeyId).toBeDefined();
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       TracingEnabled: true,
-      AccessLogSetting: { DestinationArn: accessLogGroup, Format: Match.anyValue() },
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
       MethodSettings: Match.arrayWith([
         Match.objectLike({
           DataTraceEnabled: false,
@@ -357,8 +364,9 @@ describe('the functions', () => {
   it.each(functionEntries)('gives %s exactly the environment the manifest implies', (name, declaration) => {
     // Arrange
     const expected: Record<string, unknown> = {
-      NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: expect.any(String),
+      // The metrics' dimension: the stack name, so stages sharing an account never mix. No source maps.
+      POWERTOOLS_SERVICE_NAME: stack.stackName,
+      POWERTOOLS_METRICS_NAMESPACE: 'Bridgeway',
     };
     for (const table of Object.keys(declaration.tables) as TableName[]) {
       expected[tables[table].envVar] = { Ref: tableId(table) };
@@ -601,7 +609,7 @@ describe('the permissions of each function', () => {
     const states = grants.filter((g) => g.action.startsWith('states:'));
 
     // Assert
-    expect(followUp).toMatch(/:stateMachine:Bridgeway-followUp$/);
+    expect(followUp).toMatch(/:stateMachine:Bridgeway-prod-followUp$/);
     expect(allows(grants, 'states:StartExecution', followUp)).toBe(true);
     expect(allows(grants, 'states:SendTaskSuccess', followUp)).toBe(true);
     expect(new Set(states.map((g) => g.resource))).toEqual(new Set([followUp]));
@@ -659,7 +667,7 @@ describe('the permissions of each function', () => {
 // ---------------------------------------------------------------------------
 
 describe('the data stores', () => {
-  it('are two rotating customer-managed keys, one for data at rest and one for sealing, and one HMAC key for ids', () => {
+  it('are rotating customer-managed keys for data at rest, sealing and the ops alarms topic, and one HMAC key for ids', () => {
     // Act
     const keys = template.findResources('AWS::KMS::Key') as Record<
       string,
@@ -668,9 +676,14 @@ describe('the data stores', () => {
 
     // Assert
     expect(Object.keys(keys).sort()).toEqual(
-      [logicalId(stack.dataKey), logicalId(stack.sealingKey), logicalId(stack.idKey)].sort(),
+      [
+        logicalId(stack.dataKey),
+        logicalId(stack.sealingKey),
+        logicalId(stack.idKey),
+        logicalId(stack.operations.topic.masterKey!),
+      ].sort(),
     );
-    for (const key of [stack.dataKey, stack.sealingKey]) {
+    for (const key of [stack.dataKey, stack.sealingKey, stack.operations.topic.masterKey!]) {
       expect(keys[logicalId(key)]!.Properties.EnableKeyRotation).toBe(true);
     }
     // KMS cannot rotate an HMAC key, and a new key would give a retried enrollment a new id.
@@ -865,7 +878,17 @@ describe('the staff user pool', () => {
       (group) => (group as { Properties: { GroupName: string } }).Properties.GroupName,
     );
     expect(groups.sort()).toEqual(['admin', 'outreach']);
-    template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    // The staff web client (SRP) and the terminal's (password then TOTP: npm run staff:aws), no other.
+    const clients = Object.values(template.findResources('AWS::Cognito::UserPoolClient')).map((client) =>
+      (client as { Properties: { ExplicitAuthFlows: string[] } }).Properties.ExplicitAuthFlows.sort(),
+    );
+    expect(clients).toEqual(
+      expect.arrayContaining([
+        ['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_SRP_AUTH'],
+        ['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_PASSWORD_AUTH'],
+      ]),
+    );
+    expect(clients).toHaveLength(2);
   });
 
   it('publishes the API URL, the user pool, its client and every topic as outputs', () => {

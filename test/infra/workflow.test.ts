@@ -313,11 +313,11 @@ describe('the follow-up definition', () => {
   });
 
   it.each([
-    ['NotifyOutreach', 'outreach', 'arn:aws:sns:us-east-1:123456789012:Bridgeway-outreach'],
+    ['NotifyOutreach', 'outreach', 'arn:aws:sns:us-east-1:123456789012:Bridgeway-prod-outreach'],
     [
       'NotifyEscalation',
       'outreach-escalation',
-      'arn:aws:sns:us-east-1:123456789012:Bridgeway-outreach-escalation',
+      'arn:aws:sns:us-east-1:123456789012:Bridgeway-prod-outreach-escalation',
     ],
   ] as const)('%s publishes to the %s topic through the SNS integration', (name, topic, arn) => {
     // Arrange
@@ -389,10 +389,12 @@ describe('the follow-up definition', () => {
     // Act
     const { payload } = invocation(state(name));
 
-    // Assert
+    // Assert: the execution's input (the enrollment id and the correlation id of the request that started
+    // it, ids only) rides along so the step logs under that correlation id
     expect(payload).toEqual({
       step,
       ...Object.fromEntries(ids.map((id) => [`${id}.$`, source(id)])),
+      'execution.$': '$$.Execution.Input',
     });
   });
 
@@ -427,7 +429,7 @@ describe('the follow-up state machine', () => {
 
     // Assert
     expect(machine.StateMachineType).toBe('STANDARD');
-    expect(arn).toBe('arn:aws:states:us-east-1:123456789012:stateMachine:Bridgeway-followUp');
+    expect(arn).toBe('arn:aws:states:us-east-1:123456789012:stateMachine:Bridgeway-prod-followUp');
     expect(told).toBe(arn);
   });
 

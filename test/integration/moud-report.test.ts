@@ -124,9 +124,9 @@ describe('the MOUD report over recorded data', () => {
   });
 
   it('reads the same number of aggregate items whatever the number of events', async () => {
+    const id = await enroll('site-r', 'methadone', 0, day(0));
     const before = (await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}`)).body
       .itemsRead;
-    const id = await enroll('site-r', 'methadone', 0, day(0));
     for (let d = 0; d < 30; d += 1) await record(id, 'dose', day(d));
     const after = (await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}`)).body
       .itemsRead;

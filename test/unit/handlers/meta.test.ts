@@ -60,7 +60,7 @@ describe('GET /openapi.json', () => {
     for (const route of routes) {
       const operation = body.paths[route.path]?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.path}`).toBeDefined();
-      if (route.auth.kind === 'public') expect(operation.security).toBeUndefined();
+      if (route.auth.kind === 'public') expect(operation.security).toEqual([]);
       else expect(operation.security?.length, `${route.method} ${route.path}`).toBeGreaterThan(0);
     }
     const documented = Object.values(body.paths as Record<string, object>).flatMap((p) => Object.keys(p));
@@ -118,6 +118,68 @@ describe('GET /openapi.json', () => {
       .filter((scheme) => scheme.in === 'header')
       .map((scheme) => scheme.name);
     expect(headers).toEqual(expect.arrayContaining(['x-kiosk-id', 'x-kiosk-timestamp', 'x-kiosk-signature']));
+  });
+});
+
+describe('GET /openapi.json for client generators', () => {
+  it('gives every operation a 2xx answer with a JSON schema', async () => {
+    const { body } = await get('/openapi.json');
+
+    for (const route of routes) {
+      const responses = body.paths[route.path][route.method.toLowerCase()].responses as Record<string, Node>;
+      const success = Object.entries(responses).filter(([status]) => /^2\d\d$/.test(status));
+      expect(success.length, `${route.method} ${route.path}`).toBeGreaterThan(0);
+      for (const [, response] of success) {
+        const content = response.content as Record<string, Node>;
+        expect(content['application/json']?.schema, `${route.method} ${route.path}`).toBeTypeOf('object');
+      }
+    }
+  });
+
+  it('keeps the Error schema a real object, not a reference to itself', async () => {
+    const { body } = await get('/openapi.json');
+
+    const error = body.components.schemas.Error;
+    expect(error.$ref).toBeUndefined();
+    expect(error.type).toBe('object');
+    expect(error.required).toEqual(['error']);
+  });
+
+  it.each(['/v1/reports/naloxone', '/v1/reports/moud'])(
+    'documents the query of %s (from and to required) and its CSV answer',
+    async (path) => {
+      const { body } = await get('/openapi.json');
+
+      const operation = body.paths[path].get;
+      const parameters = operation.parameters as { name: string; in: string; required: boolean }[];
+      expect(parameters.filter((p) => p.in === 'query' && p.required).map((p) => p.name)).toEqual([
+        'from',
+        'to',
+      ]);
+      expect(parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['siteId', 'format', 'raw']));
+      expect(Object.keys(operation.responses['200'].content)).toEqual(['application/json', 'text/csv']);
+    },
+  );
+
+  it('lists servers, the deployed stage first when served by API Gateway', async () => {
+    const local = await get('/openapi.json');
+    const deployed = await invoke(
+      handler,
+      (() => {
+        const event = apiEvent({ method: 'GET', resource: '/openapi.json' });
+        return {
+          ...event,
+          requestContext: {
+            ...event.requestContext,
+            domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+            stage: 'prod',
+          },
+        };
+      })(),
+    );
+
+    expect(local.body.servers.map((server: Node) => server.url)).toContain('http://127.0.0.1:3000');
+    expect(deployed.body.servers[0].url).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com/prod');
   });
 });
 

@@ -251,14 +251,14 @@ describe('enrolling a person', () => {
     expect(addedCounters(aggregate)).toMatchObject({ enrollments: 1 });
   });
 
-  it('starts the follow-up workflow named after the enrollment with nothing but its id as input', async () => {
+  it('starts the follow-up workflow named after the enrollment with nothing but ids as input: its own and the request’s correlation id', async () => {
     await enroll(enrollmentBody());
 
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     const start = sfn.commandCalls(StartExecutionCommand)[0].args[0].input;
     expect(start.stateMachineArn).toBe(STATE_MACHINE_ARN);
     expect(start.name).toBe(ENROLLMENT_ID);
-    expect(JSON.parse(start.input ?? '')).toEqual({ enrollmentId: ENROLLMENT_ID });
+    expect(JSON.parse(start.input ?? '')).toEqual({ enrollmentId: ENROLLMENT_ID, correlationId: 'req-1' });
     expect(start.input).not.toContain('P-1042');
     expect(start.input).not.toContain('buprenorphine');
     expect(start.input).not.toContain(DIGITS);

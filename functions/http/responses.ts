@@ -1,0 +1,210 @@
+import * as z from 'zod';
+
+/**
+ * What each route answers on success, as zod schemas: the OpenAPI document's
+ * response schemas (so a generated client has typed responses), and what the
+ * integration tests check real answers against. Objects are loose: a new field
+ * in an answer is an addition, not a break.
+ */
+
+const isoTime = z.string().meta({ format: 'date-time' });
+const day = z.string().meta({ format: 'date' });
+/** A figure from 1 to 10 shown as "<11" unless an admin asked for raw counts. */
+const count = z.union([z.int(), z.literal('<11')]);
+const rate = z.number().nullable();
+
+export const healthResponse = z
+  .looseObject({
+    status: z.literal('ok'),
+    now: isoTime,
+    faultsInjected: z.record(z.string(), z.int()).optional(),
+  })
+  .meta({ id: 'Health' });
+
+export const openApiResponse = z.looseObject({ openapi: z.string() }).meta({ id: 'OpenApiDocument' });
+
+export const kioskRegisteredResponse = z
+  .looseObject({ kioskId: z.string(), secret: z.string().meta({ description: 'Shown once' }) })
+  .meta({ id: 'KioskRegistered' });
+
+export const eventRecordedResponse = z
+  .looseObject({ eventId: z.string(), status: z.enum(['recorded', 'duplicate']) })
+  .meta({ id: 'EventRecorded' });
+
+export const useReportRecordedResponse = z
+  .looseObject({ reportId: z.string(), status: z.enum(['recorded', 'duplicate']) })
+  .meta({ id: 'UseReportRecorded' });
+
+const taskFields = {
+  taskId: z.string(),
+  kind: z.string(),
+  siteId: z.string(),
+  dueAt: isoTime,
+  status: z.enum(['open', 'completed']),
+  enrollmentId: z.string().optional(),
+  kioskId: z.string().optional(),
+  doNotContact: z.boolean().optional(),
+};
+
+export const taskSummary = z.looseObject(taskFields).meta({ id: 'TaskSummary' });
+
+export const taskListResponse = z
+  .looseObject({ tasks: z.array(taskSummary), next: z.string().optional() })
+  .meta({ id: 'TaskList' });
+
+export const siteListResponse = z
+  .looseObject({
+    sites: z.array(
+      z.looseObject({
+        siteId: z.string(),
+        firstSeen: z.looseObject({
+          at: isoTime,
+          in: z.enum(['kiosk', 'useReport', 'enrollment']),
+          ref: z.string(),
+          by: z.string(),
+        }),
+        lastSeenAt: isoTime,
+        counts: z.looseObject({ kiosks: z.int(), useReports: z.int(), enrollments: z.int() }),
+      }),
+    ),
+    next: z.string().optional(),
+  })
+  .meta({ id: 'SiteList' });
+
+export const taskDetailResponse = z
+  .looseObject({
+    ...taskFields,
+    contact: z
+      .looseObject({ phone: z.string().optional(), topic: z.string().optional() })
+      .nullable()
+      .optional()
+      .meta({
+        description: 'Contact details; the read is recorded. Absent or null without consent or details.',
+      }),
+  })
+  .meta({ id: 'TaskDetail' });
+
+export const taskCompletedResponse = z
+  .looseObject({ ...taskFields, outcome: z.string(), completedAt: isoTime.optional() })
+  .meta({ id: 'TaskCompleted' });
+
+export const enrollmentRecordedResponse = z
+  .looseObject({
+    enrollmentId: z.string(),
+    followUps: z.array(z.looseObject({ kind: z.string(), dueAt: isoTime })),
+  })
+  .meta({ id: 'EnrollmentRecorded' });
+
+const reportCommon = {
+  from: day,
+  to: day,
+  siteId: z.string().optional(),
+  asOf: isoTime.optional(),
+  generatedAt: isoTime.optional(),
+  itemsRead: z.int().optional(),
+  smallCellsSuppressed: z.boolean(),
+  definitionsVersion: z.string(),
+  definitions: z.record(z.string(), z.unknown()),
+};
+
+export const naloxoneReportResponse = z
+  .looseObject({
+    ...reportCommon,
+    dispenseEvents: count,
+    kitsDispensed: z.record(z.string(), count),
+    contactRequests: count,
+    useReports: count,
+    survived: count,
+    died: count,
+    unknownOutcome: count,
+    survivalRate: rate,
+    bySite: z.array(z.looseObject({ siteId: z.string() })),
+    byDay: z.array(z.looseObject({ day })),
+  })
+  .meta({ id: 'NaloxoneReport' });
+
+const retention = z.looseObject({ retained: count, eligible: count, rate });
+const overdoseRate = z.looseObject({
+  overdoses: count,
+  personMonths: z.number(),
+  per1000MemberMonths: rate,
+});
+
+export const moudReportResponse = z
+  .looseObject({
+    ...reportCommon,
+    enrollments: count,
+    activeAtTo: count,
+    retention: z.looseObject({ '30': retention, '90': retention, '180': retention }),
+    overdoseRate: z.looseObject({ before: overdoseRate, after: overdoseRate, reduction: rate }),
+    bySite: z.array(z.looseObject({ siteId: z.string() })),
+  })
+  .meta({ id: 'MoudReport' });
+
+/** Success answers per route: status, then the JSON schema (or CSV as well, for reports). */
+export const successResponses: Record<
+  string,
+  { status: number; description: string; schema: z.ZodType; csv?: boolean }[]
+> = {
+  'GET /health': [{ status: 200, description: 'Ready', schema: healthResponse }],
+  'GET /openapi.json': [{ status: 200, description: 'This document', schema: openApiResponse }],
+  'POST /v1/kiosks': [
+    {
+      status: 201,
+      description: 'Registered; the secret is shown this once',
+      schema: kioskRegisteredResponse,
+    },
+  ],
+  'POST /v1/kiosk/events': [
+    { status: 201, description: 'Recorded for the first time', schema: eventRecordedResponse },
+    { status: 200, description: 'The same event again: nothing changed', schema: eventRecordedResponse },
+  ],
+  'POST /v1/naloxone/use-reports': [
+    { status: 201, description: 'Recorded for the first time', schema: useReportRecordedResponse },
+    { status: 200, description: 'The same report again: nothing changed', schema: useReportRecordedResponse },
+  ],
+  'GET /v1/outreach/tasks': [
+    { status: 200, description: 'Tasks, without contact details', schema: taskListResponse },
+  ],
+  'GET /v1/sites': [
+    {
+      status: 200,
+      description: 'Every site id in use: where it was first seen, its counts',
+      schema: siteListResponse,
+    },
+  ],
+  'GET /v1/outreach/tasks/{taskId}': [
+    { status: 200, description: 'The task with the contact details it needs', schema: taskDetailResponse },
+  ],
+  'POST /v1/outreach/tasks/{taskId}/complete': [
+    {
+      status: 200,
+      description: 'Completed (or already completed with this outcome)',
+      schema: taskCompletedResponse,
+    },
+  ],
+  'GET /v1/reports/naloxone': [
+    {
+      status: 200,
+      description: 'The report (JSON, or CSV on request)',
+      schema: naloxoneReportResponse,
+      csv: true,
+    },
+  ],
+  'GET /v1/reports/moud': [
+    {
+      status: 200,
+      description: 'The report (JSON, or CSV on request)',
+      schema: moudReportResponse,
+      csv: true,
+    },
+  ],
+  'POST /v1/moud/enrollments': [
+    { status: 201, description: 'Enrolled; follow-up started', schema: enrollmentRecordedResponse },
+    { status: 200, description: 'The same enrollment again', schema: enrollmentRecordedResponse },
+  ],
+  'POST /v1/moud/enrollments/{enrollmentId}/events': [
+    { status: 201, description: 'Recorded for the first time', schema: eventRecordedResponse },
+    { status: 200, description: 'The same event again: nothing changed', schema: eventRecordedResponse },
+  ],
+};
