@@ -1,4 +1,8 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Counters } from '../core/aggregates.js';
+import { legacyContribution, type StoredEvent } from '../core/enrollments.js';
+import { decodeEntry, type HistoryEntry, historyEntryOf } from '../core/moud-history.js';
+import type { EnrollmentEvent } from '../core/schemas.js';
 import { documentClient, isConditionalCheckFailed, queryAll, tableName } from './dynamo.js';
 
 export interface EnrollmentRecord {
@@ -15,6 +19,11 @@ export interface EnrollmentRecord {
   readonly contactId?: string;
   /** Random, per enrollment: makes its task ids opaque (core/tasks.ts enrollmentTaskId). */
   readonly taskKey?: string;
+  /** Everything recorded, encoded (core/moud-history.ts encodeEntry); absent on enrollments of earlier versions. */
+  readonly history?: string[];
+  /** What the enrollment adds to its cohort counters now (core/enrollments.ts contribution). */
+  readonly contribution?: Record<string, number>;
+  /** Kept by earlier versions (activity days as sets); `history` replaces them. */
   readonly doseDays?: Set<string>;
   readonly injectionDays?: Set<string>;
   readonly visitDays?: Set<string>;
@@ -27,6 +36,8 @@ export interface EnrollmentRecord {
   readonly changeSeq?: number;
   readonly parkToken?: string;
   readonly followUpEndedAt?: string;
+  readonly followUpActive?: string;
+  readonly executionName?: string;
 }
 
 export async function getEnrollment(enrollmentId: string): Promise<EnrollmentRecord | undefined> {
@@ -127,4 +138,127 @@ export async function claimRestart(
     if (isConditionalCheckFailed(error)) return false;
     throw error;
   }
+}
+
+/** Every recorded event of an enrollment, in the order they were recorded. */
+export async function recordedEvents(
+  enrollmentId: string,
+): Promise<(StoredEvent & { recordedAt?: string })[]> {
+  const items = await queryAll({
+    TableName: tableName('enrollmentEvents'),
+    KeyConditionExpression: 'enrollmentId = :id',
+    ExpressionAttributeValues: { ':id': enrollmentId },
+    ConsistentRead: true,
+  });
+  return (items as unknown as (StoredEvent & { recordedAt?: string })[]).sort((a, b) =>
+    String(a.recordedAt ?? '').localeCompare(String(b.recordedAt ?? '')),
+  );
+}
+
+/**
+ * An enrollment's history and its contribution to the cohort counters. Enrollments recorded by
+ * earlier versions kept neither: their history is read back from the events table, and their
+ * contribution is what those versions added (core/enrollments.ts legacyContribution).
+ */
+export async function historyOf(
+  record: EnrollmentRecord,
+): Promise<{ history: HistoryEntry[]; contribution: Counters }> {
+  if (record.history && record.contribution) {
+    return { history: record.history.map(decodeEntry), contribution: record.contribution };
+  }
+  const events = await recordedEvents(record.enrollmentId);
+  return {
+    history: events.map((event) => historyEntryOf(event as unknown as EnrollmentEvent)),
+    contribution: record.contribution ?? legacyContribution(record, events),
+  };
+}
+
+/** What recording one event writes on the enrollment item. */
+export interface EnrollmentEventWrite {
+  readonly history: readonly string[];
+  readonly contribution: Readonly<Record<string, number>>;
+  readonly end?: { readonly on: string; readonly reason: string };
+  /** An urgent task opened by the event: it joins the open tasks. */
+  readonly openedTaskId?: string;
+  /** A follow-up that had finished runs again (to escalate the urgent task) under this execution name. */
+  readonly resume?: { readonly executionName: string; readonly at: string };
+  /** Consent in force today after the event (kept for readers that list tasks). */
+  readonly consentNow?: { readonly outreach: boolean; readonly part2: boolean };
+}
+
+/**
+ * The event's changes to the enrollment item, guarded by the event sequence the plan was made
+ * from: a concurrent event makes the write fail, and the handler plans again from the item
+ * DynamoDB hands back (ALL_OLD).
+ */
+export function enrollmentEventUpdate(record: EnrollmentRecord, write: EnrollmentEventWrite) {
+  const seq = record.eventSeq ?? 0;
+  const values: Record<string, unknown> = {
+    ':next': seq + 1,
+    ':seq': seq,
+    ':history': write.history,
+    ':contribution': write.contribution,
+  };
+  const sets = ['eventSeq = :next', 'history = :history', 'contribution = :contribution'];
+  const adds: string[] = [];
+  const removes: string[] = [];
+  if (write.end) {
+    values[':endedOn'] = write.end.on;
+    values[':reason'] = write.end.reason;
+    sets.push('endedOn = :endedOn', 'endReason = :reason');
+  }
+  if (write.consentNow) {
+    values[':consentNow'] = write.consentNow;
+    sets.push('consentNow = :consentNow');
+  }
+  if (write.openedTaskId) {
+    values[':task'] = new Set([write.openedTaskId]);
+    adds.push('openTasks :task');
+  }
+  if (write.resume) {
+    values[':yes'] = 'yes';
+    values[':execution'] = write.resume.executionName;
+    values[':resumeAt'] = write.resume.at;
+    sets.push('followUpActive = :yes', 'executionName = :execution', 'parkedUntil = :resumeAt');
+    removes.push('followUpEndedAt');
+  }
+  return {
+    TableName: tableName('enrollments'),
+    Key: { enrollmentId: record.enrollmentId },
+    UpdateExpression: [
+      `SET ${sets.join(', ')}`,
+      removes.length ? `REMOVE ${removes.join(', ')}` : '',
+      adds.length ? `ADD ${adds.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
+    ConditionExpression:
+      seq === 0
+        ? 'attribute_exists(enrollmentId) AND (attribute_not_exists(eventSeq) OR eventSeq = :seq)'
+        : 'attribute_exists(enrollmentId) AND eventSeq = :seq',
+    ExpressionAttributeValues: values,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/**
+ * A withdrawn outreach consent stops what is still unpublished about the enrollment: the notice
+ * a task still waits to send (the workflow's `pendingNotice`), and an urgent task's notice still
+ * in the outbox (its messageId derives from the task: functions/adapters/outbox.ts).
+ */
+export function unpublishedNoticeDeletes(
+  taskIds: readonly string[],
+  outboxMessageId: (taskId: string) => string,
+) {
+  return taskIds.flatMap((taskId) => [
+    {
+      Update: {
+        TableName: tableName('tasks'),
+        Key: { taskId },
+        UpdateExpression: 'REMOVE pendingNotice',
+        ConditionExpression: 'attribute_exists(taskId)',
+      },
+    },
+    { Delete: { TableName: tableName('outbox'), Key: { messageId: outboxMessageId(taskId) } } },
+  ]);
 }

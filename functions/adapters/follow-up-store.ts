@@ -46,6 +46,8 @@ export async function writePlan(
   enrollment: EnrollmentRecord,
   decided: FollowUpPlan,
   at: Date,
+  /** Outreach consent in force now (the latest consent event's, else the enrollment's). */
+  consentOutreach: boolean,
 ): Promise<'written' | 'nothing' | 'stale'> {
   const enrollmentId = enrollment.enrollmentId;
   const items: TransactItems = [];
@@ -89,7 +91,7 @@ export async function writePlan(
       Update: {
         TableName: tableName('tasks'),
         Key: { taskId },
-        UpdateExpression: enrollment.consentOutreach
+        UpdateExpression: consentOutreach
           ? 'SET escalatedAt = :at, pendingNotice = :escalation'
           : 'SET escalatedAt = :at',
         ConditionExpression: 'attribute_not_exists(escalatedAt) AND #status = :open',
@@ -97,7 +99,7 @@ export async function writePlan(
         ExpressionAttributeValues: {
           ':at': at.toISOString(),
           ':open': 'open',
-          ...(enrollment.consentOutreach ? { ':escalation': 'escalation' } : {}),
+          ...(consentOutreach ? { ':escalation': 'escalation' } : {}),
         },
       },
     });

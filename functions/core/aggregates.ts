@@ -68,6 +68,15 @@ export function utcDay(isoTime: string): string {
   return new Date(isoTime).toISOString().slice(0, 10);
 }
 
+/**
+ * The last day a report counts: `to`, or the backend's today (the day of `asOf`) when `to` is
+ * later. Reports describe what is known as of the backend's now: days not yet lived are not counted.
+ */
+export function countedThrough(to: string, asOf: string): string {
+  const today = asOf.slice(0, 10);
+  return to < today ? to : today;
+}
+
 /** Site used for use reports that do not name one. */
 export const UNKNOWN_SITE = '(unknown)';
 

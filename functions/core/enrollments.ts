@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
+import { addCounter, type Counters } from './aggregates.js';
 import { canonicalJson } from './canonical.js';
 import { checkpoints } from './followup.js';
-import { type Activity, RETENTION_DAYS, retentionFlags } from './metrics/moud.js';
+import { RETENTION_DAYS, retentionFlags } from './metrics/moud.js';
+import {
+  type Consent,
+  consentOn,
+  type FollowUpEnd,
+  followUpEnd,
+  type HistoryEntry,
+  historyEntryOf,
+  withinFollowUp,
+} from './moud-history.js';
 import type { Enrollment, EnrollmentEvent, Medication } from './schemas.js';
 import { enrollmentTaskId } from './tasks.js';
 
@@ -41,16 +51,6 @@ export function enrollmentAnswer(enrollmentId: string, enrolledAt: string) {
   return { enrollmentId, followUps: checkpoints(enrolledAt) };
 }
 
-/** Which activity set an event adds its day to. */
-export function activityAttribute(
-  type: EnrollmentEvent['type'],
-): 'doseDays' | 'injectionDays' | 'visitDays' | undefined {
-  if (type === 'dose') return 'doseDays';
-  if (type === 'injection') return 'injectionDays';
-  if (type === 'visit') return 'visitDays';
-  return undefined;
-}
-
 /** The urgent task an overdose event opens: one per event, its id opaque (core/tasks.ts). */
 export function urgentTaskId(
   enrollment: { readonly enrollmentId: string; readonly taskKey?: string },
@@ -59,76 +59,138 @@ export function urgentTaskId(
   return enrollmentTaskId(enrollment, `overdose-${eventId}`);
 }
 
-/** What the event changes, decided from the enrollment as last read. */
-export interface EnrollmentChange {
-  readonly activity?: {
-    readonly attribute: 'doseDays' | 'injectionDays' | 'visitDays';
-    readonly day: string;
-  };
-  readonly overdose: boolean;
-  readonly ended?: { readonly on: string; readonly reason: 'disenrolled' | 'died' };
-  /** Retention flags after the event (stored on the enrollment; their changes move the cohort counters). */
-  readonly retained: Record<string, boolean>;
-  /** Counter changes on the cohort row (the enrollment's day and site). */
-  readonly counters: Record<string, number>;
-}
-
-export interface EnrollmentSnapshot {
+/** What of an enrollment its cohort figures depend on, besides its history. */
+export interface EnrollmentFacts {
   readonly enrolledOn: string;
   readonly medication: string;
-  readonly doseDays?: Iterable<string>;
-  readonly injectionDays?: Iterable<string>;
-  readonly visitDays?: Iterable<string>;
-  readonly endedOn?: string;
-  readonly retained?: Record<string, boolean>;
+  readonly overdosesPrior12m: number;
 }
 
 /**
- * The cohort counters an event moves (see functions/core/metrics/moud.ts): retention flags that
- * flip, an overdose within the follow-up, the day the follow-up ended. Only the first ending counts.
+ * Everything one enrollment adds to the cohort counters of its enrollment day and site (see
+ * functions/core/metrics/moud.ts), derived from its whole recorded history:
+ *   enrollments 1, priorOverdoses, medication:<m> 1   the enrollment itself
+ *   retained30 / retained90 / retained180              1 when treatment is continuous through day N
+ *   od:<day>                                           overdoses (fatal or not) within the follow-up
+ *   end:<day> and died:<day> or disenrolled:<day>       the day the follow-up ended (followUpEnd)
+ * A pure function of the set of entries: the same history in any order gives the same counters.
+ */
+export function contribution(facts: EnrollmentFacts, history: readonly HistoryEntry[]): Counters {
+  const counters: Counters = {};
+  addCounter(counters, 'enrollments');
+  if (facts.overdosesPrior12m) addCounter(counters, 'priorOverdoses', facts.overdosesPrior12m);
+  addCounter(counters, `medication:${facts.medication}`);
+  const retained = retentionFlags(facts.medication as Medication, facts.enrolledOn, history);
+  for (const n of RETENTION_DAYS) if (retained[n]) addCounter(counters, `retained${n}`);
+  const end = followUpEnd(facts.enrolledOn, history);
+  for (const entry of history) {
+    if (entry.type === 'overdose' && withinFollowUp(facts.enrolledOn, end, entry.day))
+      addCounter(counters, `od:${entry.day}`);
+  }
+  if (end) {
+    addCounter(counters, `end:${end.on}`);
+    addCounter(counters, `${end.reason}:${end.on}`);
+  }
+  return counters;
+}
+
+/** The counter changes that turn `before` into `after` (zeros left out). */
+export function counterDiff(before: Readonly<Counters>, after: Readonly<Counters>): Counters {
+  const diff: Counters = {};
+  for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const change = (after[name] ?? 0) - (before[name] ?? 0);
+    if (change !== 0) diff[name] = change;
+  }
+  return diff;
+}
+
+/** An event as it was stored by versions that kept no history on the enrollment. */
+export interface StoredEvent {
+  readonly type: EnrollmentEvent['type'];
+  readonly occurredOn: string;
+  readonly fatal?: boolean;
+  readonly daysSupply?: number;
+  readonly consent?: Consent;
+}
+
+/**
+ * What an enrollment recorded by an earlier version (no `contribution` kept on it) has added to
+ * the cohort counters: its own counters, the retention flags it kept, and the overdoses and the
+ * end as that version counted them, in the order the events were recorded (an overdose counted
+ * when it fell within the follow-up as then known; the first ending recorded). The first event
+ * recorded since replaces it with `contribution`, by difference.
+ */
+export function legacyContribution(
+  facts: EnrollmentFacts & { readonly retained?: Readonly<Record<string, boolean>> },
+  eventsInRecordedOrder: readonly StoredEvent[],
+): Counters {
+  const counters: Counters = {};
+  addCounter(counters, 'enrollments');
+  if (facts.overdosesPrior12m) addCounter(counters, 'priorOverdoses', facts.overdosesPrior12m);
+  addCounter(counters, `medication:${facts.medication}`);
+  for (const n of RETENTION_DAYS)
+    if (facts.retained?.[String(n)] === true) addCounter(counters, `retained${n}`);
+  let endedOn: string | undefined;
+  for (const event of eventsInRecordedOrder) {
+    const day = event.occurredOn;
+    if (event.type === 'overdose' && day >= facts.enrolledOn && (!endedOn || day <= endedOn))
+      addCounter(counters, `od:${day}`);
+    if (!endedOn && (event.type === 'disenrolled' || (event.type === 'overdose' && event.fatal))) {
+      // biome-ignore lint/complexity/useMathMinMax: compares YYYY-MM-DD strings
+      endedOn = day < facts.enrolledOn ? facts.enrolledOn : day;
+      addCounter(counters, `end:${endedOn}`);
+      addCounter(counters, `${event.type === 'disenrolled' ? 'disenrolled' : 'died'}:${endedOn}`);
+    }
+  }
+  return counters;
+}
+
+/** The enrollment as an event is planned against: its facts, history and what it has added so far. */
+export interface EnrollmentSnapshot extends EnrollmentFacts {
+  readonly consent: Consent;
+  readonly history: readonly HistoryEntry[];
+  readonly contribution: Readonly<Counters>;
+}
+
+/** What recording one event changes. */
+export interface EnrollmentChange {
+  readonly entry: HistoryEntry;
+  /** The whole history with the event. */
+  readonly history: readonly HistoryEntry[];
+  /** The enrollment's contribution after the event, and the counter changes that get there. */
+  readonly contribution: Counters;
+  readonly counters: Counters;
+  readonly end?: FollowUpEnd;
+  /** A non-fatal overdose within the follow-up (as the whole history now says): an urgent task opens at once. */
+  readonly urgent: boolean;
+  /** Outreach consent in force on `today` before and after the event. */
+  readonly outreachBefore: boolean;
+  readonly outreachAfter: boolean;
+}
+
+/**
+ * What an event changes, decided from the whole history with it: the contribution is derived
+ * again from everything recorded and written as the difference, so the counters after any set
+ * of events are the same whatever order they came in.
  */
 export function planEnrollmentEvent(
   enrollment: EnrollmentSnapshot,
   event: EnrollmentEvent,
+  today: string,
 ): EnrollmentChange {
-  const counters: Record<string, number> = {};
-  const attribute = activityAttribute(event.type);
-  const days = {
-    dose: new Set(enrollment.doseDays ?? []),
-    injection: new Set(enrollment.injectionDays ?? []),
-    visit: new Set(enrollment.visitDays ?? []),
-  };
-  if (attribute) days[event.type as 'dose' | 'injection' | 'visit'].add(event.occurredOn);
-  const activities: Activity[] = (['dose', 'injection', 'visit'] as const).flatMap((type) =>
-    [...days[type]].map((day) => ({ day, type })),
-  );
-  const retained = retentionFlags(enrollment.medication as Medication, enrollment.enrolledOn, activities);
-  const before = enrollment.retained ?? {};
-  for (const n of RETENTION_DAYS) {
-    const was = before[String(n)] === true;
-    if (retained[n] !== was) counters[`retained${n}`] = retained[n] ? 1 : -1;
-  }
-
-  const withinFollowUp =
-    event.occurredOn >= enrollment.enrolledOn &&
-    (!enrollment.endedOn || event.occurredOn <= enrollment.endedOn);
-  const overdose = event.type === 'overdose';
-  if (overdose && withinFollowUp) counters[`od:${event.occurredOn}`] = 1;
-
-  let ended: EnrollmentChange['ended'];
-  if (!enrollment.endedOn && (event.type === 'disenrolled' || (event.type === 'overdose' && event.fatal))) {
-    // The later of two ISO days (strings: Math.max does not apply). An ending cannot precede the enrollment.
-    // biome-ignore lint/complexity/useMathMinMax: compares YYYY-MM-DD strings
-    const on = event.occurredOn < enrollment.enrolledOn ? enrollment.enrolledOn : event.occurredOn;
-    ended = { on, reason: event.type === 'disenrolled' ? 'disenrolled' : 'died' };
-    counters[`end:${on}`] = 1;
-    counters[`${ended.reason}:${on}`] = 1;
-  }
+  const entry = historyEntryOf(event);
+  const history = [...enrollment.history, entry];
+  const after = contribution(enrollment, history);
+  const end = followUpEnd(enrollment.enrolledOn, history);
   return {
-    activity: attribute ? { attribute, day: event.occurredOn } : undefined,
-    overdose,
-    ended,
-    retained: Object.fromEntries(RETENTION_DAYS.map((n) => [String(n), retained[n]])),
-    counters,
+    entry,
+    history,
+    contribution: after,
+    counters: counterDiff(enrollment.contribution, after),
+    end,
+    urgent:
+      entry.type === 'overdose' && !entry.fatal && withinFollowUp(enrollment.enrolledOn, end, entry.day),
+    outreachBefore: consentOn(enrollment.consent, enrollment.history, today).outreach,
+    outreachAfter: consentOn(enrollment.consent, history, today).outreach,
   };
 }

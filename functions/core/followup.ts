@@ -1,3 +1,12 @@
+import {
+  type Consent,
+  consentOn,
+  coverage,
+  coverageDays,
+  daysBetween,
+  followUpEnd,
+  type HistoryEntry,
+} from './moud-history.js';
 import type { Medication } from './schemas.js';
 import { enrollmentTaskId, escalateAtOf } from './tasks.js';
 
@@ -28,24 +37,14 @@ export const INJECTABLES: ReadonlySet<Medication> = new Set([
   'naltrexone-er',
 ]);
 
-/**
- * Days of supply one recorded activity covers (HEDIS POD days of coverage:
- * monthly injection 31, weekly 7, naltrexone 28, a daily dose 1). A visit
- * shows engagement on its day.
- */
-export function coverageDays(medication: Medication, type: 'dose' | 'injection' | 'visit'): number {
-  if (type !== 'injection') return 1;
-  if (medication === 'buprenorphine-er-monthly') return 31;
-  if (medication === 'buprenorphine-er-weekly') return 7;
-  if (medication === 'naltrexone-er') return 28;
-  return 1;
-}
+export { coverageDays };
 
 /**
  * Days after the last relevant activity at which a missing next one opens a task:
  * weekly injection due every 7 days ± 2 → day 9; monthly due within days 26-31 → day 31
  * (the end of its window); naltrexone every 4 weeks (+2) → day 30; daily medication: continuity
- * breaks at a gap of 8 days (HEDIS POD), so outreach opens on day 7 of a gap, before day 8.
+ * breaks at a gap of 8 days (HEDIS POD), so outreach opens on day 7 of a gap, before day 8,
+ * counted from the last day covered (a take-home supply's last day, carried forward).
  */
 export function supplyGrace(medication: Medication): number {
   if (medication === 'buprenorphine-er-monthly') return 31;
@@ -63,13 +62,28 @@ export interface FollowUpState {
   /** `enrolledOn` at the backend's time of day when the enrollment was recorded. */
   readonly enrolledAt: string;
   readonly medication: Medication;
+  /** Outreach consent in force now (`followUpState`). */
   readonly consentOutreach: boolean;
-  readonly doseDays: readonly string[];
-  readonly injectionDays: readonly string[];
-  readonly visitDays: readonly string[];
+  /** Everything recorded for the enrollment (functions/core/moud-history.ts), in any order. */
+  readonly history: readonly HistoryEntry[];
   /** Checks already judged (engaged, opened a task, or folded into an open one). */
   readonly judged: readonly string[];
+  /** The day the follow-up ended, as the whole history says (`followUpEnd`). */
   readonly endedOn?: string;
+}
+
+/** The planner's view of an enrollment now: consent in force today and the end, from the whole history. */
+export function followUpState(
+  enrollment: Omit<FollowUpState, 'consentOutreach' | 'endedOn'> & { readonly consent: Consent },
+  now: Date,
+): FollowUpState {
+  const { consent, ...rest } = enrollment;
+  const end = followUpEnd(enrollment.enrolledOn, enrollment.history);
+  return {
+    ...rest,
+    consentOutreach: consentOn(consent, enrollment.history, now.toISOString().slice(0, 10)).outreach,
+    ...(end ? { endedOn: end.on } : {}),
+  };
 }
 
 export interface FollowUpTask {
@@ -92,7 +106,7 @@ export interface Check {
 }
 
 export function dayIndexOf(enrolledOn: string, day: string): number {
-  return Math.round((Date.parse(day) - Date.parse(enrolledOn)) / DAY_MS);
+  return daysBetween(enrolledOn, day);
 }
 
 function at(state: FollowUpState, dayIndex: number): string {
@@ -107,38 +121,35 @@ export function checkpoints(enrolledAt: string): { kind: string; dueAt: string }
   }));
 }
 
-/** The supply check that follows the last relevant activity (injections for injectables, any activity otherwise). */
+/**
+ * The supply check that follows the last relevant activity: for injectables the last injection,
+ * otherwise the last day recorded treatment covers (doses with their days' supply carried forward).
+ */
 export function supplyCheck(state: FollowUpState): Check | undefined {
-  const relevant = INJECTABLES.has(state.medication)
-    ? state.injectionDays
-    : [...state.doseDays, ...state.injectionDays, ...state.visitDays];
-  const last = relevant.length
-    ? Math.max(...relevant.map((day) => dayIndexOf(state.enrolledOn, day)))
-    : undefined;
+  const injectable = INJECTABLES.has(state.medication);
+  const ends = injectable
+    ? state.history
+        .filter((entry) => entry.type === 'injection')
+        .map((entry) => dayIndexOf(state.enrolledOn, entry.day))
+    : coverage(state.medication, state.enrolledOn, state.history).map(([, end]) => end);
+  const last = ends.length ? Math.max(...ends) : undefined;
   const dayIndex = (last ?? 0) + supplyGrace(state.medication);
   if (dayIndex > HORIZON_DAYS) return undefined;
   return {
     id: `supply-${last ?? 'none'}`,
-    kind: INJECTABLES.has(state.medication) ? 'missed-injection' : 'supply-gap',
+    kind: injectable ? 'missed-injection' : 'supply-gap',
     dueAt: at(state, dayIndex),
     dayIndex,
   };
 }
 
-/** Engaged at a checkpoint: some recorded activity covers a day since the previous checkpoint. */
+/** Engaged at a checkpoint: recorded treatment covers some day since the previous checkpoint. */
 export function engagedAt(state: FollowUpState, checkpointIndex: number): boolean {
   const windowEnd = CHECKPOINTS[checkpointIndex].dayIndex;
   const windowStart = checkpointIndex === 0 ? 0 : CHECKPOINTS[checkpointIndex - 1].dayIndex + 1;
-  const intervals = [
-    ...state.doseDays.map((day) => [day, coverageDays(state.medication, 'dose')] as const),
-    ...state.injectionDays.map((day) => [day, coverageDays(state.medication, 'injection')] as const),
-    ...state.visitDays.map((day) => [day, coverageDays(state.medication, 'visit')] as const),
-  ];
-  return intervals.some(([day, cover]) => {
-    const start = dayIndexOf(state.enrolledOn, day);
-    const end = start + cover - 1;
-    return start <= windowEnd && end >= windowStart;
-  });
+  return coverage(state.medication, state.enrolledOn, state.history).some(
+    ([start, end]) => start <= windowEnd && end >= windowStart,
+  );
 }
 
 export type NextStep =

@@ -210,8 +210,12 @@ export const ENROLLMENT_EVENT_TYPES = [
   'missed-visit',
   'overdose',
   'disenrolled',
+  'consent',
 ] as const;
 export type EnrollmentEventType = (typeof ENROLLMENT_EVENT_TYPES)[number];
+
+/** Contract: a dose may carry `daysSupply`, an integer 1-90 (default 1). */
+export const MAX_DAYS_SUPPLY = 90;
 
 export const enrollmentEventSchema = z
   .strictObject({
@@ -219,6 +223,16 @@ export const enrollmentEventSchema = z
     type: z.enum(ENROLLMENT_EVENT_TYPES),
     occurredOn: isoDate,
     fatal: z.boolean().optional(),
+    daysSupply: z
+      .int()
+      .min(1)
+      .max(MAX_DAYS_SUPPLY)
+      .optional()
+      .meta({ description: 'dose only: days of medication the person holds from occurredOn (default 1)' }),
+    consent: z
+      .strictObject({ outreach: z.boolean(), part2: z.boolean() })
+      .optional()
+      .meta({ description: 'consent event only: the consent in force from occurredOn on' }),
   })
   .superRefine((event, ctx) => {
     if (event.type === 'overdose' && event.fatal === undefined) {
@@ -226,6 +240,15 @@ export const enrollmentEventSchema = z
     }
     if (event.type !== 'overdose' && event.fatal !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['fatal'], message: 'is only allowed for an overdose' });
+    }
+    if (event.type !== 'dose' && event.daysSupply !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['daysSupply'], message: 'is only allowed for a dose' });
+    }
+    if (event.type === 'consent' && event.consent === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['consent'], message: 'is required for a consent event' });
+    }
+    if (event.type !== 'consent' && event.consent !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['consent'], message: 'is only allowed for a consent event' });
     }
   })
   .meta({ id: 'MoudEnrollmentEvent' });

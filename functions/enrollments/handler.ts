@@ -1,9 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { counterUpdate } from '../adapters/aggregates-store.js';
+import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
 import { tableName } from '../adapters/dynamo.js';
-import { type EnrollmentRecord, getEnrollment, touchEnrollment } from '../adapters/enrollment-store.js';
+import {
+  type EnrollmentRecord,
+  enrollmentEventUpdate,
+  getEnrollment,
+  historyOf,
+  touchEnrollment,
+  unpublishedNoticeDeletes,
+} from '../adapters/enrollment-store.js';
 import { guardPut, writeOnce } from '../adapters/idempotent.js';
 import { idMac } from '../adapters/ids.js';
 import { logger } from '../adapters/logger.js';
@@ -13,10 +21,10 @@ import { sealer } from '../adapters/sealer.js';
 import { siteUse } from '../adapters/site-store.js';
 import { getContact } from '../adapters/task-store.js';
 import { workflows } from '../adapters/workflows.js';
-import { addCounter, aggregateKey, type Counters } from '../core/aggregates.js';
+import { aggregateKey } from '../core/aggregates.js';
 import { backoff } from '../core/backoff.js';
 import {
-  type EnrollmentChange,
+  contribution,
   enrolledAtOf,
   enrollmentAnswer,
   enrollmentFingerprint,
@@ -27,7 +35,15 @@ import {
   urgentTaskId,
 } from '../core/enrollments.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
-import { type Enrollment, enrollmentEventSchema, enrollmentSchema, keyId } from '../core/schemas.js';
+import { stableUuid } from '../core/ids.js';
+import { consentOn, encodeEntry } from '../core/moud-history.js';
+import {
+  type Enrollment,
+  type EnrollmentEvent,
+  enrollmentEventSchema,
+  enrollmentSchema,
+  keyId,
+} from '../core/schemas.js';
 import { escalateAtOf, messageKindOf, taskIndexKeys } from '../core/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
 
@@ -56,10 +72,8 @@ async function enroll(request: HttpRequest) {
     ? await sealer().seal(JSON.stringify(enrollment.contact), `contact:${enrollmentId}`)
     : undefined;
 
-  const counters: Counters = {};
-  addCounter(counters, 'enrollments');
-  addCounter(counters, 'priorOverdoses', enrollment.overdosesPrior12m);
-  addCounter(counters, `medication:${enrollment.medication}`);
+  // What the enrollment adds to its cohort counters before any event; each event writes the difference.
+  const counters = contribution(enrollment, []);
   const items = [
     guardPut('enrollments', 'enrollmentId', {
       enrollmentId,
@@ -76,6 +90,8 @@ async function enroll(request: HttpRequest) {
       taskKey: randomBytes(16).toString('hex'),
       fingerprint,
       changeSeq: 0,
+      history: [],
+      contribution: counters,
       recordedAt: at.toISOString(),
       recordedBy: request.actor?.id,
       // The follow-up sweep's view: running, under which execution, and when it should be heard from.
@@ -141,15 +157,30 @@ async function recordEvent(request: HttpRequest) {
   if (!enrollment) throw notFound('No such enrollment.');
   const fingerprint = eventFingerprint(event);
   const taskId = urgentTaskId(enrollment, event.eventId);
+  const actor = request.actor?.id ?? 'unknown';
 
   const writeId = randomUUID();
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
     if (attempt > 1) await backoff(attempt);
     const at = now();
-    const change = planEnrollmentEvent(enrollment, event);
-    const urgent = event.type === 'overdose' && !event.fatal && !enrollment.endedOn;
+    const today = at.toISOString().slice(0, 10);
+    const { history, contribution } = await historyOf(enrollment);
+    const consent = { outreach: enrollment.consentOutreach, part2: enrollment.consentPart2 };
+    const change = planEnrollmentEvent(
+      {
+        enrolledOn: enrollment.enrolledOn,
+        medication: enrollment.medication,
+        overdosesPrior12m: enrollment.overdosesPrior12m,
+        consent,
+        history,
+        contribution,
+      },
+      event,
+      today,
+    );
+    const urgent = change.urgent;
     const notifications =
-      urgent && enrollment.consentOutreach
+      urgent && change.outreachAfter
         ? [
             newNotification(
               'outreach',
@@ -165,7 +196,20 @@ async function recordEvent(request: HttpRequest) {
             ),
           ]
         : [];
-    const update = enrollmentUpdate(enrollment, change, urgent ? taskId : undefined);
+    // An urgent task on a follow-up that had already finished: the workflow runs again to escalate it.
+    const resume =
+      urgent && enrollment.followUpEndedAt
+        ? { executionName: `${enrollmentId}-u${(enrollment.eventSeq ?? 0) + 1}`, at: at.toISOString() }
+        : undefined;
+    const withdrawn = change.outreachBefore && !change.outreachAfter;
+    const update = enrollmentEventUpdate(enrollment, {
+      history: change.history.map(encodeEntry),
+      contribution: change.contribution,
+      end: change.end,
+      openedTaskId: urgent ? taskId : undefined,
+      resume,
+      ...(event.type === 'consent' ? { consentNow: consentOn(consent, change.history, today) } : {}),
+    });
     const written = await writeOnce(
       [
         guardPut('enrollmentEvents', 'eventId', {
@@ -174,9 +218,9 @@ async function recordEvent(request: HttpRequest) {
           enrollmentId,
           fingerprint,
           recordedAt: at.toISOString(),
-          recordedBy: request.actor?.id,
+          recordedBy: actor,
         }),
-        { Update: { TableName: tableName('enrollments'), Key: { enrollmentId }, ...update } },
+        { Update: update },
         ...(Object.keys(change.counters).length
           ? [
               {
@@ -210,6 +254,19 @@ async function recordEvent(request: HttpRequest) {
               },
             ]
           : []),
+        ...(event.type === 'consent'
+          ? [
+              // The access log (42 CFR Part 2 § 2.25): every consent change, who recorded it and when.
+              {
+                Put: auditPut(`enrollment:${enrollmentId}`, actor, 'consent-change', at, {
+                  occurredOn: event.occurredOn,
+                  outreach: String(event.consent?.outreach === true),
+                  part2: String(event.consent?.part2 === true),
+                }),
+              },
+            ]
+          : []),
+        ...(withdrawn ? unpublishedNoticeDeletes([...(enrollment.openTasks ?? [])], outreachMessageId) : []),
         ...notifications.map(outboxPut),
       ],
       1,
@@ -239,52 +296,31 @@ async function recordEvent(request: HttpRequest) {
       type: event.type,
       attempt,
     });
+    if (resume) await resumeFollowUp(enrollmentId, resume.executionName, request);
     // Treatment activity only moves future checks, which the workflow judges when they fall due;
-    // an overdose or a disenrollment needs it now.
-    if (event.type === 'overdose' || event.type === 'disenrolled') await wakeFollowUp(enrollmentId);
+    // an overdose, a disenrollment or a change of consent needs it now.
+    else if (WAKING.has(event.type)) await wakeFollowUp(enrollmentId);
     return json(201, { eventId: event.eventId, status: 'recorded' });
   }
   throw unavailable('Too many concurrent changes to this enrollment; nothing was recorded, retry later.');
 }
 
-/** The event's changes to the enrollment item, guarded by the event sequence the plan was made from. */
-function enrollmentUpdate(enrollment: EnrollmentRecord, change: EnrollmentChange, urgentTaskId?: string) {
-  const seq = enrollment.eventSeq ?? 0;
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':next': seq + 1, ':retained': change.retained };
-  const sets = ['eventSeq = :next', 'retained = :retained'];
-  const adds: string[] = [];
-  if (change.activity) {
-    names['#activity'] = change.activity.attribute;
-    values[':day'] = new Set([change.activity.day]);
-    adds.push('#activity :day');
+/** Events the parked follow-up hears of at once. */
+const WAKING: ReadonlySet<EnrollmentEvent['type']> = new Set(['overdose', 'disenrolled', 'consent']);
+
+/** The messageId an urgent task's outreach notice has in the outbox (stable: functions/adapters/outbox.ts). */
+const outreachMessageId = (taskId: string) => stableUuid('outreach', `${taskId}/outreach`);
+
+async function resumeFollowUp(enrollmentId: string, name: string, request: HttpRequest): Promise<void> {
+  try {
+    await workflows().startFollowUp(enrollmentId, name, correlationIdOf(request.event));
+  } catch (error) {
+    // Recorded as running and due now: the follow-up sweep starts it if this did not.
+    logger.warn('could not resume the follow-up workflow', {
+      enrollmentId,
+      errorName: (error as Error).name,
+    });
   }
-  if (change.overdose) {
-    values[':one'] = 1;
-    adds.push('overdoses :one');
-  }
-  if (change.ended) {
-    values[':endedOn'] = change.ended.on;
-    values[':reason'] = change.ended.reason;
-    sets.push('endedOn = :endedOn', 'endReason = :reason');
-  }
-  if (urgentTaskId) {
-    values[':task'] = new Set([urgentTaskId]);
-    adds.push('openTasks :task');
-  }
-  values[':seq'] = seq;
-  return {
-    UpdateExpression: [`SET ${sets.join(', ')}`, adds.length ? `ADD ${adds.join(', ')}` : '']
-      .filter(Boolean)
-      .join(' '),
-    ConditionExpression:
-      seq === 0
-        ? 'attribute_exists(enrollmentId) AND (attribute_not_exists(eventSeq) OR eventSeq = :seq)'
-        : 'attribute_exists(enrollmentId) AND eventSeq = :seq',
-    ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-    ExpressionAttributeValues: values,
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-  };
 }
 
 async function wakeFollowUp(enrollmentId: string): Promise<void> {

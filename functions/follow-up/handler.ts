@@ -1,11 +1,11 @@
 import { now } from '../adapters/clock.js';
-import { type EnrollmentRecord, getEnrollment } from '../adapters/enrollment-store.js';
+import { type EnrollmentRecord, getEnrollment, historyOf } from '../adapters/enrollment-store.js';
 import { getTasks, markNotified, storeParkToken, writePlan } from '../adapters/follow-up-store.js';
 import { logger } from '../adapters/logger.js';
 import { count, observed } from '../adapters/observability.js';
 import { workflows } from '../adapters/workflows.js';
 import { backoff } from '../core/backoff.js';
-import { type FollowUpState, planFollowUp } from '../core/followup.js';
+import { type FollowUpState, followUpState, planFollowUp } from '../core/followup.js';
 import { stableUuid } from '../core/ids.js';
 import type { Medication } from '../core/schemas.js';
 import { messageKindOf } from '../core/tasks.js';
@@ -36,21 +36,23 @@ export interface PlanOutput {
 
 const list = (set: Set<string> | undefined) => [...(set ?? [])];
 
-function stateOf(enrollment: EnrollmentRecord): FollowUpState {
-  return {
-    enrollmentId: enrollment.enrollmentId,
-    taskKey: enrollment.taskKey,
-    siteId: enrollment.siteId,
-    enrolledOn: enrollment.enrolledOn,
-    enrolledAt: enrollment.enrolledAt,
-    medication: enrollment.medication as Medication,
-    consentOutreach: enrollment.consentOutreach,
-    doseDays: list(enrollment.doseDays),
-    injectionDays: list(enrollment.injectionDays),
-    visitDays: list(enrollment.visitDays),
-    judged: list(enrollment.judged),
-    endedOn: enrollment.endedOn,
-  };
+/** The planner's view of the enrollment now, from its whole history (core/followup.ts followUpState). */
+async function stateOf(enrollment: EnrollmentRecord, at: Date): Promise<FollowUpState> {
+  const { history } = await historyOf(enrollment);
+  return followUpState(
+    {
+      enrollmentId: enrollment.enrollmentId,
+      taskKey: enrollment.taskKey,
+      siteId: enrollment.siteId,
+      enrolledOn: enrollment.enrolledOn,
+      enrolledAt: enrollment.enrolledAt,
+      medication: enrollment.medication as Medication,
+      consent: { outreach: enrollment.consentOutreach, part2: enrollment.consentPart2 },
+      history,
+      judged: list(enrollment.judged),
+    },
+    at,
+  );
 }
 
 function messageFor(
@@ -94,10 +96,11 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
     if (!enrollment) throw new Error(`enrollment ${enrollmentId} not found`);
     const at = now();
     const tasks = await getTasks(list(enrollment.openTasks));
-    const decided = planFollowUp(stateOf(enrollment), tasks, at);
+    const state = await stateOf(enrollment, at);
+    const decided = planFollowUp(state, tasks, at);
     const seq = enrollment.changeSeq ?? 0;
 
-    const written = await writePlan(enrollment, decided, at);
+    const written = await writePlan(enrollment, decided, at, state.consentOutreach);
     if (written === 'stale') {
       if (attempt >= MAX_PLAN_ATTEMPTS)
         throw Object.assign(new Error('the enrollment kept changing while planning'), {

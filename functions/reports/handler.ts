@@ -1,7 +1,7 @@
 import { readAggregates } from '../adapters/aggregates-store.js';
 import { recordAudit } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
-import type { Program } from '../core/aggregates.js';
+import { countedThrough, type Program } from '../core/aggregates.js';
 import { reportCsv } from '../core/metrics/csv.js';
 import { moudReport } from '../core/metrics/moud.js';
 import { naloxoneReport } from '../core/metrics/naloxone.js';
@@ -30,8 +30,16 @@ function reportRoute(program: Program, build: typeof naloxoneReport | typeof mou
           ...(query.siteId ? { siteId: query.siteId } : {}),
         })
       : undefined;
-    const [{ rows, itemsRead }] = await Promise.all([readAggregates(program, query.from, query.to), audit]);
-    const report = { ...build(rows, { ...query, raw }), generatedAt: now().toISOString(), itemsRead };
+    // Reports describe what is known as of the backend's now: days after its today are not read.
+    const asOf = now().toISOString();
+    const through = countedThrough(query.to, asOf);
+    const [{ rows, itemsRead }] = await Promise.all([
+      through < query.from
+        ? Promise.resolve({ rows: [], itemsRead: 0 })
+        : readAggregates(program, query.from, through),
+      audit,
+    ]);
+    const report = { ...build(rows, { ...query, raw, asOf }), generatedAt: asOf, itemsRead };
     if (!wantsCsv(request, query.format)) return json(200, report);
     const breakdowns: Record<string, { keyField: string; rows: readonly Record<string, unknown>[] }> = {
       bySite: { keyField: 'siteId', rows: report.bySite },

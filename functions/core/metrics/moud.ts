@@ -1,5 +1,6 @@
 import type { AggregateRow } from '../aggregate-row.js';
-import { coverageDays } from '../followup.js';
+import { countedThrough } from '../aggregates.js';
+import { coverage, type HistoryEntry } from '../moud-history.js';
 import type { Medication } from '../schemas.js';
 import { type Cell, cells, SMALL_CELL_LIMIT } from './suppression.js';
 
@@ -69,29 +70,23 @@ export const moudDefinitions = {
   },
 } as const;
 
-/** One activity as the retention rule counts it. */
-export interface Activity {
-  readonly day: string;
-  readonly type: 'dose' | 'injection' | 'visit';
-}
-
 const DAY_MS = 86_400_000;
 const dayNumber = (day: string) => Math.round(Date.parse(day) / DAY_MS);
 
-/** For each N of RETENTION_DAYS: is treatment continuous through day N (no gap of GAP_DAYS or more in 0..N)? */
+/**
+ * For each N of RETENTION_DAYS: is treatment continuous through day N, that is, no run of
+ * GAP_DAYS or more uncovered days within days 0..N (coverage: functions/core/moud-history.ts,
+ * supplies carried forward; days before enrolledOn do not count, supplies reaching past it do)?
+ */
 export function retentionFlags(
   medication: Medication,
   enrolledOn: string,
-  activities: readonly Activity[],
+  history: readonly HistoryEntry[],
 ): Record<(typeof RETENTION_DAYS)[number], boolean> {
-  const start = dayNumber(enrolledOn);
   const horizon = Math.max(...RETENTION_DAYS);
   const covered = new Array<boolean>(horizon + 1).fill(false);
-  for (const { day, type } of activities) {
-    const first = dayNumber(day) - start;
-    if (first < 0) continue;
-    const last = first + coverageDays(medication, type) - 1;
-    for (let d = first; d <= Math.min(last, horizon); d += 1) covered[d] = true;
+  for (const [start, end] of coverage(medication, enrolledOn, history)) {
+    for (let d = Math.max(0, start); d <= Math.min(end, horizon); d += 1) covered[d] = true;
   }
   // The day each run of uncovered days reaches GAP_DAYS in length: continuity is broken from then on.
   let run = 0;
@@ -111,6 +106,8 @@ export interface MoudReportOptions {
   readonly to: string;
   readonly siteId?: string;
   readonly raw: boolean;
+  /** The backend time the report describes: nothing after its day is counted. */
+  readonly asOf: string;
 }
 
 interface Totals {
@@ -201,20 +198,23 @@ function figures(totals: Totals) {
 }
 
 export function moudReport(allRows: readonly AggregateRow[], options: MoudReportOptions) {
+  const through = countedThrough(options.to, options.asOf);
   const rows = allRows.filter(
     (row) =>
-      row.day >= options.from && row.day <= options.to && (!options.siteId || row.siteId === options.siteId),
+      row.day >= options.from && row.day <= through && (!options.siteId || row.siteId === options.siteId),
   );
   const total = emptyTotals();
   const bySite = new Map<string, Totals>();
   for (const row of rows) {
-    add(total, row, options.to);
+    add(total, row, through);
     if (!bySite.has(row.siteId)) bySite.set(row.siteId, emptyTotals());
-    add(bySite.get(row.siteId) as Totals, row, options.to);
+    add(bySite.get(row.siteId) as Totals, row, through);
   }
   return {
     from: options.from,
     to: options.to,
+    asOf: options.asOf,
+    countedThrough: through,
     ...(options.siteId ? { siteId: options.siteId } : {}),
     ...figures(total),
     bySite: [...bySite]

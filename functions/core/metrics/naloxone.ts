@@ -1,4 +1,5 @@
 import type { AggregateRow } from '../aggregate-row.js';
+import { countedThrough } from '../aggregates.js';
 import { SKUS } from '../schemas.js';
 import { type Cell, cells, SMALL_CELL_LIMIT } from './suppression.js';
 
@@ -83,12 +84,15 @@ export interface NaloxoneReportOptions {
   readonly to: string;
   readonly siteId?: string;
   readonly raw: boolean;
+  /** The backend time the report describes: nothing after its day is counted. */
+  readonly asOf: string;
 }
 
 export function naloxoneReport(allRows: readonly AggregateRow[], options: NaloxoneReportOptions) {
+  const through = countedThrough(options.to, options.asOf);
   const rows = allRows.filter(
     (row) =>
-      row.day >= options.from && row.day <= options.to && (!options.siteId || row.siteId === options.siteId),
+      row.day >= options.from && row.day <= through && (!options.siteId || row.siteId === options.siteId),
   );
   const total = emptyCounts();
   const kitsDispensed: Record<string, number> = {};
@@ -115,6 +119,8 @@ export function naloxoneReport(allRows: readonly AggregateRow[], options: Naloxo
   return {
     from: options.from,
     to: options.to,
+    asOf: options.asOf,
+    countedThrough: through,
     ...(options.siteId ? { siteId: options.siteId } : {}),
     dispenseEvents: total.dispenseEvents,
     kitsDispensed,

@@ -35,7 +35,7 @@ const rows: AggregateRow[] = [
   { day: '2026-12-01', siteId: 'site-7', counters: { dispenseEvents: 40, 'kit:naloxone-nasal-4mg': 40 } },
 ];
 
-const options = { from: '2026-11-01', to: '2026-11-30', raw: false };
+const options = { from: '2026-11-01', to: '2026-11-30', raw: false, asOf: '2026-12-15T09:00:00.000Z' };
 
 describe('naloxone report definitions', () => {
   it('carries its definitions and their version with every report', () => {
@@ -90,7 +90,7 @@ describe('naloxoneReport', () => {
   });
 
   it('answers null rates when there is nothing to divide by', () => {
-    const report = naloxoneReport(rows, { from: '2026-12-01', to: '2026-12-31', raw: false });
+    const report = naloxoneReport(rows, { ...options, from: '2026-12-01', to: '2026-12-31' });
 
     expect(report.survivalRate).toBeNull();
     expect(naloxoneReport([], options).reportRate).toBeNull();

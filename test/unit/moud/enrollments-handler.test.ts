@@ -14,6 +14,7 @@ import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -100,6 +101,9 @@ function recordEvent(body: unknown, enrollmentId = ENROLLMENT_ID) {
   );
 }
 
+/** What the stored enrollment adds to its cohort counters before any event. */
+const BASE_CONTRIBUTION = { enrollments: 1, priorOverdoses: 2, 'medication:buprenorphine-er-monthly': 1 };
+
 /** An enrollment as the store holds it (what GetItem answers). */
 const storedEnrollment = (overrides: Item = {}): Item => ({
   enrollmentId: ENROLLMENT_ID,
@@ -115,6 +119,8 @@ const storedEnrollment = (overrides: Item = {}): Item => ({
   taskKey: TASK_KEY,
   fingerprint: 'f'.repeat(64),
   changeSeq: 3,
+  history: [],
+  contribution: BASE_CONTRIBUTION,
   ...overrides,
 });
 
@@ -436,7 +442,17 @@ describe('recording an enrollment event', () => {
       .resolves({ Attributes: storedEnrollment({ changeSeq: 4, parkToken: 'park-token-1' }) });
   });
 
-  it('records a dose: 201, its day added to doseDays, and the workflow is not woken', async () => {
+  /** The cohort counter update of a transaction (the enrollment's day and site, its own shard). */
+  const counterChanges = (items: TransactItem[]) => {
+    const [update] = updatesOf(items, TABLE.aggregates);
+    return update ? addedCounters(update) : {};
+  };
+  const written = (items: TransactItem[]) => {
+    const [enrollment] = updatesOf(items, TABLE.enrollments);
+    return enrollment;
+  };
+
+  it('records a dose: 201, its entry added to the history under the event sequence, and the workflow is not woken', async () => {
     const response = await recordEvent(event());
 
     expect(response.status).toBe(201);
@@ -445,26 +461,39 @@ describe('recording an enrollment event', () => {
     const [stored] = putsInto(items, TABLE.enrollmentEvents);
     expect(stored.ConditionExpression).toBe('attribute_not_exists(eventId)');
     expect(stored.Item).toMatchObject({ enrollmentId: ENROLLMENT_ID, eventId: EVENT_ID, type: 'dose' });
-    const [enrollment] = updatesOf(items, TABLE.enrollments);
+    const enrollment = written(items);
     expect(enrollment.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
     expect(enrollment.ConditionExpression).toContain('attribute_exists(enrollmentId)');
-    expect(addClause(enrollment)).toContain('#activity :day');
-    expect(enrollment.ExpressionAttributeNames).toEqual({ '#activity': 'doseDays' });
-    expect(setValue(enrollment.ExpressionAttributeValues?.[':day'])).toEqual(['2026-11-19']);
-    expect(enrollment.UpdateExpression).not.toMatch(/endedOn|openTasks|overdoses/);
+    expect(enrollment.ExpressionAttributeValues?.[':history']).toEqual(['2026-11-19 dose 1']);
+    expect(enrollment.ExpressionAttributeValues?.[':next']).toBe(1);
+    expect(enrollment.UpdateExpression).not.toMatch(/endedOn|openTasks/);
     expect(putsInto(items, TABLE.tasks)).toHaveLength(0);
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
   });
 
-  it('adds an injection to injectionDays', async () => {
-    await recordEvent(event({ type: 'injection' }));
+  it('keeps a dose’s days of supply in the history', async () => {
+    await recordEvent(event({ daysSupply: 14 }));
 
-    const [enrollment] = updatesOf(transactItems(), TABLE.enrollments);
-    expect(enrollment.ExpressionAttributeNames).toEqual({ '#activity': 'injectionDays' });
+    expect(written(transactItems()).ExpressionAttributeValues?.[':history']).toEqual(['2026-11-19 dose 14']);
   });
 
-  it('opens an urgent task for a non-fatal overdose, tells outreach, and wakes the parked workflow', async () => {
+  it('adds an injection to the history after what was recorded before', async () => {
+    ddb
+      .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
+      .resolves({ Item: storedEnrollment({ eventSeq: 1, history: ['2026-11-18 visit'] }) });
+
+    await recordEvent(event({ type: 'injection' }));
+
+    const enrollment = written(transactItems());
+    expect(enrollment.ExpressionAttributeValues?.[':history']).toEqual([
+      '2026-11-18 visit',
+      '2026-11-19 injection',
+    ]);
+    expect(spelled(enrollment.ConditionExpression, enrollment)).toContain('eventSeq = 1');
+  });
+
+  it('opens an urgent task for a non-fatal overdose, counts it, tells outreach, and wakes the parked workflow', async () => {
     const response = await recordEvent(event({ type: 'overdose', fatal: false }));
 
     expect(response.status).toBe(201);
@@ -485,11 +514,11 @@ describe('recording an enrollment event', () => {
       createdAt: NOW.toISOString(),
       escalateAt: new Date(NOW.getTime() + DAY).toISOString(),
     });
-    const [enrollment] = updatesOf(items, TABLE.enrollments);
+    const enrollment = written(items);
     expect(addClause(enrollment)).toContain('openTasks :task');
-    expect(addClause(enrollment)).toContain('overdoses :one');
     expect(enrollment.UpdateExpression).not.toContain('endedOn');
     expect(setValue(enrollment.ExpressionAttributeValues?.[':task'])).toEqual([taskId]);
+    expect(counterChanges(items)).toEqual({ 'od:2026-11-19': 1 });
     const [outboxRow] = putsInto(items, TABLE.outbox);
     expect(outboxRow.Item?.topic).toBe('outreach');
     const message = JSON.parse(String(outboxRow.Item?.message));
@@ -525,46 +554,199 @@ describe('recording an enrollment event', () => {
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-1' });
   });
 
-  it('opens no urgent task for an overdose after the enrollment ended', async () => {
-    ddb
-      .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
-      .resolves({ Item: storedEnrollment({ endedOn: '2026-11-19', endReason: 'disenrolled' }) });
+  it('opens the urgent task without a message when consent was withdrawn by a consent event', async () => {
+    ddb.on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } }).resolves({
+      Item: storedEnrollment({ eventSeq: 1, history: ['2026-11-18 consent outreach=false part2=true'] }),
+    });
 
-    const response = await recordEvent(event({ type: 'overdose', fatal: false }));
+    await recordEvent(event({ type: 'overdose', fatal: false }));
+
+    expect(putsInto(transactItems(), TABLE.tasks)).toHaveLength(1);
+    expect(putsInto(transactItems(), TABLE.outbox)).toHaveLength(0);
+  });
+
+  it('opens no urgent task, and counts nothing, for an overdose dated after the follow-up ended', async () => {
+    const ended = { ...BASE_CONTRIBUTION, 'end:2026-11-19': 1, 'disenrolled:2026-11-19': 1 };
+    ddb.on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } }).resolves({
+      Item: storedEnrollment({ eventSeq: 1, history: ['2026-11-19 disenrolled'], contribution: ended }),
+    });
+
+    const response = await recordEvent(event({ type: 'overdose', fatal: false, occurredOn: '2026-11-20' }));
 
     expect(response.status).toBe(201);
     expect(putsInto(transactItems(), TABLE.tasks)).toHaveLength(0);
     expect(putsInto(transactItems(), TABLE.outbox)).toHaveLength(0);
+    expect(counterChanges(transactItems())).toEqual({});
+  });
+
+  it('opens an urgent task for an overdose dated before a disenrollment recorded earlier, and runs the finished follow-up again to escalate it', async () => {
+    const ended = { ...BASE_CONTRIBUTION, 'end:2026-11-20': 1, 'disenrolled:2026-11-20': 1 };
+    ddb.on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } }).resolves({
+      Item: storedEnrollment({
+        eventSeq: 1,
+        history: ['2026-11-20 disenrolled'],
+        contribution: ended,
+        followUpEndedAt: '2026-11-20T10:00:00.000Z',
+      }),
+    });
+
+    const response = await recordEvent(event({ type: 'overdose', fatal: false, occurredOn: '2026-11-19' }));
+
+    expect(response.status).toBe(201);
+    const items = transactItems();
+    expect(putsInto(items, TABLE.tasks)).toHaveLength(1);
+    expect(counterChanges(items)).toEqual({ 'od:2026-11-19': 1 });
+    const enrollment = written(items);
+    expect(spelled(enrollment.UpdateExpression, enrollment)).toContain('followUpActive = "yes"');
+    expect(enrollment.UpdateExpression).toContain('REMOVE followUpEndedAt');
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: `${ENROLLMENT_ID}-u2`,
+    });
   });
 
   it.each([
     [{ type: 'overdose', fatal: true }, 'died'],
     [{ type: 'disenrolled' }, 'disenrolled'],
-  ])('ends the follow-up for %j on its day and wakes the workflow', async (body, reason) => {
+  ])('ends the follow-up for %j on its day, counts the end and wakes the workflow', async (body, reason) => {
     const response = await recordEvent(event(body));
 
     expect(response.status).toBe(201);
     const items = transactItems();
-    const [enrollment] = updatesOf(items, TABLE.enrollments);
-    const written = spelled(enrollment.UpdateExpression, enrollment);
-    expect(written).toMatch(/endedOn = (if_not_exists\(endedOn, )?"2026-11-19"/);
-    expect(written).toMatch(new RegExp(`endReason = (if_not_exists\\(endReason, )?"${reason}"`));
+    const enrollment = written(items);
+    const text = spelled(enrollment.UpdateExpression, enrollment);
+    expect(text).toContain('endedOn = "2026-11-19"');
+    expect(text).toContain(`endReason = "${reason}"`);
+    expect(counterChanges(items)).toMatchObject({ 'end:2026-11-19': 1, [`${reason}:2026-11-19`]: 1 });
     expect(putsInto(items, TABLE.tasks)).toHaveLength(0);
     expect(putsInto(items, TABLE.outbox)).toHaveLength(0);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-1' });
   });
 
-  it('keeps the first end day when an ended enrollment is disenrolled again', async () => {
-    ddb
-      .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
-      .resolves({ Item: storedEnrollment({ endedOn: '2026-11-18', endReason: 'died' }) });
+  it('keeps the earliest end whatever order the endings come in: a later disenrollment changes nothing', async () => {
+    const died = { ...BASE_CONTRIBUTION, 'od:2026-11-18': 1, 'end:2026-11-18': 1, 'died:2026-11-18': 1 };
+    ddb.on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } }).resolves({
+      Item: storedEnrollment({ eventSeq: 1, history: ['2026-11-18 overdose fatal'], contribution: died }),
+    });
 
     const response = await recordEvent(event({ type: 'disenrolled' }));
 
     expect(response.status).toBe(201);
-    const [enrollment] = updatesOf(transactItems(), TABLE.enrollments);
-    // Either left alone or written only where not yet set: never overwritten.
-    expect(spelled(enrollment.UpdateExpression, enrollment)).not.toMatch(/endedOn = "|endReason = "/);
+    const enrollment = written(transactItems());
+    expect(spelled(enrollment.UpdateExpression, enrollment)).toContain('endedOn = "2026-11-18"');
+    expect(counterChanges(transactItems())).toEqual({});
+  });
+
+  it('moves the end to an earlier death recorded after a disenrollment, by difference', async () => {
+    const left = { ...BASE_CONTRIBUTION, 'end:2026-11-19': 1, 'disenrolled:2026-11-19': 1 };
+    ddb.on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } }).resolves({
+      Item: storedEnrollment({ eventSeq: 1, history: ['2026-11-19 disenrolled'], contribution: left }),
+    });
+
+    await recordEvent(event({ type: 'overdose', fatal: true, occurredOn: '2026-11-18' }));
+
+    expect(counterChanges(transactItems())).toEqual({
+      'end:2026-11-19': -1,
+      'disenrolled:2026-11-19': -1,
+      'end:2026-11-18': 1,
+      'died:2026-11-18': 1,
+      'od:2026-11-18': 1,
+    });
+  });
+
+  it('records a consent change in the access log, keeps the consent in force, and wakes the workflow', async () => {
+    const response = await recordEvent(
+      event({ type: 'consent', consent: { outreach: false, part2: true }, occurredOn: '2026-11-20' }),
+    );
+
+    expect(response.status).toBe(201);
+    const items = transactItems();
+    const [entry] = putsInto(items, TABLE.audit);
+    expect(entry.Item).toMatchObject({
+      subject: `enrollment:${ENROLLMENT_ID}`,
+      actor: 'outreach-7',
+      action: 'consent-change',
+      occurredOn: '2026-11-20',
+      outreach: 'false',
+      part2: 'true',
+    });
+    expect(written(items).ExpressionAttributeValues?.[':consentNow']).toEqual({
+      outreach: false,
+      part2: true,
+    });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-1' });
+  });
+
+  it('stops every unpublished outreach message of the enrollment when outreach consent is withdrawn', async () => {
+    ddb
+      .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
+      .resolves({ Item: storedEnrollment({ openTasks: new Set(['T-a', 'T-b']) }) });
+
+    await recordEvent(event({ type: 'consent', consent: { outreach: false, part2: true } }));
+
+    const items = transactItems();
+    const cleared = updatesOf(items, TABLE.tasks);
+    expect(cleared.map((update) => update.Key)).toEqual([{ taskId: 'T-a' }, { taskId: 'T-b' }]);
+    for (const update of cleared) expect(update.UpdateExpression).toBe('REMOVE pendingNotice');
+    const deleted = items.filter((item) => item.Delete?.TableName === TABLE.outbox);
+    expect(deleted).toHaveLength(2);
+  });
+
+  it('stops nothing when a consent event keeps outreach consent', async () => {
+    ddb
+      .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
+      .resolves({ Item: storedEnrollment({ openTasks: new Set(['T-a']) }) });
+
+    await recordEvent(event({ type: 'consent', consent: { outreach: true, part2: false } }));
+
+    expect(updatesOf(transactItems(), TABLE.tasks)).toHaveLength(0);
+  });
+
+  it('reads the history of an enrollment recorded before histories were kept from its events, and writes the difference from what it had counted', async () => {
+    // Recorded by an earlier version: no history, no contribution; an overdose counted on day 50 was
+    // recorded before the disenrollment of day 45 that ended the follow-up.
+    const { history: _h, contribution: _c, ...legacy } = storedEnrollment({ eventSeq: 2 });
+    ddb
+      .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
+      .resolves({ Item: { ...legacy, endedOn: '2026-11-19' } });
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        { type: 'overdose', occurredOn: '2026-11-20', fatal: false, recordedAt: '2026-11-20T08:00:00.000Z' },
+        { type: 'disenrolled', occurredOn: '2026-11-19', recordedAt: '2026-11-20T09:00:00.000Z' },
+      ],
+    });
+
+    await recordEvent(event({ type: 'visit', occurredOn: '2026-11-18' }));
+
+    const items = transactItems();
+    expect(written(items).ExpressionAttributeValues?.[':history']).toEqual([
+      '2026-11-20 overdose nonfatal',
+      '2026-11-19 disenrolled',
+      '2026-11-18 visit',
+    ]);
+    // The overdose after the end is no longer counted.
+    expect(counterChanges(items)).toEqual({ 'od:2026-11-20': -1 });
+  });
+
+  it('answers 400 invalid_event for daysSupply on anything but a dose, or out of 1-90', async () => {
+    for (const body of [
+      event({ type: 'visit', daysSupply: 7 }),
+      event({ daysSupply: 0 }),
+      event({ daysSupply: 91 }),
+    ]) {
+      const response = await recordEvent(body);
+      expect(response.status).toBe(400);
+      expect(response.body.error.issues).toEqual([{ path: 'daysSupply', message: expect.any(String) }]);
+    }
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('answers 400 invalid_event for a consent event without its consent, or consent on another event', async () => {
+    for (const body of [event({ type: 'consent' }), event({ consent: { outreach: true, part2: true } })]) {
+      const response = await recordEvent(body);
+      expect(response.status).toBe(400);
+      expect(response.body.error.issues).toEqual([{ path: 'consent', message: expect.any(String) }]);
+    }
   });
 
   it('does not call Step Functions when no execution is parked', async () => {
@@ -650,7 +832,11 @@ describe('recording an enrollment event', () => {
   });
 
   it('plans again from the enrollment DynamoDB hands back when it changed since it was read', async () => {
-    const current = storedEnrollment({ eventSeq: 2, endedOn: '2026-11-19', endReason: 'disenrolled' });
+    const current = storedEnrollment({
+      eventSeq: 2,
+      history: ['2026-11-19 disenrolled'],
+      contribution: { ...BASE_CONTRIBUTION, 'end:2026-11-19': 1, 'disenrolled:2026-11-19': 1 },
+    });
     ddb
       .on(TransactWriteCommand)
       .callsFakeOnce((input: TransactWriteCommandInput) => {
@@ -666,7 +852,7 @@ describe('recording an enrollment event', () => {
       })
       .resolves({});
 
-    const response = await recordEvent(event({ type: 'overdose', fatal: false }));
+    const response = await recordEvent(event({ type: 'overdose', fatal: false, occurredOn: '2026-11-20' }));
 
     expect(response.status).toBe(201);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);

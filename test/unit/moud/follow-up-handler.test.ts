@@ -48,6 +48,8 @@ function enrollment(daysAgo: number, overrides: Item = {}): Item {
     contactId: ENROLLMENT_ID,
     fingerprint: 'f'.repeat(64),
     changeSeq: 4,
+    history: [],
+    contribution: {},
     ...overrides,
   };
 }
@@ -226,7 +228,7 @@ describe('the plan step', () => {
     ddb
       .on(GetCommand, { TableName: TABLE.enrollments, Key: { enrollmentId: ENROLLMENT_ID } })
       .resolvesOnce({ Item: enrollment(3) })
-      .resolves({ Item: enrollment(3, { eventSeq: 1, endedOn: '2026-11-19', endReason: 'disenrolled' }) });
+      .resolves({ Item: enrollment(3, { eventSeq: 1, history: ['2026-11-19 disenrolled'] }) });
     ddb.on(BatchGetCommand).resolves({ Responses: { [TABLE.tasks]: [] } });
     ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
       const guard = input.TransactItems?.find((item) => item.Update?.TableName === TABLE.enrollments)?.Update;
@@ -374,7 +376,7 @@ describe('the plan step', () => {
   });
 
   it('ends and marks the follow-up ended once the enrollment has ended', async () => {
-    stored(enrollment(10, { endedOn: '2026-11-15', endReason: 'disenrolled' }));
+    stored(enrollment(10, { history: ['2026-11-15 disenrolled'] }));
 
     const output = await plan();
 
@@ -388,7 +390,9 @@ describe('the plan step', () => {
   });
 
   it('writes nothing when it ends again after the end was marked', async () => {
-    stored(enrollment(10, { endedOn: '2026-11-15', followUpEndedAt: '2026-11-15T10:00:00.000Z' }));
+    stored(
+      enrollment(10, { history: ['2026-11-15 disenrolled'], followUpEndedAt: '2026-11-15T10:00:00.000Z' }),
+    );
 
     const output = await plan();
 

@@ -6,6 +6,7 @@ import {
   engagedAt,
   type FollowUpState,
   type FollowUpTask,
+  followUpState,
   MAX_PARK_MS,
   planFollowUp,
   supplyCheck,
@@ -28,7 +29,15 @@ const day = (dayIndex: number) =>
   new Date(Date.parse(ENROLLED_ON) + dayIndex * DAY).toISOString().slice(0, 10);
 const days = (...indexes: number[]) => indexes.map(day);
 
-function state(overrides: Partial<FollowUpState> = {}): FollowUpState {
+/** Recorded activity by kind (one-day doses), as the history lists it. */
+interface Activity {
+  readonly doseDays?: readonly string[];
+  readonly injectionDays?: readonly string[];
+  readonly visitDays?: readonly string[];
+}
+
+function state(overrides: Partial<FollowUpState> & Activity = {}): FollowUpState {
+  const { doseDays = [], injectionDays = [], visitDays = [], history = [], ...rest } = overrides;
   return {
     enrollmentId: ENROLLMENT_ID,
     siteId: 'site-7',
@@ -36,11 +45,14 @@ function state(overrides: Partial<FollowUpState> = {}): FollowUpState {
     enrolledAt: ENROLLED_AT,
     medication: 'methadone',
     consentOutreach: true,
-    doseDays: [],
-    injectionDays: [],
-    visitDays: [],
+    history: [
+      ...history,
+      ...doseDays.map((d) => ({ type: 'dose' as const, day: d, daysSupply: 1 })),
+      ...injectionDays.map((d) => ({ type: 'injection' as const, day: d })),
+      ...visitDays.map((d) => ({ type: 'visit' as const, day: d })),
+    ],
     judged: [],
-    ...overrides,
+    ...rest,
   };
 }
 
@@ -473,6 +485,80 @@ describe('long-acting injections', () => {
 
     expect(first?.at).toBe(iso(12));
     expect(first?.open).toMatchObject({ checkId: 'supply-5', kind: 'supply-gap', dueAt: iso(12) });
+  });
+});
+
+describe('take-home supplies', () => {
+  it('opens no supply-gap task while a 14-day supply lasts, and checks 7 days after it runs out', () => {
+    // A 14-day supply on day 0 covers days 0..13: the first uncovered day is 14, its 7th day 20.
+    const takeHome = state({ history: [{ type: 'dose', day: day(0), daysSupply: 14 }] });
+
+    const first = firstOpening(takeHome, atDay(0));
+
+    expect(first?.at).toBe(iso(20));
+    expect(first?.open).toMatchObject({ checkId: 'supply-13', kind: 'supply-gap' });
+    expect(first?.judgedBefore).toEqual(['checkpoint-72h', 'checkpoint-7d']);
+  });
+
+  it('carries an early refill forward before checking the supply', () => {
+    const refilled = state({
+      history: [
+        { type: 'dose', day: day(10), daysSupply: 14 },
+        { type: 'dose', day: day(0), daysSupply: 14 },
+      ],
+    });
+
+    expect(supplyCheck(refilled)).toMatchObject({ id: 'supply-27', dayIndex: 34 });
+  });
+
+  it('is engaged at a checkpoint that a supply given before it still covers', () => {
+    const takeHome = state({ history: [{ type: 'dose', day: day(1), daysSupply: 28 }] });
+
+    expect(engagedAt(takeHome, 2)).toBe(true); // the 30-day checkpoint: days 8..30, covered through 28
+  });
+});
+
+describe('the planner’s view of an enrollment', () => {
+  const base = {
+    enrollmentId: ENROLLMENT_ID,
+    siteId: 'site-7',
+    enrolledOn: ENROLLED_ON,
+    enrolledAt: ENROLLED_AT,
+    medication: 'methadone' as Medication,
+    consent: { outreach: true, part2: true },
+    judged: [],
+  };
+
+  it('takes outreach consent from the latest consent event, and the end from the earliest ending', () => {
+    const view = followUpState(
+      {
+        ...base,
+        history: [
+          { type: 'overdose', day: day(30), fatal: true },
+          { type: 'consent', day: day(5), outreach: false, part2: true },
+          { type: 'disenrolled', day: day(20) },
+        ],
+      },
+      atDay(40),
+    );
+
+    expect(view.consentOutreach).toBe(false);
+    expect(view.endedOn).toBe(day(20));
+  });
+
+  it('decides the same plan whatever order the history was recorded in', () => {
+    const history = [
+      { type: 'dose', day: day(0), daysSupply: 7 },
+      { type: 'visit', day: day(14) },
+      { type: 'dose', day: day(3), daysSupply: 7 },
+      { type: 'consent', day: day(9), outreach: false, part2: true },
+    ] as const;
+    const planAt = (entries: readonly (typeof history)[number][], at: Date) =>
+      planFollowUp(followUpState({ ...base, history: entries }, at), [], at);
+
+    for (const at of [atDay(3), atDay(7), atDay(17), atDay(30)]) {
+      expect(planAt([...history].reverse(), at)).toEqual(planAt(history, at));
+    }
   });
 });
 
