@@ -63,7 +63,7 @@ export const tables = {
   },
   /** Contact details, sealed with the sealing key, kept apart from everything else. */
   contacts: { envVar: 'TABLE_CONTACTS', partitionKey: { name: 'contactId', type: 'S' } },
-  /** Who read which contact details, when. */
+  /** Who read which contact details, when; consent changes; raw report requests. Subject `enrollment:<id>` is an enrollment's access log. */
   audit: {
     envVar: 'TABLE_AUDIT',
     partitionKey: { name: 'subject', type: 'S' },
@@ -213,6 +213,7 @@ export const functions = {
       aggregates: 'write',
       sites: 'write',
       outbox: 'readWrite',
+      audit: 'write',
     },
     topics: ['outreach'],
     sealing: ['seal', 'open'],
@@ -237,6 +238,14 @@ export const functions = {
     sealing: [],
     workflows: { followUp: ['start', 'describe'] },
     scheduleMinutes: 60,
+  },
+  accessLog: {
+    entry: 'functions/access-log/handler.ts',
+    description:
+      "Answers an enrollment's access log: consent recorded and changed, every read of its contact details",
+    tables: { audit: 'read', enrollments: 'read' },
+    topics: [],
+    sealing: [],
   },
   sites: {
     entry: 'functions/sites/handler.ts',
@@ -381,6 +390,13 @@ export const routes = [
     function: 'enrollments',
     auth: staff,
     summary: 'Record a MOUD enrollment event',
+  },
+  {
+    method: 'GET',
+    path: '/v1/moud/enrollments/{enrollmentId}/access-log',
+    function: 'accessLog',
+    auth: admin,
+    summary: "An enrollment's access log: consent given and changed, every read of its contact details",
   },
 ] as const satisfies readonly RouteDeclaration[];
 

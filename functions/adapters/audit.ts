@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient, tableName } from './dynamo.js';
+import { documentClient, queryAll, tableName } from './dynamo.js';
 
 /** An audit entry: who did what to which subject, when. Kept apart, append-only. */
 export function auditPut(
@@ -31,4 +31,14 @@ export async function recordAudit(
   details?: Record<string, string>,
 ) {
   await documentClient.send(new PutCommand(auditPut(subject, actor, action, at, details)));
+}
+
+/** Every audit entry about `subject`, oldest first (entry ids start with their time). */
+export async function auditEntries(subject: string): Promise<Record<string, unknown>[]> {
+  return queryAll({
+    TableName: tableName('audit'),
+    KeyConditionExpression: 'subject = :subject',
+    ExpressionAttributeValues: { ':subject': subject },
+    ConsistentRead: true,
+  });
 }

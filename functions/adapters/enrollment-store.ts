@@ -1,4 +1,5 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { backoff } from '../core/backoff.js';
 import type { Counters } from '../core/aggregates.js';
 import { legacyContribution, type StoredEvent } from '../core/enrollments.js';
 import { decodeEntry, type HistoryEntry, historyEntryOf } from '../core/moud-history.js';
@@ -38,6 +39,10 @@ export interface EnrollmentRecord {
   readonly followUpEndedAt?: string;
   readonly followUpActive?: string;
   readonly executionName?: string;
+  /** Consent in force since the latest consent event (absent until one is recorded). */
+  readonly consentNow?: { readonly outreach: boolean; readonly part2: boolean };
+  readonly recordedAt?: string;
+  readonly recordedBy?: string;
 }
 
 export async function getEnrollment(enrollmentId: string): Promise<EnrollmentRecord | undefined> {
@@ -261,4 +266,40 @@ export function unpublishedNoticeDeletes(
     },
     { Delete: { TableName: tableName('outbox'), Key: { messageId: outboxMessageId(taskId) } } },
   ]);
+}
+
+/** The outreach consent in force now: the last consent event's (kept as `consentNow`), else the enrollment's. */
+export function outreachConsentNow(record: {
+  readonly consentOutreach?: boolean;
+  readonly consentNow?: { readonly outreach: boolean };
+}): boolean {
+  return record.consentNow ? record.consentNow.outreach === true : record.consentOutreach === true;
+}
+
+/** Outreach consent in force now for each of `enrollmentIds` (unknown ones left out), read in batches of 100. */
+export async function outreachConsents(enrollmentIds: readonly string[]): Promise<Map<string, boolean>> {
+  const table = tableName('enrollments');
+  const found = new Map<string, boolean>();
+  const unique = [...new Set(enrollmentIds)];
+  for (let start = 0; start < unique.length; start += 100) {
+    let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map((enrollmentId) => ({ enrollmentId }));
+    for (let attempt = 1; keys.length > 0; attempt += 1) {
+      if (attempt > 1) await backoff(attempt);
+      if (attempt > 10) throw new Error(`enrollments stayed unprocessed after ${attempt - 1} attempts`);
+      const out = await documentClient.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table]: {
+              Keys: keys,
+              ConsistentRead: true,
+              ProjectionExpression: 'enrollmentId, consentOutreach, consentNow',
+            },
+          },
+        }),
+      );
+      for (const item of out.Responses?.[table] ?? []) found.set(String(item.enrollmentId), outreachConsentNow(item));
+      keys = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  return found;
 }

@@ -43,7 +43,10 @@ const taskFields = {
   status: z.enum(['open', 'completed']),
   enrollmentId: z.string().optional(),
   kioskId: z.string().optional(),
-  doNotContact: z.boolean().optional(),
+  doNotContact: z
+    .boolean()
+    .optional()
+    .meta({ description: 'True for a task of an enrollment without outreach consent now: no contact details' }),
 };
 
 export const taskSummary = z.looseObject(taskFields).meta({ id: 'TaskSummary' });
@@ -94,6 +97,26 @@ export const enrollmentRecordedResponse = z
     followUps: z.array(z.looseObject({ kind: z.string(), dueAt: isoTime })),
   })
   .meta({ id: 'EnrollmentRecorded' });
+
+const consent = z.looseObject({ outreach: z.boolean(), part2: z.boolean() });
+
+export const accessLogResponse = z
+  .looseObject({
+    enrollmentId: z.string(),
+    entries: z.array(
+      z.looseObject({
+        at: isoTime,
+        by: z.string().meta({ description: 'Who: the staff member' }),
+        what: z
+          .enum(['consent-recorded', 'consent-change', 'read-contact'])
+          .meta({ description: 'The consent given at enrollment, a consent event, or a read of the contact details' }),
+        taskId: z.string().optional().meta({ description: 'The task whose detail read showed the contact' }),
+        occurredOn: day.optional().meta({ description: 'The day from which the consent is in force' }),
+        consent: consent.optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'AccessLog' });
 
 const reportCommon = {
   from: day,
@@ -206,5 +229,12 @@ export const successResponses: Record<
   'POST /v1/moud/enrollments/{enrollmentId}/events': [
     { status: 201, description: 'Recorded for the first time', schema: eventRecordedResponse },
     { status: 200, description: 'The same event again: nothing changed', schema: eventRecordedResponse },
+  ],
+  'GET /v1/moud/enrollments/{enrollmentId}/access-log': [
+    {
+      status: 200,
+      description: 'Every consent given or changed and every read of the contact details, oldest first',
+      schema: accessLogResponse,
+    },
   ],
 };

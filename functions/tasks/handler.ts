@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
 import { documentClient } from '../adapters/dynamo.js';
-import { touchEnrollment } from '../adapters/enrollment-store.js';
+import { outreachConsents, touchEnrollment } from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
 import { sealer } from '../adapters/sealer.js';
 import { completeTask, getContact, getTask, listTaskPage, taskStreams } from '../adapters/task-store.js';
@@ -26,8 +26,11 @@ async function list(request: HttpRequest) {
   if (next !== undefined && !cursor)
     throw invalid('invalid_request', [{ path: 'next', message: 'is not a cursor of this listing' }]);
   const page = await listTaskPage(statuses, limit ?? DEFAULT_PAGE_LIMIT, cursor?.positions);
+  const consents = await outreachConsents(
+    page.tasks.map((task) => task.enrollmentId).filter((id): id is string => typeof id === 'string'),
+  );
   return json(200, {
-    tasks: page.tasks,
+    tasks: page.tasks.map((task) => ({ ...task, doNotContact: doNotContact(task, consents) })),
     ...(page.positions ? { next: encodeCursor({ scope, positions: page.positions }) } : {}),
   });
 }
@@ -38,18 +41,37 @@ function withoutIndexKeys<T extends Record<string, unknown>>(task: T): Omit<T, '
   return rest;
 }
 
+/**
+ * A task of an enrollment without outreach consent now (the latest consent event's, else the
+ * enrollment's) says "do not contact" and carries no contact details. A kiosk contact task is a
+ * person's own request to be contacted.
+ */
+function doNotContact(task: Record<string, unknown>, consents: ReadonlyMap<string, boolean>): boolean {
+  return typeof task.enrollmentId === 'string' && consents.get(task.enrollmentId) !== true;
+}
+
 async function show(request: HttpRequest) {
   const { taskId } = validate(taskIdSchema, request.params);
   const task = await getTask(taskId);
   if (!task) throw notFound('No such task.');
-  const stored = task.contactId ? await getContact(task.contactId) : undefined;
-  if (!stored) return json(200, { ...withoutIndexKeys(task), contact: null });
+  const enrollmentId = typeof task.enrollmentId === 'string' ? task.enrollmentId : undefined;
+  const consents = enrollmentId ? await outreachConsents([enrollmentId]) : new Map<string, boolean>();
+  const hidden = doNotContact(task, consents);
+  const stored = task.contactId && !hidden ? await getContact(task.contactId) : undefined;
+  if (!stored) return json(200, { ...withoutIndexKeys(task), doNotContact: hidden, contact: null });
   const actor = request.actor?.id ?? 'unknown';
-  // The read is recorded before the details are shown: no audit entry, no details.
-  await documentClient.send(new PutCommand(auditPut(`task:${taskId}`, actor, 'read-contact', now())));
+  // The read is recorded before the details are shown: no audit entry, no details. A read of an
+  // enrollment's contact is kept under the enrollment: its access log (42 CFR Part 2 § 2.25).
+  await documentClient.send(
+    new PutCommand(
+      enrollmentId
+        ? auditPut(`enrollment:${enrollmentId}`, actor, 'read-contact', now(), { taskId })
+        : auditPut(`task:${taskId}`, actor, 'read-contact', now()),
+    ),
+  );
   const contact = JSON.parse(await sealer().open(stored.sealed, `contact:${task.contactId}`));
   logger.info('contact details read', { taskId, actor });
-  return json(200, { ...withoutIndexKeys(task), contact });
+  return json(200, { ...withoutIndexKeys(task), doNotContact: false, contact });
 }
 
 async function complete(request: HttpRequest) {

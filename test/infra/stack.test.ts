@@ -557,6 +557,27 @@ describe('the permissions of each function', () => {
     expect(grants.some((g) => g.resource === logicalId(stack.sealingKey))).toBe(false);
   });
 
+  it('let the access log function read the audit trail and enrollments, and change, publish and open nothing', () => {
+    // Arrange
+    const grants = grantsOf('accessLog');
+
+    // Act
+    const dynamoTables = new Set(
+      grants.filter((g) => g.action.startsWith('dynamodb:')).map((g) => g.resource),
+    );
+
+    // Assert
+    expect(dynamoTables).toEqual(new Set([tableId('audit'), tableId('enrollments')]));
+    expect(allows(grants, 'dynamodb:Query', tableId('audit'))).toBe(true);
+    expect(allows(grants, 'dynamodb:GetItem', tableId('enrollments'))).toBe(true);
+    for (const action of writeActions) {
+      expect(allows(grants, action, tableId('audit')), action).toBe(false);
+      expect(allows(grants, action, tableId('enrollments')), action).toBe(false);
+    }
+    expect(grants.some((g) => g.action.startsWith('sns:') || g.action.startsWith('states:'))).toBe(false);
+    expect(grants.some((g) => g.resource === logicalId(stack.sealingKey))).toBe(false);
+  });
+
   it('let the kiosks function write kiosks and seal their secrets, but not read kiosks or open anything', () => {
     // Arrange
     const grants = grantsOf('kiosks');
@@ -636,7 +657,7 @@ describe('the permissions of each function', () => {
     expect(grants.some((g) => g.resource === logicalId(stack.sealingKey))).toBe(false);
   });
 
-  it.each(['reports', 'kiosks', 'kioskEvents', 'useReports', 'meta', 'outboxRelay'] as const)(
+  it.each(['reports', 'kiosks', 'kioskEvents', 'useReports', 'meta', 'outboxRelay', 'accessLog'] as const)(
     'give the %s function no Step Functions action at all',
     (name) => {
       // Act

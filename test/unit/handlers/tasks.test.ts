@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, InternalServerError } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -245,6 +246,33 @@ describe('listing tasks', () => {
     expect(ddb).not.toHaveReceivedCommand(QueryCommand);
   });
 
+  it('says doNotContact on each task of an enrollment without outreach consent now, and on no other', async () => {
+    serveIndex([
+      task({ taskId: 'T-k' }),
+      task({ taskId: 'T-yes', source: 'moud', kioskId: undefined, enrollmentId: 'E-yes' }),
+      task({ taskId: 'T-no', source: 'moud', kioskId: undefined, enrollmentId: 'E-no' }),
+    ]);
+    ddb.on(BatchGetCommand).resolves({
+      Responses: {
+        [TABLE.enrollments]: [
+          { enrollmentId: 'E-yes', consentOutreach: true },
+          { enrollmentId: 'E-no', consentOutreach: true, consentNow: { outreach: false, part2: true } },
+        ],
+      },
+      UnprocessedKeys: {},
+    });
+
+    const response = await list({ status: 'open' });
+
+    const flags = Object.fromEntries(
+      response.body.tasks.map((t: { taskId: string; doNotContact: boolean }) => [t.taskId, t.doNotContact]),
+    );
+    expect(flags).toEqual({ 'T-k': false, 'T-yes': false, 'T-no': true });
+    expect(
+      ddb.commandCalls(BatchGetCommand)[0].args[0].input.RequestItems?.[TABLE.enrollments]?.Keys,
+    ).toHaveLength(2);
+  });
+
   it('answers 400 invalid_request for an unknown status', async () => {
     const response = await list({ status: 'closed' });
 
@@ -293,6 +321,67 @@ describe('showing a task', () => {
     expect(response.body.error.code).toBe('service_unavailable');
     expect(response.text).not.toContain(PHONE.slice(2));
     expect(kms).not.toHaveReceivedCommand(DecryptCommand);
+  });
+
+  describe('of an enrollment', () => {
+    const followUp = task({
+      taskId: 'T-2',
+      kind: 'supply-gap',
+      source: 'moud',
+      kioskId: undefined,
+      enrollmentId: 'E-1',
+      contactId: 'C-1',
+    });
+    const enrollmentConsent = (item: Item) =>
+      ddb.on(BatchGetCommand).resolves({ Responses: { [TABLE.enrollments]: [item] }, UnprocessedKeys: {} });
+
+    beforeEach(() => {
+      ddb.on(GetCommand, { TableName: TABLE.tasks, Key: { taskId: 'T-2' } }).resolves({ Item: followUp });
+    });
+
+    it('answers doNotContact with no contact details, opening and recording nothing, when outreach consent was withdrawn', async () => {
+      enrollmentConsent({
+        enrollmentId: 'E-1',
+        consentOutreach: true,
+        consentNow: { outreach: false, part2: true },
+      });
+
+      const response = await show('T-2');
+
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ taskId: 'T-2', doNotContact: true, contact: null });
+      expect(response.text).not.toContain(PHONE.slice(2));
+      expect(ddb).not.toHaveReceivedCommand(PutCommand);
+      expect(kms).not.toHaveReceivedCommand(DecryptCommand);
+    });
+
+    it('answers doNotContact for an enrollment that never gave outreach consent', async () => {
+      enrollmentConsent({ enrollmentId: 'E-1', consentOutreach: false });
+
+      const response = await show('T-2');
+
+      expect(response.body).toMatchObject({ doNotContact: true, contact: null });
+    });
+
+    it('records the read in the enrollment’s access log, naming the task, before showing the contact', async () => {
+      enrollmentConsent({
+        enrollmentId: 'E-1',
+        consentOutreach: false,
+        consentNow: { outreach: true, part2: true },
+      });
+
+      const response = await show('T-2');
+
+      expect(response.body).toMatchObject({ doNotContact: false, contact: { phone: PHONE } });
+      const audit = ddb.commandCalls(PutCommand)[0].args[0].input;
+      expect(audit.Item).toMatchObject({
+        subject: 'enrollment:E-1',
+        actor: 'outreach-7',
+        action: 'read-contact',
+        taskId: 'T-2',
+      });
+      expect(calls).toEqual(['put', 'decrypt']);
+    });
   });
 
   it('answers 404 not_found for an unknown task', async () => {

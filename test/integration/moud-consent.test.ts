@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultInjector } from '../../lib/embedded/faults.js';
+import { ADMIN, OUTREACH, startTestBackend } from '../support/backend.js';
+
+/**
+ * Consent staff can see and change (contract: MOUD enrollment and outreach): consent events,
+ * `doNotContact` on tasks, withdrawal stopping what is still unpublished, and the access log.
+ * The embedded backend on a manual clock, faults forced where a message must stay unpublished.
+ */
+const START = Date.parse('2026-04-01T09:00:00Z');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const PHONE = '+15555550177';
+const faults = new FaultInjector({ rate: 0, seed: 1, kinds: [] });
+let api: Awaited<ReturnType<typeof startTestBackend>>;
+
+beforeAll(async () => {
+  api = await startTestBackend(
+    { TIME_SCALE: 'manual', CLOCK_START: new Date(START).toISOString() },
+    undefined,
+    undefined,
+    faults,
+  );
+});
+afterAll(async () => {
+  await api?.backend.stop();
+});
+
+const now = async () => Date.parse((await api.request('GET', '/health')).body.now);
+const today = async () => new Date(await now()).toISOString().slice(0, 10);
+const advanceBy = async (ms: number) => {
+  const answer = await api.staff(ADMIN, 'POST', '/local/clock', {
+    advanceTo: new Date((await now()) + ms).toISOString(),
+  });
+  expect(answer.status, answer.text).toBe(200);
+};
+
+async function enroll(outreach: boolean) {
+  const answer = await api.staff(OUTREACH, 'POST', '/v1/moud/enrollments', {
+    participantRef: `P-${randomUUID().slice(0, 8)}`,
+    siteId: 'site-consent',
+    enrolledOn: await today(),
+    medication: 'methadone',
+    overdosesPrior12m: 1,
+    consent: { outreach, part2: true },
+    contact: { phone: PHONE },
+  });
+  expect(answer.status, answer.text).toBe(201);
+  return answer.body.enrollmentId as string;
+}
+
+async function record(enrollmentId: string, type: string, extra: Record<string, unknown> = {}) {
+  const answer = await api.staff(OUTREACH, 'POST', `/v1/moud/enrollments/${enrollmentId}/events`, {
+    eventId: randomUUID(),
+    type,
+    occurredOn: await today(),
+    ...extra,
+  });
+  expect(answer.status, answer.text).toBe(201);
+}
+
+const tasksOf = async (enrollmentId: string) =>
+  (await api.allTasks(OUTREACH)).filter((task) => task.enrollmentId === enrollmentId);
+const messagesAbout = (enrollmentId: string) =>
+  api.outbox().filter((line) => JSON.parse(line.message).enrollmentId === enrollmentId);
+
+describe('consent staff can see and change', () => {
+  it('marks the tasks of an enrollment whose outreach consent was withdrawn doNotContact, in the list and the detail, without contact details', async () => {
+    // Arrange: nothing recorded, so the 72-hour checkpoint opens a task; then consent is withdrawn.
+    const enrollmentId = await enroll(true);
+    await advanceBy(3 * DAY + HOUR);
+    const [opened] = await tasksOf(enrollmentId);
+    expect(opened.doNotContact).toBe(false);
+
+    // Act
+    await record(enrollmentId, 'consent', { consent: { outreach: false, part2: true } });
+    const [listed] = await tasksOf(enrollmentId);
+    const detail = await api.staff(OUTREACH, 'GET', `/v1/outreach/tasks/${opened.taskId}`);
+
+    // Assert
+    expect(listed.doNotContact).toBe(true);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ taskId: opened.taskId, doNotContact: true, contact: null });
+    expect(detail.text).not.toContain(PHONE.slice(2));
+  });
+
+  it('publishes no escalation after the withdrawal, and contacts the person again once consent is given back', async () => {
+    // Arrange: an urgent task; outreach consent withdrawn before its escalation.
+    const enrollmentId = await enroll(true);
+    await record(enrollmentId, 'overdose', { fatal: false });
+    const published = messagesAbout(enrollmentId).length;
+    await record(enrollmentId, 'consent', { consent: { outreach: false, part2: true } });
+
+    // Act
+    await advanceBy(DAY + HOUR);
+    const afterWithdrawal = messagesAbout(enrollmentId).length;
+    await record(enrollmentId, 'consent', { consent: { outreach: true, part2: true } });
+    await record(enrollmentId, 'overdose', { fatal: false });
+
+    // Assert
+    expect(published).toBe(1);
+    expect(afterWithdrawal).toBe(published);
+    expect(messagesAbout(enrollmentId).length).toBe(published + 1);
+    const urgent = (await tasksOf(enrollmentId)).filter((task) => task.kind === 'overdose-urgent');
+    expect(urgent.every((task) => task.doNotContact === false)).toBe(true);
+  });
+
+  it('stops an urgent notice still waiting in the outbox when outreach consent is withdrawn', async () => {
+    // Arrange: SNS fails, so the urgent task's notice stays in the outbox for the relay.
+    const enrollmentId = await enroll(true);
+    faults.force('sns', { times: 20 });
+    await record(enrollmentId, 'overdose', { fatal: false });
+    faults.clearForced();
+    expect(messagesAbout(enrollmentId)).toEqual([]);
+
+    // Act
+    await record(enrollmentId, 'consent', { consent: { outreach: false, part2: false } });
+    await advanceBy(2 * HOUR); // the relay runs, and would publish what is left
+
+    // Assert
+    expect(messagesAbout(enrollmentId)).toEqual([]);
+  });
+
+  it('lists the consent given, every consent change and every read of the contact details in the access log, to administrators only', async () => {
+    // Arrange
+    const enrollmentId = await enroll(false);
+    await record(enrollmentId, 'consent', { consent: { outreach: true, part2: true } });
+    await record(enrollmentId, 'overdose', { fatal: false });
+    const [urgent] = await tasksOf(enrollmentId);
+    const read = await api.staff(OUTREACH, 'GET', `/v1/outreach/tasks/${urgent.taskId}`);
+    expect(read.body.contact).toEqual({ phone: PHONE });
+
+    // Act
+    const log = await api.staff(ADMIN, 'GET', `/v1/moud/enrollments/${enrollmentId}/access-log`);
+    const forbidden = await api.staff(OUTREACH, 'GET', `/v1/moud/enrollments/${enrollmentId}/access-log`);
+    const unknown = await api.staff(ADMIN, 'GET', '/v1/moud/enrollments/E-unknown/access-log');
+
+    // Assert
+    expect(log.status).toBe(200);
+    expect(log.body.enrollmentId).toBe(enrollmentId);
+    expect(log.body.entries.map((entry: { what: string }) => entry.what)).toEqual([
+      'consent-recorded',
+      'consent-change',
+      'read-contact',
+    ]);
+    expect(log.body.entries[0]).toMatchObject({ consent: { outreach: false, part2: true } });
+    expect(log.body.entries[1]).toMatchObject({
+      consent: { outreach: true, part2: true },
+      occurredOn: await today(),
+    });
+    expect(log.body.entries[2]).toMatchObject({ taskId: urgent.taskId });
+    for (const entry of log.body.entries) expect(entry.by).toEqual(expect.any(String));
+    expect(log.text).not.toContain(PHONE.slice(2));
+    expect(forbidden.status).toBe(403);
+    expect(unknown.status).toBe(404);
+  });
+
+  it('records no read when the detail of a doNotContact task is shown', async () => {
+    const enrollmentId = await enroll(false);
+    await record(enrollmentId, 'overdose', { fatal: false });
+    const [urgent] = await tasksOf(enrollmentId);
+
+    await api.staff(OUTREACH, 'GET', `/v1/outreach/tasks/${urgent.taskId}`);
+    const log = await api.staff(ADMIN, 'GET', `/v1/moud/enrollments/${enrollmentId}/access-log`);
+
+    expect(log.body.entries.map((entry: { what: string }) => entry.what)).toEqual(['consent-recorded']);
+  });
+});
