@@ -197,7 +197,13 @@ export const functions = {
   tasks: {
     entry: 'functions/tasks/handler.ts',
     description: 'Lists, shows and completes outreach tasks',
-    tables: { tasks: 'readWrite', contacts: 'read', audit: 'write', enrollments: 'readWrite' },
+    tables: {
+      tasks: 'readWrite',
+      contacts: 'read',
+      audit: 'write',
+      enrollments: 'readWrite',
+      aggregates: 'write',
+    },
     topics: [],
     sealing: ['open'],
     workflows: { followUp: ['wake'] },
@@ -223,7 +229,7 @@ export const functions = {
   followUpSteps: {
     entry: 'functions/follow-up/handler.ts',
     description: 'Task states of the MOUD follow-up workflow: plan, mark notified, park',
-    tables: { enrollments: 'readWrite', tasks: 'readWrite' },
+    tables: { enrollments: 'readWrite', tasks: 'readWrite', aggregates: 'write' },
     topics: [],
     sealing: [],
     workflows: { followUp: ['wake'] },
@@ -265,7 +271,7 @@ export const functions = {
     entry: 'functions/outbox-relay/handler.ts',
     description:
       'Publishes notifications whose first publish failed; escalates kiosk contact tasks open for 24 hours',
-    tables: { outbox: 'readWrite', tasks: 'readWrite' },
+    tables: { outbox: 'readWrite', tasks: 'readWrite', aggregates: 'write' },
     topics: ['restock', 'kiosk-ops', 'outreach', 'outreach-escalation'],
     sealing: [],
     scheduleMinutes: 5,

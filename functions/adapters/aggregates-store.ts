@@ -27,6 +27,30 @@ export function counterUpdate(key: AggregateKey, counters: Record<string, number
 }
 
 /**
+ * Counter updates for one transaction, one per aggregate item: DynamoDB allows one action per
+ * item in a transaction, so counters that land on the same item are added together first.
+ */
+export function counterUpdates(
+  changes: readonly { readonly key: AggregateKey; readonly counters: Record<string, number> }[],
+) {
+  const merged = new Map<string, { key: AggregateKey; counters: Record<string, number> }>();
+  for (const { key, counters } of changes) {
+    const id = `${key.pk}\u0000${key.sk}`;
+    const entry = merged.get(id) ?? { key, counters: {} };
+    for (const [name, amount] of Object.entries(counters))
+      entry.counters[name] = (entry.counters[name] ?? 0) + amount;
+    merged.set(id, entry);
+  }
+  return [...merged.values()]
+    .map(({ key, counters }) => ({
+      key,
+      counters: Object.fromEntries(Object.entries(counters).filter(([, amount]) => amount !== 0)),
+    }))
+    .filter(({ counters }) => Object.keys(counters).length > 0)
+    .map(({ key, counters }) => ({ Update: counterUpdate(key, counters) }));
+}
+
+/**
  * Reads the counters of every day and site in [from, to]: one query per month and
  * partition, each reading only that range's items, then adds up what several shards
  * hold for one day and site. Cost grows with days × sites (× the shards written),

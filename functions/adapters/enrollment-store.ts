@@ -282,7 +282,9 @@ export async function outreachConsents(enrollmentIds: readonly string[]): Promis
   const found = new Map<string, boolean>();
   const unique = [...new Set(enrollmentIds)];
   for (let start = 0; start < unique.length; start += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map((enrollmentId) => ({ enrollmentId }));
+    let keys: Record<string, unknown>[] = unique
+      .slice(start, start + 100)
+      .map((enrollmentId) => ({ enrollmentId }));
     for (let attempt = 1; keys.length > 0; attempt += 1) {
       if (attempt > 1) await backoff(attempt);
       if (attempt > 10) throw new Error(`enrollments stayed unprocessed after ${attempt - 1} attempts`);
@@ -297,7 +299,8 @@ export async function outreachConsents(enrollmentIds: readonly string[]): Promis
           },
         }),
       );
-      for (const item of out.Responses?.[table] ?? []) found.set(String(item.enrollmentId), outreachConsentNow(item));
+      for (const item of out.Responses?.[table] ?? [])
+        found.set(String(item.enrollmentId), outreachConsentNow(item));
       keys = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
     }
   }

@@ -1,7 +1,9 @@
 import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { backoff } from '../core/backoff.js';
 import type { FollowUpPlan, FollowUpTask } from '../core/followup.js';
+import { escalationCounters, openedCounters, outreachCounterKey } from '../core/outreach.js';
 import { taskIndexKeys } from '../core/tasks.js';
+import { counterUpdates } from './aggregates-store.js';
 import { cancellationReasons, documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
 import type { EnrollmentRecord } from './enrollment-store.js';
 import type { TransactItems } from './idempotent.js';
@@ -10,8 +12,8 @@ import type { TransactItems } from './idempotent.js';
 
 /** BatchGetItem takes at most 100 keys; under load it hands some back unprocessed. */
 const BATCH_KEYS = 100;
-/** TransactWriteItems takes at most 100 actions. */
-const TRANSACTION_ITEMS = 100;
+/** TransactWriteItems takes at most 100 actions: the guard, and each task with its counter update. */
+const TASKS_PER_TRANSACTION = 49;
 
 /** Every task of `taskIds`, consistently read: in batches of 100, asking again for unprocessed keys. */
 export async function getTasks(
@@ -48,6 +50,8 @@ export async function writePlan(
   at: Date,
   /** Outreach consent in force now (the latest consent event's, else the enrollment's). */
   consentOutreach: boolean,
+  /** The open tasks the plan was made from (the escalated ones are counted on their own day). */
+  tasks: readonly (FollowUpTask & Record<string, unknown>)[] = [],
 ): Promise<'written' | 'nothing' | 'stale'> {
   const enrollmentId = enrollment.enrollmentId;
   const items: TransactItems = [];
@@ -68,8 +72,12 @@ export async function writePlan(
     removes.push('followUpActive');
     values[':at'] = at.toISOString();
   }
+  // Each task write with what it adds to the reports' outreach figures (core/outreach.ts).
+  const countedWith: { key: ReturnType<typeof outreachCounterKey>; counters: Record<string, number> }[][] =
+    [];
   if (decided.open) {
     const { checkId: _checkId, ...task } = decided.open;
+    const countedOn = task.createdAt.slice(0, 10);
     items.push({
       Put: {
         TableName: tableName('tasks'),
@@ -81,12 +89,30 @@ export async function writePlan(
           enrollmentId,
           siteId: enrollment.siteId,
           contactId: enrollment.contactId,
+          countedOn,
         },
         ConditionExpression: 'attribute_not_exists(taskId)',
       },
     });
+    countedWith.push([
+      {
+        key: outreachCounterKey({ ...task, siteId: enrollment.siteId, countedOn }),
+        counters: openedCounters(task.kind),
+      },
+    ]);
   }
   for (const taskId of decided.escalate) {
+    const task = tasks.find((candidate) => candidate.taskId === taskId);
+    countedWith.push(
+      task
+        ? [
+            {
+              key: outreachCounterKey({ ...task, siteId: String(task.siteId ?? enrollment.siteId) }),
+              counters: escalationCounters(),
+            },
+          ]
+        : [],
+    );
     items.push({
       Update: {
         TableName: tableName('tasks'),
@@ -144,11 +170,15 @@ export async function writePlan(
       }
     : guardOnly;
   // A transaction takes at most 100 actions: many escalations at once (an enrollment with more than
-  // 100 urgent tasks) go in several, each guarded. Each escalation is conditioned on its own, so a
-  // plan that stops half way is finished by the next one.
+  // 100 urgent tasks) go in several, each guarded, each with the counters of its own tasks. Each
+  // escalation is conditioned on its own, so a plan that stops half way is finished by the next one.
   const batches: TransactItems[] = [];
-  for (let start = 0; start < Math.max(1, items.length); start += TRANSACTION_ITEMS - 1) {
-    batches.push([start === 0 ? guard : guardOnly, ...items.slice(start, start + TRANSACTION_ITEMS - 1)]);
+  for (let start = 0; start < Math.max(1, items.length); start += TASKS_PER_TRANSACTION) {
+    batches.push([
+      start === 0 ? guard : guardOnly,
+      ...items.slice(start, start + TASKS_PER_TRANSACTION),
+      ...counterUpdates(countedWith.slice(start, start + TASKS_PER_TRANSACTION).flat()),
+    ]);
   }
   for (const batch of batches) {
     try {

@@ -1,13 +1,16 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { backoff } from '../core/backoff.js';
 import { type Fetched, mergePage, type Sortable, type StreamPosition } from '../core/paging.js';
 import { TASK_SHARDS, type TaskStatus, taskIndexKeys } from '../core/tasks.js';
-import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
+import { cancellationReasons, documentClient, tableName } from './dynamo.js';
+import type { TransactItems } from './idempotent.js';
 
 export interface TaskRecord {
   readonly taskId: string;
   readonly kind: string;
   readonly siteId: string;
   readonly dueAt: string;
+  readonly createdAt: string;
   readonly status: 'open' | 'completed';
   readonly contactId?: string;
   readonly outcome?: string;
@@ -129,41 +132,70 @@ export type CompleteOutcome =
   | { readonly status: 'already'; readonly task: TaskRecord }
   | { readonly status: 'missing' };
 
-/** Closes an open task in one round trip; a failed condition hands back the task as it is. */
+/**
+ * Closes an open task, in one transaction with `alongside` (the report counters of its outcome,
+ * which depend on the task as read): conditioned on the task being still open. A task completed
+ * meanwhile comes back as it is; a concurrent transaction on the same counters is tried again.
+ */
 export async function completeTask(
   taskId: string,
   outcome: string,
   actor: string,
   at: Date,
+  alongside: (task: TaskRecord) => TransactItems = () => [],
 ): Promise<CompleteOutcome> {
-  try {
-    const out = await documentClient.send(
-      new UpdateCommand({
-        TableName: tableName('tasks'),
-        Key: { taskId },
-        UpdateExpression:
-          'SET #status = :completed, statusShard = :shard, outcome = :outcome, completedAt = :at, completedBy = :actor',
-        ConditionExpression: 'attribute_exists(taskId) AND #status = :open',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':completed': 'completed',
-          ':shard': taskIndexKeys(taskId, 'completed').statusShard,
-          ':open': 'open',
-          ':outcome': outcome,
-          ':at': at.toISOString(),
-          ':actor': actor,
-        },
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return { status: 'completed', task: out.Attributes as TaskRecord };
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    const task = itemOfFailedCondition(error) as TaskRecord | undefined;
-    return task ? { status: 'already', task } : { status: 'missing' };
+  for (let attempt = 1; ; attempt += 1) {
+    const task = await getTask(taskId);
+    if (!task) return { status: 'missing' };
+    if (task.status !== 'open') return { status: 'already', task };
+    const completed = {
+      ...task,
+      status: 'completed' as const,
+      statusShard: taskIndexKeys(taskId, 'completed').statusShard,
+      outcome,
+      completedAt: at.toISOString(),
+      completedBy: actor,
+    };
+    try {
+      await documentClient.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName('tasks'),
+                Key: { taskId },
+                UpdateExpression:
+                  'SET #status = :completed, statusShard = :shard, outcome = :outcome, completedAt = :at, completedBy = :actor',
+                ConditionExpression: 'attribute_exists(taskId) AND #status = :open',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':completed': 'completed',
+                  ':shard': completed.statusShard,
+                  ':open': 'open',
+                  ':outcome': outcome,
+                  ':at': completed.completedAt,
+                  ':actor': actor,
+                },
+              },
+            },
+            ...alongside(task),
+          ],
+        }),
+      );
+      return { status: 'completed', task: completed };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons) throw error;
+      // Completed meanwhile: read it again and answer from what it is now.
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') continue;
+      if (attempt >= MAX_COMPLETE_ATTEMPTS) throw error;
+      await backoff(attempt);
+    }
   }
 }
+
+/** A completion cancelled by concurrent transactions (the same counters) is tried this often. */
+const MAX_COMPLETE_ATTEMPTS = 8;
 
 /**
  * Kiosk contact tasks open and not escalated yet (follow-up tasks of enrollments are escalated by

@@ -24,6 +24,8 @@ export interface OutreachTaskDraft {
   readonly dueAt: string;
   readonly escalateAt: string;
   readonly createdAt: string;
+  /** The dispense's day: the reports count the task's outcome there (core/outreach.ts). */
+  readonly countedOn: string;
 }
 
 export interface EventPlan {
@@ -81,6 +83,7 @@ export function planKioskEvent(
           siteId: kiosk.siteId,
           kioskId: kiosk.kioskId,
           eventId: event.eventId,
+          countedOn: day,
           createdAt: at,
           dueAt: at,
           escalateAt: escalateAtOf(now),
@@ -140,6 +143,7 @@ function countSurvey(counters: Counters, survey: Extract<KioskEvent, { type: 'di
   if (!survey) return;
   addCounter(counters, 'surveys');
   if (survey.firstTime === true) addCounter(counters, 'survey:firstTime');
+  if (survey.firstTime === false) addCounter(counters, 'survey:notFirstTime');
   if (survey.forWhom) addCounter(counters, `survey:forWhom:${survey.forWhom}`);
   if (survey.zip) addCounter(counters, `zip:${survey.zip}`);
 }

@@ -7,6 +7,10 @@ export function useReportCounters(report: UseReport): { day: string; siteId: str
   addCounter(counters, 'useReports');
   addCounter(counters, report.outcome === 'unknown' ? 'unknownOutcome' : report.outcome);
   if (report.emsCalled === true) addCounter(counters, 'emsCalled');
-  if (report.dosesUsed !== undefined) addCounter(counters, 'dosesUsed', report.dosesUsed);
+  if (report.emsCalled === false) addCounter(counters, 'emsNotCalled');
+  if (report.dosesUsed !== undefined) {
+    addCounter(counters, 'dosesUsed', report.dosesUsed);
+    addCounter(counters, 'dosesUsedReports');
+  }
   return { day: report.usedOn, siteId: report.siteId ?? UNKNOWN_SITE, counters };
 }

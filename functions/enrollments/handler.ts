@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { counterUpdate } from '../adapters/aggregates-store.js';
+import { counterUpdate, counterUpdates } from '../adapters/aggregates-store.js';
 import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
 import { tableName } from '../adapters/dynamo.js';
@@ -36,6 +36,7 @@ import {
 } from '../core/enrollments.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
 import { stableUuid } from '../core/ids.js';
+import { openedCounters, outreachCounterKey } from '../core/outreach.js';
 import { consentOn, encodeEntry } from '../core/moud-history.js';
 import {
   type Enrollment,
@@ -221,16 +222,21 @@ async function recordEvent(request: HttpRequest) {
           recordedBy: actor,
         }),
         { Update: update },
-        ...(Object.keys(change.counters).length
-          ? [
-              {
-                Update: counterUpdate(
-                  aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId, enrollmentId),
-                  change.counters,
-                ),
-              },
-            ]
-          : []),
+        // The cohort row's difference, and the urgent task in the outreach figures (one update per item).
+        ...counterUpdates([
+          {
+            key: aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId, enrollmentId),
+            counters: change.counters,
+          },
+          ...(urgent
+            ? [
+                {
+                  key: outreachCounterKey({ taskId, siteId: enrollment.siteId, createdAt: at.toISOString() }),
+                  counters: openedCounters('overdose-urgent'),
+                },
+              ]
+            : []),
+        ]),
         ...(urgent
           ? [
               {
@@ -248,6 +254,7 @@ async function recordEvent(request: HttpRequest) {
                     contactId: enrollment.contactId,
                     dueAt: at.toISOString(),
                     createdAt: at.toISOString(),
+                    countedOn: today,
                     escalateAt: escalateAtOf(at),
                   },
                 },

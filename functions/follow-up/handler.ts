@@ -100,7 +100,7 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
     const decided = planFollowUp(state, tasks, at);
     const seq = enrollment.changeSeq ?? 0;
 
-    const written = await writePlan(enrollment, decided, at, state.consentOutreach);
+    const written = await writePlan(enrollment, decided, at, state.consentOutreach, tasks);
     if (written === 'stale') {
       if (attempt >= MAX_PLAN_ATTEMPTS)
         throw Object.assign(new Error('the enrollment kept changing while planning'), {

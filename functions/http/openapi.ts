@@ -107,7 +107,8 @@ export function openApiDocument(options: OpenApiOptions = {}): Record<string, un
                       'text/csv': {
                         schema: {
                           type: 'string',
-                          description: 'section,key,metric,value: one figure a line',
+                          description:
+                            'RFC 4180 (CRLF): section,key,metric,value, one figure a record, then the definitions; sent as an attachment (Content-Disposition)',
                         },
                       },
                     }

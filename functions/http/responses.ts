@@ -9,9 +9,14 @@ import * as z from 'zod';
 
 const isoTime = z.string().meta({ format: 'date-time' });
 const day = z.string().meta({ format: 'date' });
-/** A figure from 1 to 10 shown as "<11" unless an admin asked for raw counts. */
+/**
+ * A count: from 1 to 10 shown as "<11", and so is any count that could otherwise be worked out
+ * from the others (complementary suppression), unless an admin asked for raw counts.
+ */
 const count = z.union([z.int(), z.literal('<11')]);
-const rate = z.number().nullable();
+/** A figure computed from counts: "suppressed" when one of them is hidden; null when undefined (0 denominator). */
+const rate = z.union([z.number(), z.literal('suppressed')]).nullable();
+const measure = z.union([z.number(), z.literal('suppressed')]);
 
 export const healthResponse = z
   .looseObject({
@@ -46,7 +51,9 @@ const taskFields = {
   doNotContact: z
     .boolean()
     .optional()
-    .meta({ description: 'True for a task of an enrollment without outreach consent now: no contact details' }),
+    .meta({
+      description: 'True for a task of an enrollment without outreach consent now: no contact details',
+    }),
 };
 
 export const taskSummary = z.looseObject(taskFields).meta({ id: 'TaskSummary' });
@@ -109,7 +116,9 @@ export const accessLogResponse = z
         by: z.string().meta({ description: 'Who: the staff member' }),
         what: z
           .enum(['consent-recorded', 'consent-change', 'read-contact'])
-          .meta({ description: 'The consent given at enrollment, a consent event, or a read of the contact details' }),
+          .meta({
+            description: 'The consent given at enrollment, a consent event, or a read of the contact details',
+          }),
         taskId: z.string().optional().meta({ description: 'The task whose detail read showed the contact' }),
         occurredOn: day.optional().meta({ description: 'The day from which the consent is in force' }),
         consent: consent.optional(),
@@ -118,11 +127,23 @@ export const accessLogResponse = z
   })
   .meta({ id: 'AccessLog' });
 
+const outreachSection = z
+  .looseObject({
+    opened: z.looseObject({ total: count, byKind: z.record(z.string(), count) }),
+    outcomes: z.looseObject({ reached: count, 'no-answer': count, declined: count, 're-engaged': count }),
+    stillOpen: count,
+    escalated: count,
+    medianHoursToCompletion: rate,
+  })
+  .meta({ id: 'OutreachFigures' });
+
 const reportCommon = {
   from: day,
   to: day,
   siteId: z.string().optional(),
-  asOf: isoTime.optional(),
+  asOf: isoTime.meta({ description: 'The backend time the report describes' }),
+  countedThrough: day.meta({ description: 'The last day counted: to, or the day of asOf when to is later' }),
+  outreach: outreachSection,
   generatedAt: isoTime.optional(),
   itemsRead: z.int().optional(),
   smallCellsSuppressed: z.boolean(),
@@ -141,6 +162,19 @@ export const naloxoneReportResponse = z
     died: count,
     unknownOutcome: count,
     survivalRate: rate,
+    reportRate: rate,
+    emsCalled: count,
+    emsNotCalled: count,
+    emsUnanswered: count,
+    dosesUsed: z.looseObject({ reports: count, doses: count, meanPerReport: rate }),
+    survey: z.looseObject({
+      surveys: count,
+      firstTime: z.looseObject({ yes: count, no: count, unanswered: count }),
+      forWhom: z.record(z.string(), count),
+      zip3: z
+        .record(z.string(), count)
+        .meta({ description: 'First three digits of the ZIP code; 000 for areas of 20,000 people or fewer' }),
+    }),
     bySite: z.array(z.looseObject({ siteId: z.string() })),
     byDay: z.array(z.looseObject({ day })),
   })
@@ -149,7 +183,7 @@ export const naloxoneReportResponse = z
 const retention = z.looseObject({ retained: count, eligible: count, rate });
 const overdoseRate = z.looseObject({
   overdoses: count,
-  personMonths: z.number(),
+  personMonths: measure,
   per1000MemberMonths: rate,
 });
 
@@ -158,6 +192,8 @@ export const moudReportResponse = z
     ...reportCommon,
     enrollments: count,
     activeAtTo: count,
+    disenrollments: count,
+    deaths: count,
     retention: z.looseObject({ '30': retention, '90': retention, '180': retention }),
     overdoseRate: z.looseObject({ before: overdoseRate, after: overdoseRate, reduction: rate }),
     bySite: z.array(z.looseObject({ siteId: z.string() })),

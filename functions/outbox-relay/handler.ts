@@ -1,10 +1,12 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { counterUpdates } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
 import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
 import { count, gauge, observed } from '../adapters/observability.js';
 import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
 import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
+import { escalationCounters, outreachCounterKey } from '../core/outreach.js';
 import type { ScheduledRun } from '../core/schedule.js';
 import { messageKindOf } from '../core/tasks.js';
 
@@ -48,6 +50,9 @@ async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise
               },
             },
             outboxPut(notification),
+            ...counterUpdates([
+              { key: outreachCounterKey(task), counters: escalationCounters() },
+            ]),
           ],
         }),
       );

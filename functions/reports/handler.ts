@@ -2,7 +2,7 @@ import { readAggregates } from '../adapters/aggregates-store.js';
 import { recordAudit } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
 import { countedThrough, type Program } from '../core/aggregates.js';
-import { reportCsv } from '../core/metrics/csv.js';
+import { csvFileName, reportCsv } from '../core/metrics/csv.js';
 import { moudReport } from '../core/metrics/moud.js';
 import { naloxoneReport } from '../core/metrics/naloxone.js';
 import { reportQuerySchema } from '../core/schemas.js';
@@ -47,7 +47,10 @@ function reportRoute(program: Program, build: typeof naloxoneReport | typeof mou
     if ('byDay' in report) breakdowns.byDay = { keyField: 'day', rows: report.byDay };
     return {
       status: 200,
-      headers: { 'content-type': 'text/csv; charset=utf-8' },
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${csvFileName(program, query.from, query.to, query.siteId)}"`,
+      },
       text: reportCsv(report as unknown as Record<string, unknown>, breakdowns),
     };
   };

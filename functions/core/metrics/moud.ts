@@ -2,7 +2,8 @@ import type { AggregateRow } from '../aggregate-row.js';
 import { countedThrough } from '../aggregates.js';
 import { coverage, type HistoryEntry } from '../moud-history.js';
 import type { Medication } from '../schemas.js';
-import { type Cell, cells, SMALL_CELL_LIMIT } from './suppression.js';
+import { addCounters, Figures, outreachSection } from './figures.js';
+import { CSV_DEFINITION, SUPPRESSION_DEFINITION } from './suppression.js';
 
 /**
  * The MOUD program's figures and their definitions, in one place: the code in
@@ -15,9 +16,13 @@ import { type Cell, cells, SMALL_CELL_LIMIT } from './suppression.js';
  *   retained30 / retained90 / retained180  enrollees of that day whose treatment is continuous through day N
  *   od:<day>                               overdoses (fatal or not) of those enrollees on <day>
  *   end:<day>, died:<day>, disenrolled:<day>  those enrollees whose follow-up ended on <day>
- * so a report reads days × sites items, whatever the number of events.
+ * Each enrollment keeps what it adds (functions/core/enrollments.ts `contribution`, derived from its
+ * whole history) and each event writes the difference, so the counters do not depend on the order
+ * events were recorded in. The same rows also hold the outreach counters of the follow-up tasks
+ * opened that day at that site (functions/core/outreach.ts).
+ * So a report reads days × sites items, whatever the number of events.
  */
-export const MOUD_DEFINITIONS_VERSION = 'moud-1';
+export const MOUD_DEFINITIONS_VERSION = 'moud-2';
 
 export const RETENTION_DAYS = [30, 90, 180] as const;
 /** HEDIS POD: continuity breaks at a gap of this many consecutive days without coverage. */
@@ -31,20 +36,26 @@ export const moudDefinitions = {
   },
   enrollments: { numerator: 'enrollments in the cohort (each participantRef and enrolledOn once)' },
   activeAtTo: {
-    numerator: 'cohort members not disenrolled and not dead on or before to',
-    exclusions: 'follow-up ended by a disenrolled event or a fatal overdose on or before to',
+    numerator:
+      'cohort members not disenrolled and not dead on or before to (countedThrough when to is after asOf)',
+    exclusions:
+      'follow-up ended on or before to: the earliest day of a disenrolled event or a fatal overdose (a death when both fall on one day), whatever order they were recorded in',
   },
   retention: {
     numerator:
       'eligible members whose treatment is continuous through day N (day 0 = enrolledOn): no run of ' +
       `${GAP_DAYS} or more consecutive days without coverage within days 0..N`,
-    denominator: 'cohort members whose day N falls on or before to (enrolledOn + N days <= to)',
+    denominator:
+      'cohort members whose day N falls on or before to and on or before the day of asOf (enrolledOn + N days <= countedThrough)',
     window: 'N = 30, 90 and 180 days',
     coverage:
-      'each recorded activity covers days from its day on: injection of buprenorphine-er-monthly 31 days, ' +
-      'buprenorphine-er-weekly 7, naltrexone-er 28; a dose, a visit, or an injection of a daily medication 1 day',
+      'a dose covers its daysSupply (default 1) days from its day; doses are taken in day order and one given while ' +
+      'medication from earlier doses is still in hand covers from the day after that supply ends (supplies carried forward, ' +
+      'as HEDIS and PDC count them; two doses on one day hold both supplies). An injection covers its own days: ' +
+      'buprenorphine-er-monthly 31, buprenorphine-er-weekly 7, naltrexone-er 28, a daily medication 1; a visit 1 day',
     exclusions:
-      'activity recorded before enrolledOn does not count; members who died or disenrolled stay in the denominator',
+      'days before enrolledOn do not count (a supply given before it counts for the days it reaches past it); ' +
+      'members who died or disenrolled stay in the denominator',
   },
   overdoseRateBefore: {
     numerator:
@@ -55,19 +66,32 @@ export const moudDefinitions = {
   overdoseRateAfter: {
     numerator:
       'recorded overdose events, fatal or not, of cohort members on a day from enrolledOn through the earliest of to, ' +
-      'disenrollment and death',
-    denominator: `member-months: days from enrolledOn through the earliest of to, disenrollment and death, inclusive, / ${DAYS_PER_MONTH}`,
+      'the day of asOf, disenrollment and death',
+    denominator: `member-months: days from enrolledOn through the earliest of to, the day of asOf, disenrollment and death, inclusive, / ${DAYS_PER_MONTH}`,
     unit: 'per 1,000 member-months',
-    exclusions: 'overdoses recorded for a day after the follow-up ended',
+    exclusions:
+      'overdoses dated after the follow-up ended (its earliest ending, whatever order the events were recorded in)',
   },
   overdoseRateReduction: {
     rule: '1 - after / before; null when either rate is unknown or before is 0',
     caveat:
       'rates fall after any index overdose anyway (regression to the mean): the reduction is not an effect estimate',
   },
-  smallCells: {
-    rule: `bySite cells under ${SMALL_CELL_LIMIT} (0 included) are shown as "<${SMALL_CELL_LIMIT}" unless raw=true; top-level figures are always exact`,
+  outreach: {
+    numerator:
+      'follow-up tasks of enrollments opened within [from, to] at the site, by kind (checkpoint-72h ... checkpoint-180d, ' +
+      'supply-gap, missed-injection, overdose-urgent); by outcome when completed (reached, no-answer, declined, re-engaged), ' +
+      'still open, escalated once after 24 hours',
+    median:
+      'median of whole hours (rounded down) from a task opening to its completion, over the completed ones',
+    window:
+      'the day the task opened within [from, to]; outcomes as of asOf (these are tasks, not the enrollment cohort)',
   },
+  asOf: {
+    rule: 'figures describe what is recorded at asOf (the backend time); a range that reaches past its day is counted through that day (countedThrough): days not yet lived are neither person-time nor retention eligibility',
+  },
+  suppression: SUPPRESSION_DEFINITION,
+  csv: CSV_DEFINITION,
 } as const;
 
 const DAY_MS = 86_400_000;
@@ -169,33 +193,24 @@ const per1000 = (events: number, months: number) => (months === 0 ? null : (even
 const ratio = (numerator: number, denominator: number) =>
   denominator === 0 ? null : numerator / denominator;
 
-function figures(totals: Totals) {
-  const beforeMonths = 12 * totals.enrollments;
-  const afterMonths = totals.personDays / DAYS_PER_MONTH;
-  const before = per1000(totals.priorOverdoses, beforeMonths);
-  const after = per1000(totals.overdosesAfter, afterMonths);
-  return {
-    enrollments: totals.enrollments,
-    activeAtTo: totals.activeAtTo,
-    disenrollments: totals.disenrollments,
-    deaths: totals.deaths,
-    retention: Object.fromEntries(
-      RETENTION_DAYS.map((n) => [
-        String(n),
-        {
-          retained: totals.retained[n],
-          eligible: totals.eligible[n],
-          rate: ratio(totals.retained[n], totals.eligible[n]),
-        },
-      ]),
-    ) as Record<'30' | '90' | '180', { retained: number; eligible: number; rate: number | null }>,
-    overdoseRate: {
-      before: { overdoses: totals.priorOverdoses, personMonths: beforeMonths, per1000MemberMonths: before },
-      after: { overdoses: totals.overdosesAfter, personMonths: afterMonths, per1000MemberMonths: after },
-      reduction: before === null || after === null || before === 0 ? null : 1 - after / before,
-    },
-  };
-}
+/** Measures shown per site. */
+const SITE_MEASURES = ['enrollments', 'activeAtTo', 'retained30', 'eligible30', 'overdosesAfter'] as const;
+type SiteMeasure = (typeof SITE_MEASURES)[number];
+const siteMeasures = (totals: Totals): Record<SiteMeasure, number> => ({
+  enrollments: totals.enrollments,
+  activeAtTo: totals.activeAtTo,
+  retained30: totals.retained[30],
+  eligible30: totals.eligible[30],
+  overdosesAfter: totals.overdosesAfter,
+});
+/** Where each per-site measure's total is shown. */
+const TOTAL_OF: Record<SiteMeasure, string> = {
+  enrollments: 'enrollments',
+  activeAtTo: 'activeAtTo',
+  retained30: 'retention.30.retained',
+  eligible30: 'retention.30.eligible',
+  overdosesAfter: 'overdoseRate.after.overdoses',
+};
 
 export function moudReport(allRows: readonly AggregateRow[], options: MoudReportOptions) {
   const through = countedThrough(options.to, options.asOf);
@@ -210,35 +225,109 @@ export function moudReport(allRows: readonly AggregateRow[], options: MoudReport
     if (!bySite.has(row.siteId)) bySite.set(row.siteId, emptyTotals());
     add(bySite.get(row.siteId) as Totals, row, through);
   }
+  // Sites with enrollees in the cohort (rows holding only outreach counters are not cohort sites).
+  const sites = [...bySite]
+    .filter(([, totals]) => totals.enrollments > 0)
+    .map(([siteId]) => siteId)
+    .sort((a, b) => a.localeCompare(b));
+
+  const f = new Figures();
+  for (const measure of SITE_MEASURES) {
+    const id = f.count(TOTAL_OF[measure], siteMeasures(total)[measure]);
+    f.sum(
+      id,
+      sites.map((site) =>
+        f.count(`bySite[${site}].${measure}`, siteMeasures(bySite.get(site) as Totals)[measure]),
+      ),
+    );
+  }
+  const disenrollments = f.count('disenrollments', total.disenrollments);
+  const deaths = f.count('deaths', total.deaths);
+  // activeAtTo = enrollments - disenrollments - deaths
+  f.relations.push([
+    ['enrollments', 1],
+    ['activeAtTo', -1],
+    [disenrollments, -1],
+    [deaths, -1],
+  ]);
+  for (const n of RETENTION_DAYS) {
+    if (n === 30) continue;
+    f.count(`retention.${n}.retained`, total.retained[n]);
+    f.count(`retention.${n}.eligible`, total.eligible[n]);
+  }
+  const priorOverdoses = f.count('overdoseRate.before.overdoses', total.priorOverdoses);
+  const outreachCounters = addCounters(rows, (name) => name.startsWith('outreach:'));
+  const kinds = [...outreachCounters.keys()]
+    .filter((name) => name.startsWith('outreach:opened:'))
+    .map((name) => name.slice('outreach:opened:'.length))
+    .sort();
+  const outreach = outreachSection(
+    f,
+    outreachCounters,
+    kinds.map((kind) => [
+      kind,
+      f.count(`outreach.opened.byKind.${kind}`, outreachCounters.get(`outreach:opened:${kind}`) ?? 0),
+    ]),
+  );
+  f.suppress(options.raw);
+
+  const beforeMonths = 12 * total.enrollments;
+  const afterMonths = total.personDays / DAYS_PER_MONTH;
+  const before = per1000(total.priorOverdoses, beforeMonths);
+  const after = per1000(total.overdosesAfter, afterMonths);
+  const everything = ['enrollments', priorOverdoses, 'overdoseRate.after.overdoses'];
   return {
     from: options.from,
     to: options.to,
     asOf: options.asOf,
     countedThrough: through,
     ...(options.siteId ? { siteId: options.siteId } : {}),
-    ...figures(total),
-    bySite: [...bySite]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([siteId, totals]) => ({ siteId, ...siteCells(totals, options.raw) })),
+    enrollments: f.cell('enrollments'),
+    activeAtTo: f.cell('activeAtTo'),
+    disenrollments: f.cell(disenrollments),
+    deaths: f.cell(deaths),
+    retention: Object.fromEntries(
+      RETENTION_DAYS.map((n) => {
+        const retained = `retention.${n}.retained`;
+        const eligible = `retention.${n}.eligible`;
+        return [
+          String(n),
+          {
+            retained: f.cell(retained),
+            eligible: f.cell(eligible),
+            rate: f.derived([retained, eligible], ratio(total.retained[n], total.eligible[n])),
+          },
+        ];
+      }),
+    ),
+    overdoseRate: {
+      before: {
+        overdoses: f.cell(priorOverdoses),
+        // 12 × enrollments: shown with the enrollments.
+        personMonths: f.derived(['enrollments'], beforeMonths),
+        per1000MemberMonths: f.derived(['enrollments', priorOverdoses], before),
+      },
+      after: {
+        overdoses: f.cell('overdoseRate.after.overdoses'),
+        personMonths: f.derived(['enrollments'], afterMonths),
+        per1000MemberMonths: f.derived(['enrollments', 'overdoseRate.after.overdoses'], after),
+      },
+      reduction: f.derived(
+        everything,
+        before === null || after === null || before === 0 ? null : 1 - after / before,
+      ),
+    },
+    outreach: outreach(),
+    bySite: sites.map((siteId) => ({
+      siteId,
+      ...Object.fromEntries(
+        SITE_MEASURES.map((measure) => [measure, f.cell(`bySite[${siteId}].${measure}`)]),
+      ),
+    })),
     smallCellsSuppressed: !options.raw,
     definitionsVersion: MOUD_DEFINITIONS_VERSION,
     definitions: moudDefinitions,
   };
-}
-
-/** Per-site counts, small cells suppressed; rates are left out where their counts are suppressed. */
-function siteCells(totals: Totals, raw: boolean): Record<string, Cell | number | null> {
-  const counts = cells(
-    {
-      enrollments: totals.enrollments,
-      activeAtTo: totals.activeAtTo,
-      retained30: totals.retained[30],
-      eligible30: totals.eligible[30],
-      overdosesAfter: totals.overdosesAfter,
-    },
-    raw,
-  );
-  return { ...counts };
 }
 
 export type MoudReport = ReturnType<typeof moudReport>;
