@@ -1,6 +1,6 @@
 import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { backoff } from '../core/backoff.js';
 import type { Counters } from '../core/aggregates.js';
+import { backoff } from '../core/backoff.js';
 import { legacyContribution, type StoredEvent } from '../core/enrollments.js';
 import { decodeEntry, type HistoryEntry, historyEntryOf } from '../core/moud-history.js';
 import type { EnrollmentEvent } from '../core/schemas.js';

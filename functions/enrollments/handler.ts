@@ -36,8 +36,8 @@ import {
 } from '../core/enrollments.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
 import { stableUuid } from '../core/ids.js';
-import { openedCounters, outreachCounterKey } from '../core/outreach.js';
 import { consentOn, encodeEntry } from '../core/moud-history.js';
+import { openedCounters, outreachCounterKey } from '../core/outreach.js';
 import {
   type Enrollment,
   type EnrollmentEvent,

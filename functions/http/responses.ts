@@ -48,12 +48,9 @@ const taskFields = {
   status: z.enum(['open', 'completed']),
   enrollmentId: z.string().optional(),
   kioskId: z.string().optional(),
-  doNotContact: z
-    .boolean()
-    .optional()
-    .meta({
-      description: 'True for a task of an enrollment without outreach consent now: no contact details',
-    }),
+  doNotContact: z.boolean().optional().meta({
+    description: 'True for a task of an enrollment without outreach consent now: no contact details',
+  }),
 };
 
 export const taskSummary = z.looseObject(taskFields).meta({ id: 'TaskSummary' });
@@ -114,11 +111,9 @@ export const accessLogResponse = z
       z.looseObject({
         at: isoTime,
         by: z.string().meta({ description: 'Who: the staff member' }),
-        what: z
-          .enum(['consent-recorded', 'consent-change', 'read-contact'])
-          .meta({
-            description: 'The consent given at enrollment, a consent event, or a read of the contact details',
-          }),
+        what: z.enum(['consent-recorded', 'consent-change', 'read-contact']).meta({
+          description: 'The consent given at enrollment, a consent event, or a read of the contact details',
+        }),
         taskId: z.string().optional().meta({ description: 'The task whose detail read showed the contact' }),
         occurredOn: day.optional().meta({ description: 'The day from which the consent is in force' }),
         consent: consent.optional(),

@@ -50,9 +50,7 @@ async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise
               },
             },
             outboxPut(notification),
-            ...counterUpdates([
-              { key: outreachCounterKey(task), counters: escalationCounters() },
-            ]),
+            ...counterUpdates([{ key: outreachCounterKey(task), counters: escalationCounters() }]),
           ],
         }),
       );

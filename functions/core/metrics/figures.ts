@@ -3,8 +3,8 @@ import {
   type Relation,
   SUPPRESSED,
   shownIf,
-  suppressedFigures,
   sumRelation,
+  suppressedFigures,
 } from './suppression.js';
 
 /**

@@ -3,7 +3,7 @@ import { countedThrough } from '../aggregates.js';
 import { coverage, type HistoryEntry } from '../moud-history.js';
 import type { Medication } from '../schemas.js';
 import { addCounters, Figures, outreachSection } from './figures.js';
-import { CSV_DEFINITION, SUPPRESSION_DEFINITION } from './suppression.js';
+import { type Cell, CSV_DEFINITION, SUPPRESSION_DEFINITION } from './suppression.js';
 
 /**
  * The MOUD program's figures and their definitions, in one place: the code in

@@ -2,7 +2,7 @@ import type { AggregateRow } from '../aggregate-row.js';
 import { countedThrough } from '../aggregates.js';
 import { SKUS } from '../schemas.js';
 import { addCounters, Figures, outreachSection } from './figures.js';
-import { CSV_DEFINITION, SUPPRESSION_DEFINITION } from './suppression.js';
+import { type Cell, CSV_DEFINITION, SUPPRESSION_DEFINITION } from './suppression.js';
 import { zip3Of, zip3Source } from './zip3.js';
 
 /**
@@ -225,7 +225,10 @@ export function naloxoneReport(allRows: readonly AggregateRow[], options: Naloxo
   f.suppress(options.raw);
 
   const cells = (prefix: string) =>
-    Object.fromEntries(CELL_MEASURES.map((measure) => [measure, f.cell(`${prefix}.${measure}`)]));
+    Object.fromEntries(CELL_MEASURES.map((measure) => [measure, f.cell(`${prefix}.${measure}`)])) as Record<
+      CellMeasure,
+      Cell
+    >;
   const kitsDispensed = Object.fromEntries(SKUS.map((sku, i) => [sku, f.cell(skuIds[i])]));
   return {
     from: options.from,

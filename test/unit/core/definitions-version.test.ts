@@ -14,6 +14,10 @@ import {
 const PUBLISHED: Record<string, string> = {
   'naloxone-1': 'cf54f949da247048',
   'moud-1': 'a227bc6a30befff5',
+  // Issue 9: complementary suppression, asOf, survey, zip3, EMS, doses, outreach, CSV; days' supply,
+  // order-independent endings.
+  'naloxone-2': '7899982dbcbd8283',
+  'moud-2': 'a9b73cf585c63d43',
 };
 
 const fingerprint = (definitions: unknown) =>

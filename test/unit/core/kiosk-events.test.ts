@@ -64,6 +64,13 @@ describe('planning a dispense', () => {
     });
   });
 
+  it('counts a "no" to the first-time question apart from a skipped one', () => {
+    const { counters } = plan({ ...dispense, survey: { firstTime: false }, contactRequest: undefined });
+
+    expect(counters).toMatchObject({ surveys: 1, 'survey:notFirstTime': 1 });
+    expect(counters['survey:firstTime']).toBeUndefined();
+  });
+
   it('counts a survey whose questions were all skipped, and nothing for the skipped answers', () => {
     const { counters } = plan({ ...dispense, survey: {}, contactRequest: undefined });
 
@@ -89,6 +96,7 @@ describe('planning a dispense', () => {
       siteId: 'site-7',
       kioskId: 'K-0001',
       eventId: EVENT_ID,
+      countedOn: dispense.occurredAt.slice(0, 10),
       createdAt: NOW.toISOString(),
       dueAt: NOW.toISOString(),
       escalateAt: new Date(NOW.getTime() + CONTACT_TASK_ESCALATION_MS).toISOString(),

@@ -4,8 +4,8 @@ import { histogramMedian } from '../../../functions/core/metrics/figures.js';
 import {
   exposedFigures,
   SMALL_CELL_LIMIT,
-  suppressedFigures,
   sumRelation,
+  suppressedFigures,
 } from '../../../functions/core/metrics/suppression.js';
 
 const figures = (entries: Record<string, number>) => new Map(Object.entries(entries));

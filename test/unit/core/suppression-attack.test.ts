@@ -204,7 +204,9 @@ const query = fc.record({
 function sameWhereShown(suppressed: unknown, raw: unknown, path = ''): void {
   if (suppressed === '<11' || suppressed === 'suppressed' || path === '.smallCellsSuppressed') return;
   if (Array.isArray(suppressed)) {
-    suppressed.forEach((row, i) => sameWhereShown(row, (raw as unknown[])[i], `${path}[${i}]`));
+    suppressed.forEach((row, i) => {
+      sameWhereShown(row, (raw as unknown[])[i], `${path}[${i}]`);
+    });
   } else if (suppressed !== null && typeof suppressed === 'object') {
     for (const [key, value] of Object.entries(suppressed))
       sameWhereShown(value, (raw as Record<string, unknown>)[key], `${path}.${key}`);

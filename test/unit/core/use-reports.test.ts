@@ -11,7 +11,7 @@ describe('useReportCounters', () => {
     ).toEqual({
       day: '2026-11-18',
       siteId: 'site-7',
-      counters: { useReports: 1, survived: 1, emsCalled: 1, dosesUsed: 3 },
+      counters: { useReports: 1, survived: 1, emsCalled: 1, dosesUsed: 3, dosesUsedReports: 1 },
     });
   });
 
@@ -26,6 +26,7 @@ describe('useReportCounters', () => {
     const { counters, siteId } = useReportCounters({ ...base, outcome: 'survived', emsCalled: false });
 
     expect(counters.emsCalled).toBeUndefined();
+    expect(counters.emsNotCalled).toBe(1);
     expect(siteId).toBe(UNKNOWN_SITE);
   });
 });

@@ -129,8 +129,8 @@ afterEach(() => {
 });
 
 describe('the naloxone report', () => {
-  it('adds up the days and sites in the range into exact totals', async () => {
-    const response = await report(NOVEMBER);
+  it('adds up the days and sites in the range into exact totals, with raw=true', async () => {
+    const response = await report({ ...NOVEMBER, raw: 'true' });
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
@@ -152,31 +152,81 @@ describe('the naloxone report', () => {
     expect(response.body.survivalRate).toBeCloseTo(26 / 28, 12);
   });
 
+  it('shows counts from 1 to 10 as "<11", totals included, and a rate computed from one as suppressed', async () => {
+    const response = await report(NOVEMBER);
+
+    expect(response.body).toMatchObject({
+      dispenseEvents: 17,
+      contactRequests: '<11',
+      useReports: 33,
+      survived: 26,
+      died: '<11',
+      unknownOutcome: '<11',
+      survivalRate: 'suppressed',
+      smallCellsSuppressed: true,
+    });
+    // 6 + 12 naloxone kits make 18: the 6 alone hidden would be 18 - 12, so the 12 is hidden too.
+    expect(response.body.kitsDispensed).toMatchObject({
+      'naloxone-nasal-4mg': '<11',
+      'naloxone-nasal-8mg': '<11',
+    });
+    expect(response.body.naloxoneKitsDispensed).toBe(18);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
   it('answers survivalRate null when no report says survived or died', async () => {
     const response = await report({ from: '2026-12-01', to: '2026-12-31' });
 
-    expect(response.body).toMatchObject({ dispenseEvents: 5, survived: 0, died: 0, survivalRate: null });
+    expect(response.body).toMatchObject({ dispenseEvents: '<11', survived: 0, died: 0, survivalRate: null });
   });
 
-  it('keeps the top-level figures exact when siteId narrows it to one small site', async () => {
+  it('hides the totals too when siteId narrows the report to one small site', async () => {
     const response = await report({ ...NOVEMBER, siteId: 'site-9' });
 
-    expect(response.body).toMatchObject({ siteId: 'site-9', dispenseEvents: 2, useReports: 1, died: 1 });
-    expect(response.body.kitsDispensed['naloxone-nasal-4mg']).toBe(2);
-    expect(response.body.survivalRate).toBe(0);
+    expect(response.body).toMatchObject({
+      siteId: 'site-9',
+      dispenseEvents: '<11',
+      useReports: '<11',
+      died: '<11',
+      survivalRate: 'suppressed',
+    });
+    expect(response.body.kitsDispensed['naloxone-nasal-4mg']).toBe('<11');
     expect(response.body.bySite.map((row: Item) => row.siteId)).toEqual(['site-9']);
   });
 
-  it('shows breakdown cells under 11, zero included, as "<11", and larger counts as they are', async () => {
+  it('hides a lone small site or day together with another, so that neither can be worked out from the total', async () => {
     const response = await report(NOVEMBER);
 
     const site = (id: string) => response.body.bySite.find((row: Item) => row.siteId === id);
     const day = (d: string) => response.body.byDay.find((row: Item) => row.day === d);
-    expect(site('site-9')).toMatchObject({ dispenseEvents: '<11', died: '<11', survived: '<11' });
-    expect(site('site-7')).toMatchObject({ dispenseEvents: 15, survived: 26, died: '<11' });
-    expect(day('2026-11-20')).toMatchObject({ dispenseEvents: '<11', survived: 24 });
-    expect(day('2026-11-21')).toMatchObject({ dispenseEvents: 14 });
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    // 17 dispenses = 15 at site-7 + 2 at site-9, and = 3 on the 20th + 14 on the 21st.
+    expect(site('site-9')).toMatchObject({ dispenseEvents: '<11', died: '<11', survived: 0 });
+    expect(site('site-7')).toMatchObject({ dispenseEvents: '<11', survived: 26, died: '<11' });
+    expect(day('2026-11-20')).toMatchObject({ dispenseEvents: '<11' });
+    expect(day('2026-11-21')).toMatchObject({ dispenseEvents: '<11' });
+    expect(response.body.dispenseEvents).toBe(17);
+  });
+
+  it('describes what is recorded as of the backend’s now: a range past today is counted through today', async () => {
+    const response = await report({ from: '2027-01-01', to: '2027-12-31', raw: 'true' });
+
+    expect(response.body).toMatchObject({
+      asOf: NOW.toISOString(),
+      countedThrough: '2027-01-15',
+      dispenseEvents: 1,
+    });
+    const conditions = ddb
+      .commandCalls(QueryCommand)
+      .map((call) => spelled(call.args[0].input.KeyConditionExpression, call.args[0].input));
+    expect(conditions.every((c) => !c.includes('2027-02'))).toBe(true);
+  });
+
+  it('reads nothing for a range that starts after the backend’s today', async () => {
+    const response = await report({ from: '2027-02-01', to: '2027-02-28' });
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ countedThrough: '2027-01-15', dispenseEvents: 0, itemsRead: 0 });
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
   });
 
   it('shows small cells with raw=true and records who asked for them', async () => {
@@ -227,7 +277,7 @@ describe('the naloxone report', () => {
       const response = await report(NOVEMBER);
 
       expect(response.body.dispenseEvents).toBe(17 + 4);
-      expect(response.body.died).toBe(3);
+      expect(response.body.useReports).toBe(35);
     } finally {
       AGGREGATES.pop();
     }
@@ -255,24 +305,47 @@ describe('the naloxone report', () => {
 });
 
 describe('the naloxone report as CSV', () => {
+  const figureIn = (rows: string[][]) => (section: string, key: string, metric: string) =>
+    rows.find((row) => row[0] === section && row[1] === key && row[2] === metric)?.[3];
+
   it.each([
     ['Accept: text/csv', NOVEMBER, 'text/csv'],
     ['format=csv', { ...NOVEMBER, format: 'csv' }, undefined],
-  ])('answers CSV for %s with the same figures, small cells suppressed', async (_, query, accept) => {
-    const response = await report(query, { accept });
+  ])(
+    'answers CSV for %s with the same figures, small cells suppressed, as an attachment',
+    async (_, query, accept) => {
+      const response = await report(query, { accept });
 
-    expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toMatch(/^text\/csv/);
+      expect(response.status).toBe(200);
+      expect(response.headers['content-type']).toMatch(/^text\/csv/);
+      expect(response.headers['content-disposition']).toBe(
+        'attachment; filename="bridgeway-naloxone-2026-11-15-to-2026-11-30.csv"',
+      );
+      const rows = parseCsv(response.text);
+      expect(rows[0]).toEqual(['section', 'key', 'metric', 'value']);
+      const figure = figureIn(rows);
+      expect(figure('total', '', 'dispenseEvents')).toBe('17');
+      expect(figure('total', '', 'survived')).toBe('26');
+      expect(figure('total', '', 'died')).toBe('<11');
+      expect(figure('total', '', 'survivalRate')).toBe('suppressed');
+      expect(figure('total', '', 'smallCellsSuppressed')).toBe('true');
+      expect(figure('bySite', 'site-9', 'dispenseEvents')).toBe('<11');
+    },
+  );
+
+  it('ends every record with CRLF, rounds rates to four decimals, keeps counts exact and carries the definitions', async () => {
+    const response = await report({ ...NOVEMBER, raw: 'true', format: 'csv' });
+
+    expect(response.text.endsWith('\r\n')).toBe(true);
+    expect(response.text.replaceAll('\r\n', '')).not.toMatch(/[\r\n]/);
     const rows = parseCsv(response.text);
-    expect(rows[0]).toEqual(['section', 'key', 'metric', 'value']);
-    const figure = (section: string, key: string, metric: string) =>
-      rows.find((row) => row[0] === section && row[1] === key && row[2] === metric)?.[3];
-    expect(figure('total', '', 'dispenseEvents')).toBe('17');
-    expect(figure('total', '', 'survived')).toBe('26');
+    const figure = figureIn(rows);
+    expect(figure('total', '', 'survivalRate')).toBe('0.9286');
     expect(figure('total', 'naloxone-nasal-8mg', 'kitsDispensed')).toBe('12');
-    expect(Number(figure('total', '', 'survivalRate'))).toBeCloseTo(26 / 28, 10);
-    expect(figure('bySite', 'site-7', 'dispenseEvents')).toBe('15');
-    expect(figure('bySite', 'site-9', 'dispenseEvents')).toBe('<11');
+    expect(figure('total', '', 'smallCellsSuppressed')).toBe('false');
+    expect(figure('definitions', 'survivalRate', 'numerator')).toBe('use reports with outcome survived');
+    expect(figure('definitions', 'csv', 'precision')).toContain('4 decimals');
+    expect(figure('total', '', 'definitionsVersion')).toBe('naloxone-2');
   });
 
   it('answers JSON when format=json, whatever Accept says', async () => {

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, InternalServerError } from '@aws-sdk/client-dynamodb';
+import { InternalServerError, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   BatchGetCommand,
@@ -6,7 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,7 +16,15 @@ import { TASK_SHARDS, taskIndexKeys } from '../../../functions/core/tasks.js';
 import { handler } from '../../../functions/tasks/handler.js';
 import type { Role } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
-import { fakeSealed, installFakeKms, silenceLogger, spelled, stubEnvironment, TABLE } from './fakes.js';
+import {
+  addedCounters,
+  fakeSealed,
+  installFakeKms,
+  silenceLogger,
+  spelled,
+  stubEnvironment,
+  TABLE,
+} from './fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const kms = mockClient(KMSClient);
@@ -394,51 +402,44 @@ describe('showing a task', () => {
 });
 
 describe('completing a task', () => {
-  it('closes an open task with its outcome and answers 200', async () => {
-    ddb.on(UpdateCommand).callsFake((input) => ({
-      Attributes: {
-        ...task(),
-        status: 'completed',
-        outcome: input.ExpressionAttributeValues[':outcome'],
-        completedAt: NOW.toISOString(),
-        completedBy: 'outreach-7',
-      },
-    }));
+  const transaction = () => ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems ?? [];
+
+  it('closes an open task with its outcome in one transaction with the report counters, and answers 200', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
 
     const response = await complete('T-1', { outcome: 'reached' });
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ taskId: 'T-1', status: 'completed', outcome: 'reached' });
-    const update = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    const [close, counters] = transaction();
+    const update = close.Update!;
     expect(update.Key).toEqual({ taskId: 'T-1' });
     expect(spelled(update.ConditionExpression, update)).toContain('status = "open"');
     expect(spelled(update.UpdateExpression, update)).toContain('status = "completed"');
     expect(spelled(update.UpdateExpression, update)).toContain('outcome = "reached"');
+    // A kiosk contact task: the naloxone report's outreach figures, on its day and site; 0 whole hours.
+    expect(counters.Update?.TableName).toBe(TABLE.aggregates);
+    expect(counters.Update?.Key).toMatchObject({ sk: '2026-11-20#site-7' });
+    expect(String(counters.Update?.Key?.pk)).toMatch(/^naloxone#2026-11#/);
+    expect(addedCounters(counters.Update!)).toEqual({ 'outreach:outcome:reached': 1, 'outreach:hours:0': 1 });
   });
 
-  it('answers 200 when the task is completed again with the same outcome', async () => {
-    ddb.on(UpdateCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'The conditional request failed',
-        $metadata: {},
-        Item: marshall(task({ status: 'completed', outcome: 'no-answer', completedBy: 'outreach-2' })),
-      }),
-    );
+  it('answers 200 when the task is completed again with the same outcome, and counts nothing again', async () => {
+    ddb
+      .on(GetCommand, { TableName: TABLE.tasks, Key: { taskId: 'T-1' } })
+      .resolves({ Item: task({ status: 'completed', outcome: 'no-answer', completedBy: 'outreach-2' }) });
 
     const response = await complete('T-1', { outcome: 'no-answer' });
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ taskId: 'T-1', status: 'completed', outcome: 'no-answer' });
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
   it('answers 409 task_already_completed when it was completed with another outcome', async () => {
-    ddb.on(UpdateCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'The conditional request failed',
-        $metadata: {},
-        Item: marshall(task({ status: 'completed', outcome: 'declined' })),
-      }),
-    );
+    ddb
+      .on(GetCommand, { TableName: TABLE.tasks, Key: { taskId: 'T-1' } })
+      .resolves({ Item: task({ status: 'completed', outcome: 'declined' }) });
 
     const response = await complete('T-1', { outcome: 'reached' });
 
@@ -446,16 +447,30 @@ describe('completing a task', () => {
     expect(response.body.error.code).toBe('task_already_completed');
   });
 
-  it('answers 404 not_found when completing a task that does not exist', async () => {
+  it('answers from the task as it is when someone completed it between the read and the write', async () => {
     ddb
-      .on(UpdateCommand)
-      .rejects(
-        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
-      );
+      .on(GetCommand, { TableName: TABLE.tasks, Key: { taskId: 'T-1' } })
+      .resolvesOnce({ Item: task() })
+      .resolves({ Item: task({ status: 'completed', outcome: 'declined' }) });
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+      }),
+    );
 
+    const response = await complete('T-1', { outcome: 'reached' });
+
+    expect(response.status).toBe(409);
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+
+  it('answers 404 not_found when completing a task that does not exist', async () => {
     const response = await complete('T-404', { outcome: 'reached' });
 
     expect(response.status).toBe(404);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
   it.each([{ outcome: 'maybe' }, {}, { outcome: 'reached', note: 'left a voicemail' }])(
@@ -466,7 +481,7 @@ describe('completing a task', () => {
       expect(response.status).toBe(400);
       expect(response.body.error.code).toBe('invalid_request');
       expect(response.body.error.issues.length).toBeGreaterThan(0);
-      expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     },
   );
 });

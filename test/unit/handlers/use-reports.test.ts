@@ -108,7 +108,13 @@ describe('recording a naloxone use report', () => {
     );
     const update = aggregateUpdate();
     expect(update?.Key).toEqual(aggregateKey('naloxone', '2026-11-18', 'site-7', REPORT_ID));
-    expect(addedCounters(update ?? {})).toEqual({ useReports: 1, survived: 1, emsCalled: 1, dosesUsed: 2 });
+    expect(addedCounters(update ?? {})).toEqual({
+      useReports: 1,
+      survived: 1,
+      emsCalled: 1,
+      dosesUsed: 2,
+      dosesUsedReports: 1,
+    });
   });
 
   it.each([

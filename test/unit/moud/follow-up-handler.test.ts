@@ -18,7 +18,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { taskIndexKeys } from '../../../functions/core/tasks.js';
 import { handler, noticeMessageId, type PlanOutput } from '../../../functions/follow-up/handler.js';
-import { silenceLogger, spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
+import { addedCounters, silenceLogger, spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -162,8 +162,13 @@ describe('the plan step', () => {
       dueAt: '2026-11-20T09:00:00.000Z',
       createdAt: NOW.toISOString(),
       escalateAt: new Date(NOW.getTime() + DAY).toISOString(),
+      countedOn: '2026-11-20',
       pendingNotice: 'outreach',
     });
+    // The task counts in the MOUD report's outreach figures, on the day it opened, in the same transaction.
+    const [counters] = updatesOf(items, TABLE.aggregates);
+    expect(counters.Key).toMatchObject({ sk: '2026-11-20#site-7' });
+    expect(addedCounters(counters)).toEqual({ 'outreach:opened:checkpoint-72h': 1 });
     const [update] = updatesOf(items, TABLE.enrollments);
     expect(update.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
     expect(update.UpdateExpression).toBe('ADD judged :judged, openTasks :opened');
@@ -323,7 +328,10 @@ describe('the plan step', () => {
     const output = await plan();
 
     const items = transactItems();
-    expect(items).toHaveLength(2);
+    expect(items).toHaveLength(3);
+    // Counted as escalated on the day the task opened.
+    expect(addedCounters(updatesOf(items, TABLE.aggregates)[0])).toEqual({ 'outreach:escalated': 1 });
+    expect(updatesOf(items, TABLE.aggregates)[0].Key).toMatchObject({ sk: '2026-11-19#site-7' });
     expect(spelled(items[0].ConditionCheck?.ConditionExpression, items[0].ConditionCheck!)).toBe(
       'attribute_not_exists(eventSeq) AND changeSeq = 4',
     );
