@@ -320,9 +320,9 @@ export function moudReport(allRows: readonly AggregateRow[], options: MoudReport
     outreach: outreach(),
     bySite: sites.map((siteId) => ({
       siteId,
-      ...Object.fromEntries(
+      ...(Object.fromEntries(
         SITE_MEASURES.map((measure) => [measure, f.cell(`bySite[${siteId}].${measure}`)]),
-      ),
+      ) as Record<SiteMeasure, Cell>),
     })),
     smallCellsSuppressed: !options.raw,
     definitionsVersion: MOUD_DEFINITIONS_VERSION,
