@@ -161,7 +161,11 @@ export interface EnrollmentChange {
   readonly contribution: Counters;
   readonly counters: Counters;
   readonly end?: FollowUpEnd;
-  /** A non-fatal overdose within the follow-up (as the whole history now says): an urgent task opens at once. */
+  /**
+   * A non-fatal overdose not dated after the end of the follow-up (as the whole history now says):
+   * an urgent task opens at once. (One dated before enrolledOn opens one too, as the contract has
+   * every non-fatal overdose do; it is not counted in the figures.)
+   */
   readonly urgent: boolean;
   /** Outreach consent in force on `today` before and after the event. */
   readonly outreachBefore: boolean;
@@ -188,8 +192,7 @@ export function planEnrollmentEvent(
     contribution: after,
     counters: counterDiff(enrollment.contribution, after),
     end,
-    urgent:
-      entry.type === 'overdose' && !entry.fatal && withinFollowUp(enrollment.enrolledOn, end, entry.day),
+    urgent: entry.type === 'overdose' && !entry.fatal && (!end || entry.day <= end.on),
     outreachBefore: consentOn(enrollment.consent, enrollment.history, today).outreach,
     outreachAfter: consentOn(enrollment.consent, history, today).outreach,
   };

@@ -122,7 +122,7 @@ describe('kiosk events', () => {
     const report = await api.staff(
       ADMIN,
       'GET',
-      `/v1/reports/naloxone?from=${today()}&to=${today()}&siteId=site-conflict`,
+      `/v1/reports/naloxone?from=${today()}&to=${today()}&siteId=site-conflict&raw=true`,
     );
 
     expect(answer.status).toBe(409);
@@ -152,7 +152,7 @@ describe('kiosk events', () => {
     const report = await api.staff(
       ADMIN,
       'GET',
-      `/v1/reports/naloxone?from=${today()}&to=${today()}&siteId=site-empty`,
+      `/v1/reports/naloxone?from=${today()}&to=${today()}&siteId=site-empty&raw=true`,
     );
 
     expect(answers.map((a) => a.status)).toEqual([201, 201]);
@@ -329,6 +329,11 @@ describe('naloxone use reports and the naloxone report', () => {
     const answer = await api.staff(
       ADMIN,
       'GET',
+      `/v1/reports/naloxone?from=${today()}&to=${today()}&siteId=${site}&raw=true`,
+    );
+    const published = await api.staff(
+      ADMIN,
+      'GET',
       `/v1/reports/naloxone?from=${today()}&to=${today()}&siteId=${site}`,
     );
 
@@ -343,8 +348,15 @@ describe('naloxone use reports and the naloxone report', () => {
       survivalRate: 0.75,
     });
     expect(answer.body.kitsDispensed).toMatchObject({ 'naloxone-nasal-4mg': 5, 'fentanyl-test-strips': 2 });
-    expect(answer.body.bySite[0].useReports).toBe('<11');
     expect(answer.body.definitionsVersion).toEqual(expect.any(String));
+    // Published without raw: every one of these small counts is "<11", and the rate with them.
+    expect(published.body).toMatchObject({
+      dispenseEvents: '<11',
+      useReports: '<11',
+      survived: '<11',
+      survivalRate: 'suppressed',
+    });
+    expect(published.body.bySite[0].survived).toBe('<11');
   });
 
   it('answers CSV on Accept: text/csv and on format=csv', async () => {
@@ -363,8 +375,12 @@ describe('naloxone use reports and the naloxone report', () => {
     for (const answer of [byHeader, byQuery]) {
       expect(answer.status).toBe(200);
       expect(answer.headers.get('content-type')).toContain('text/csv');
-      expect(answer.text.split('\n')[0]).toBe('section,key,metric,value');
+      expect(answer.headers.get('content-disposition')).toMatch(
+        /^attachment; filename="bridgeway-naloxone-.*\.csv"$/,
+      );
+      expect(answer.text.split('\r\n')[0]).toBe('section,key,metric,value');
       expect(answer.text).toMatch(/^total,,survivalRate,/m);
+      expect(answer.text).toMatch(/^definitions,survivalRate,numerator,/m);
     }
   });
 

@@ -67,7 +67,7 @@ describe('the MOUD report over recorded data', () => {
     await record(left, 'overdose', day(30), { fatal: false }); // after the follow-up ended: not counted
 
     const report = (
-      await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}&siteId=site-r`)
+      await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}&siteId=site-r&raw=true`)
     ).body;
 
     expect(report.enrollments).toBe(3);
@@ -95,42 +95,125 @@ describe('the MOUD report over recorded data', () => {
 
   it('counts person-time only up to `to`, and leaves enrollees after `to` out of the cohort', async () => {
     const early = (
-      await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(10)}&siteId=site-r`)
+      await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(10)}&siteId=site-r&raw=true`)
     ).body;
     expect(early.enrollments).toBe(3);
     expect(early.overdoseRate.after.overdoses).toBe(1);
     expect(early.overdoseRate.after.personMonths).toBeCloseTo((3 * 11) / 30.4375, 9);
     expect(early.retention['30'].eligible).toBe(0);
     const later = (
-      await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(1)}&to=${day(100)}&siteId=site-r`)
+      await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(1)}&to=${day(100)}&siteId=site-r&raw=true`)
     ).body;
     expect(later.enrollments).toBe(0);
   });
 
-  it('suppresses small per-site cells unless raw=true, which is recorded, and keeps top-level figures exact', async () => {
+  it('shows small counts as "<11", totals included, and rates from them as suppressed, unless raw=true', async () => {
     const suppressed = (await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}`)).body;
     const raw = (await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}&raw=true`))
       .body;
-    expect(suppressed.enrollments).toBe(3);
+    expect(suppressed).toMatchObject({ enrollments: '<11', activeAtTo: '<11', smallCellsSuppressed: true });
+    expect(suppressed.overdoseRate.reduction).toBe('suppressed');
     expect(suppressed.bySite).toEqual([expect.objectContaining({ siteId: 'site-r', enrollments: '<11' })]);
+    expect(raw.enrollments).toBe(3);
     expect(raw.bySite).toEqual([expect.objectContaining({ siteId: 'site-r', enrollments: 3 })]);
   });
 
   it('answers the MOUD report as CSV with every nested figure on its own line', async () => {
-    const csv = await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}&format=csv`);
+    const csv = await api.staff(
+      ADMIN,
+      'GET',
+      `/v1/reports/moud?from=${day(0)}&to=${day(100)}&siteId=site-r&raw=true&format=csv`,
+    );
     expect(csv.headers.get('content-type')).toContain('text/csv');
-    expect(csv.text).toMatch(/^total,30\.rate,retention,0\.666/m);
-    expect(csv.text).toMatch(/^total,before\.overdoses,overdoseRate,6$/m);
+    expect(csv.headers.get('content-disposition')).toBe(
+      `attachment; filename="bridgeway-moud-${day(0)}-to-${day(100)}-site-r.csv"`,
+    );
+    expect(csv.text).toContain('\r\ntotal,30.rate,retention,0.6667\r\n');
+    expect(csv.text).toContain('\r\ntotal,before.overdoses,overdoseRate,6\r\n');
+    expect(csv.text).toMatch(/\r\ndefinitions,retention,coverage,/);
   });
 
   it('reads the same number of aggregate items whatever the number of events', async () => {
     const id = await enroll('site-r', 'methadone', 0, day(0));
+    await api.backend.workflows.idle(); // the follow-up judges the past checkpoints (a task opens) first
     const before = (await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}`)).body
       .itemsRead;
     for (let d = 0; d < 30; d += 1) await record(id, 'dose', day(d));
     const after = (await api.staff(ADMIN, 'GET', `/v1/reports/moud?from=${day(0)}&to=${day(100)}`)).body
       .itemsRead;
     expect(after).toBe(before);
+  });
+});
+
+describe('late and back-dated entries', () => {
+  const figures = async (siteId: string) => {
+    const {
+      asOf: _a,
+      generatedAt: _g,
+      itemsRead: _i,
+      siteId: _s,
+      ...rest
+    } = (
+      await api.staff(
+        ADMIN,
+        'GET',
+        `/v1/reports/moud?from=${day(200)}&to=${day(330)}&siteId=${siteId}&raw=true`,
+      )
+    ).body;
+    return rest;
+  };
+
+  it('counts no overdose dated after a disenrollment recorded later, nor one after a death recorded later (the issue’s cases)', async () => {
+    // Arrange: day 200 is the enrollment day; the clock stands at day 300.
+    await advanceTo(300);
+    const first = await enroll('site-late-a', 'methadone', 2, day(200));
+    const second = await enroll('site-late-b', 'methadone', 2, day(200));
+
+    // Act: overdose on day 250 recorded, then a disenrollment on day 245; overdose on 270, then a death on 260.
+    await record(first, 'overdose', day(250), { fatal: false });
+    await record(first, 'disenrolled', day(245));
+    await record(second, 'overdose', day(270), { fatal: false });
+    await record(second, 'overdose', day(260), { fatal: true });
+
+    // Assert
+    expect((await figures('site-late-a')).overdoseRate.after.overdoses).toBe(0);
+    expect((await figures('site-late-b')).overdoseRate.after.overdoses).toBe(1);
+    expect((await figures('site-late-b')).deaths).toBe(1);
+  });
+
+  it('gives the same figures for the same events recorded in the opposite order', async () => {
+    // Arrange
+    const events: [string, string, Record<string, unknown>?][] = [
+      ['dose', day(200), { daysSupply: 14 }],
+      ['dose', day(210), { daysSupply: 14 }],
+      ['visit', day(214)],
+      ['overdose', day(230), { fatal: false }],
+      ['dose', day(238), { daysSupply: 7 }],
+      ['disenrolled', day(250)],
+      ['overdose', day(260), { fatal: false }],
+    ];
+    const forward = await enroll('site-order-a', 'buprenorphine-sublingual', 3, day(200));
+    const backward = await enroll('site-order-b', 'buprenorphine-sublingual', 3, day(200));
+
+    // Act
+    for (const [type, on, extra] of events) await record(forward, type, on, extra);
+    for (const [type, on, extra] of [...events].reverse()) await record(backward, type, on, extra);
+
+    // Assert: every cohort figure is the same.
+    const { outreach: outreachA, bySite: sitesA, ...a } = await figures('site-order-a');
+    const { outreach: outreachB, bySite: sitesB, ...b } = await figures('site-order-b');
+    expect(a).toEqual(b);
+    const { siteId: _a, ...siteA } = sitesA[0];
+    const { siteId: _b, ...siteB } = sitesB[0];
+    expect(siteA).toEqual(siteB);
+    expect(a.overdoseRate.after.overdoses).toBe(1);
+    // The outreach figures count the tasks as they were opened: the overdose of day 260, recorded
+    // before the disenrollment of day 250 was, opened its urgent task at once (the one decision made
+    // on what was known then); recorded after it, it opens none.
+    expect(outreachA.opened.byKind['overdose-urgent']).toBe(1);
+    expect(outreachB.opened.byKind['overdose-urgent']).toBe(2);
+    // 14 days from day 200, carried forward from 210 to 227, then 238..244: continuous through day 30.
+    expect(a.retention['30']).toMatchObject({ retained: 1, eligible: 1 });
   });
 });
 
