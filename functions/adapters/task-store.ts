@@ -26,6 +26,8 @@ const LISTED = [
   'status',
   'createdAt',
   'kioskId',
+  /** A kiosk contact task's dispense event: which request it answers. */
+  'eventId',
   'enrollmentId',
   'urgent',
   'escalatedAt',

@@ -49,6 +49,16 @@ export interface SimParameters {
   readonly disenrollment180: number;
   /** Share of people asking for a follow-up task to be completed each day. */
   readonly taskCompletionRate: number;
+  /** Share of people on a daily medication who move to take-home supplies (7, 14 or 28 days). */
+  readonly takeHomeRate: number;
+  /** Share of MOUD events that staff record late (1-10 days after they happened), so out of order. */
+  readonly lateEntryRate: number;
+  /** Share of disenrollments recorded late, and of those disenrolled whose later overdose is told. */
+  readonly lateDisenrollmentRate: number;
+  readonly overdoseAfterDisenrollmentRate: number;
+  /** Share of people with outreach consent who withdraw it, and without it who give it later. */
+  readonly consentWithdrawalRate: number;
+  readonly consentGivenLaterRate: number;
 }
 
 export const DEFAULT_PARAMETERS: SimParameters = {
@@ -70,6 +80,12 @@ export const DEFAULT_PARAMETERS: SimParameters = {
   fatalOverdoseRate: 0.05,
   disenrollment180: 0.2,
   taskCompletionRate: 0.7,
+  takeHomeRate: 0.5,
+  lateEntryRate: 0.08,
+  lateDisenrollmentRate: 0.4,
+  overdoseAfterDisenrollmentRate: 0.25,
+  consentWithdrawalRate: 0.12,
+  consentGivenLaterRate: 0.3,
 };
 
 export type SiteKind = 'jail' | 'emergency-department' | 'library' | 'shelter' | 'outdoor' | 'clinic';
@@ -150,9 +166,12 @@ export interface EnrollmentBody {
 
 export interface MoudEventBody {
   readonly eventId: string;
-  readonly type: 'dose' | 'injection' | 'visit' | 'missed-visit' | 'overdose' | 'disenrolled';
+  readonly type: 'dose' | 'injection' | 'visit' | 'missed-visit' | 'overdose' | 'disenrolled' | 'consent';
   readonly occurredOn: string;
   readonly fatal?: boolean;
+  /** A dose's days of supply (take-home); absent for a one-day dose. */
+  readonly daysSupply?: number;
+  readonly consent?: { readonly outreach: boolean; readonly part2: boolean };
 }
 
 export type Fact =
@@ -232,6 +251,9 @@ const CAPACITY: Readonly<Record<string, number>> = {
 
 const DAY_SECONDS = 86_400;
 
+/** ZIP codes in three-digit areas of 20,000 people or fewer (HIPAA safe harbor's restricted prefixes). */
+const SPARSE_AREA_ZIPS = ['03601', '05901', '69201', '82301', '87901', '89301'];
+
 function generateSites(parameters: SimParameters): Site[] {
   const random = stream(parameters.seed, 'sites');
   const count = Math.max(1, Math.ceil(parameters.kiosks / 2));
@@ -242,12 +264,14 @@ function generateSites(parameters: SimParameters): Site[] {
         ? [intBetween(random, 0, 4), ...(chance(random, 0.5) ? [intBetween(random, 0, 4)] : [])]
         : [];
     const zipBase = intBetween(random, 10_000, 99_000);
+    // Some sites also draw people from a sparsely populated three-digit area (reported as 000).
+    const sparse = chance(random, 0.4) ? [pick(random, SPARSE_AREA_ZIPS)] : [];
     return {
       siteId: `sim${parameters.seed}-site-${pad(i + 1, 2)}`,
       siteName: `${name} ${i + 1}`,
       kind,
       releaseWeekdays: [...new Set(releaseWeekdays)].sort(),
-      zips: [0, 1, 2].map((k) => String(zipBase + k * intBetween(random, 1, 40))),
+      zips: [...[0, 1, 2].map((k) => String(zipBase + k * intBetween(random, 1, 40))), ...sparse],
     };
   });
 }
@@ -605,17 +629,70 @@ function generateMoud(
       dayStreams[enrollDay].add(streamKey, { fact: enrollFact, retry: true, reorder: true });
 
     let nextInjection = startDelay;
+    // Daily medication: some move to take-home supplies once stable, refilled a little early or late.
+    const daily = injectionInterval(medication, random) === undefined;
+    const takeHome =
+      daily && profile !== 'never' && chance(random, parameters.takeHomeRate)
+        ? {
+            from: startDelay + intBetween(random, 7, 45),
+            supply: weighted(random, [
+              [7, 0.45],
+              [14, 0.4],
+              [28, 0.15],
+            ] as const),
+          }
+        : undefined;
+    let nextRefill = takeHome?.from ?? Number.POSITIVE_INFINITY;
+    // Consent to outreach withdrawn (and perhaps given back), or given later.
+    const consentDays = new Map<number, boolean>();
+    if (enrollment.consent.outreach && chance(random, parameters.consentWithdrawalRate)) {
+      const withdrawn = intBetween(random, 2, 150);
+      consentDays.set(withdrawn, false);
+      if (chance(random, 0.35)) consentDays.set(withdrawn + intBetween(random, 10, 40), true);
+    } else if (!enrollment.consent.outreach && chance(random, parameters.consentGivenLaterRate)) {
+      consentDays.set(intBetween(random, 2, 120), true);
+    }
+    /** Sends an event on its day, or, when staff record it late, a few days later (so out of order). */
+    const schedule = (body: MoudEventBody, onDay: number, lateRate: number): number => {
+      const late = chance(random, lateRate) ? intBetween(random, 1, 10) : 0;
+      const sendDay = Math.min(days - 1, onDay + late);
+      const fact: Fact = {
+        kind: 'moud-event',
+        key: `${participantRef}/${body.eventId}`,
+        participantRef,
+        event: body,
+      };
+      dayStreams[sendDay].add(streamKey, { fact, retry: false, reorder: false });
+      if (chance(random, parameters.staffRetryRate))
+        dayStreams[sendDay].add(streamKey, { fact, retry: true, reorder: chance(random, 0.5) });
+      return sendDay;
+    };
+
+    let endedBy: 'died' | 'disenrolled' | undefined;
+    let endedAt = 0;
+    /** The simulated day the disenrollment reaches the backend (later than it happened, when recorded late). */
+    let disenrollmentSent = 0;
     for (let k = 0; enrollDay + k < days; k += 1) {
       const day = addDays(enrolledOn, k);
       const inTreatment =
         profile !== 'never' && k >= startDelay && (profile === 'engaged' || k < (lapseDay as number));
-      const events: MoudEventBody[] = [];
-      const event = (type: MoudEventBody['type'], extra: { fatal?: boolean } = {}) =>
-        events.push({ eventId: uuid(random), type, occurredOn: day, ...extra });
+      const events: { body: MoudEventBody; lateRate: number }[] = [];
+      const event = (type: MoudEventBody['type'], extra: Partial<MoudEventBody> = {}) => {
+        const body = { eventId: uuid(random), type, occurredOn: day, ...extra };
+        events.push({
+          body,
+          lateRate: type === 'disenrolled' ? parameters.lateDisenrollmentRate : parameters.lateEntryRate,
+        });
+      };
 
       const interval = injectionInterval(medication, random);
       if (interval === undefined) {
-        if (inTreatment && chance(random, 0.94)) event('dose');
+        if (takeHome && k >= takeHome.from) {
+          if (k === nextRefill) {
+            if (inTreatment) event('dose', { daysSupply: takeHome.supply });
+            nextRefill += takeHome.supply + intBetween(random, -3, 2);
+          }
+        } else if (inTreatment && chance(random, 0.94)) event('dose');
       } else if (k === nextInjection) {
         if (inTreatment) event('injection');
         nextInjection += interval;
@@ -627,36 +704,46 @@ function generateMoud(
         } else if (chance(random, 0.6)) event('missed-visit');
         else if (chance(random, 0.15)) event('visit');
       }
+      const consent = consentDays.get(k);
+      if (consent !== undefined)
+        event('consent', { consent: { outreach: consent, part2: enrollment.consent.part2 } });
       const hazard = overdoseDailyBase * risk * (inTreatment ? IN_TREATMENT : OUT_OF_TREATMENT);
-      let ended = false;
       if (chance(random, hazard)) {
         const fatal = chance(random, parameters.fatalOverdoseRate);
         event('overdose', { fatal });
-        ended = fatal;
+        if (fatal) endedBy = 'died';
       }
-      if (!ended && chance(random, disenrollDaily)) {
+      if (!endedBy && chance(random, disenrollDaily)) {
         event('disenrolled');
-        ended = true;
+        endedBy = 'disenrolled';
       }
-
-      const today = dayStreams[enrollDay + k];
-      const atEnd: Send[] = [];
-      for (const body of events) {
-        const fact: Fact = {
-          kind: 'moud-event',
-          key: `${participantRef}/${body.eventId}`,
-          participantRef,
-          event: body,
+      for (const { body, lateRate } of events) {
+        const sentOn = schedule(body, enrollDay + k, lateRate);
+        if (body.type === 'disenrolled') disenrollmentSent = sentOn;
+      }
+      if (endedBy) {
+        endedAt = k;
+        break;
+      }
+    }
+    // Someone who left the program may still overdose, and staff may hear of it (it is not counted).
+    if (endedBy === 'disenrolled' && chance(random, parameters.overdoseAfterDisenrollmentRate)) {
+      // Often while the disenrollment is still unrecorded: the overdose then reaches the backend first.
+      const unrecorded = disenrollmentSent - enrollDay - endedAt - 1;
+      const k =
+        endedAt +
+        (unrecorded >= 1 && chance(random, 0.6)
+          ? intBetween(random, 1, unrecorded)
+          : intBetween(random, 1, 20));
+      if (enrollDay + k < days) {
+        const body: MoudEventBody = {
+          eventId: uuid(random),
+          type: 'overdose',
+          occurredOn: addDays(enrolledOn, k),
+          fatal: false,
         };
-        today.add(streamKey, { fact, retry: false, reorder: false });
-        if (chance(random, parameters.staffRetryRate)) {
-          const retry: Send = { fact, retry: true, reorder: chance(random, 0.5) };
-          if (chance(random, 0.5)) today.add(streamKey, retry);
-          else atEnd.push(retry);
-        }
+        schedule(body, enrollDay + k, parameters.lateEntryRate);
       }
-      for (const send of atEnd) today.add(streamKey, send);
-      if (ended) break;
     }
   }
   return people;

@@ -15,7 +15,14 @@ import {
 } from './plan.js';
 import { Progress } from './progress.js';
 import { hashUnit, weighted } from './random.js';
-import { type Acknowledged, type MoudTruth, moudTruth, type NaloxoneTruth, naloxoneTruth } from './truth.js';
+import {
+  type Acknowledged,
+  type ListedTask,
+  type MoudTruth,
+  moudTruth,
+  type NaloxoneTruth,
+  naloxoneTruth,
+} from './truth.js';
 
 /**
  * Plays a whole program against a running backend through its public HTTP API:
@@ -455,10 +462,23 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   await Promise.all(finished);
   progress.done();
 
-  // The truth, then the backend's reports for the same range, raw counts.
+  // Every task as the list shows it (the outreach figures' facts), the backend's now, then the truth
+  // and the backend's reports for the same range, raw counts.
+  const listed: ListedTask[] = [];
+  for (let next: string | undefined, first = true; first || next; first = false) {
+    const query = next ? `&next=${encodeURIComponent(next)}` : '';
+    const answer = await api.staff('tasks-list', 'admin', 'GET', `/v1/outreach/tasks?limit=500${query}`);
+    if (answer.status !== 200) {
+      stats.noteUnexpected('tasks-list', 'final', answer.status, answer.text);
+      break;
+    }
+    listed.push(...((answer.body?.tasks ?? []) as ListedTask[]));
+    next = answer.body?.next;
+  }
+  const asOf = (await api.health()).toISOString();
   const acks: Acknowledged = acknowledged;
-  const naloxone = naloxoneTruth(plan, acks, plan.startDay, plan.endDay);
-  const moud = moudTruth(plan, acks, plan.startDay, plan.endDay);
+  const naloxone = naloxoneTruth(plan, acks, plan.startDay, plan.endDay, asOf, listed);
+  const moud = moudTruth(plan, acks, plan.startDay, plan.endDay, asOf, listed);
   const range = `from=${plan.startDay}&to=${plan.endDay}&raw=true`;
   const [naloxoneReport, moudReport] = await Promise.all([
     api.staff('report', 'admin', 'GET', `/v1/reports/naloxone?${range}`),

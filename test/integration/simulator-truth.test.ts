@@ -8,8 +8,20 @@ import { ADMIN, OUTREACH, startTestBackend } from '../support/backend.js';
  * (3 kiosks, 40 days, 25 enrollments) played through the public API on a manual
  * clock the simulator moves a day at a time, then every figure of both reports compared
  * with the truth the simulator computed from what it generated and what was acknowledged.
+ * The hard cases are made frequent: take-home supplies, events recorded late and out of
+ * order, disenrollments recorded after an overdose that followed them, consent withdrawn
+ * and given.
  */
 const SIZE = { seed: 11, kiosks: 3, days: 40, enrollments: 25 } as const;
+const HARD_CASES = {
+  disenrollment180: 0.8,
+  overdoseAfterDisenrollmentRate: 1,
+  lateDisenrollmentRate: 0.8,
+  consentWithdrawalRate: 0.5,
+  consentGivenLaterRate: 0.8,
+  takeHomeRate: 0.8,
+  lateEntryRate: 0.2,
+} as const;
 
 let api: Awaited<ReturnType<typeof startTestBackend>>;
 let result: SimulationResult;
@@ -22,6 +34,7 @@ beforeAll(async () => {
     adminToken: ADMIN,
     outreachToken: OUTREACH,
     ...SIZE,
+    parameters: HARD_CASES,
     concurrency: 8,
     log: (line) => lines.push(line),
   });
@@ -60,6 +73,34 @@ describe('npm run simulate: the reports equal the truth of a simulated program',
     expect(moud.enrollments).toBe(SIZE.enrollments);
     expect(moud.retention['30'].eligible).toBeGreaterThan(0);
     expect(moud.overdoseRate.before.overdoses).toBeGreaterThan(0);
+    expect(naloxone.survey.surveys).toBeGreaterThan(0);
+    expect(naloxone.survey.zip3['000']).toBeGreaterThan(0);
+    expect(naloxone.outreach.opened.total).toBeGreaterThan(0);
+    expect(moud.outreach.opened.total).toBeGreaterThan(0);
+    expect(Object.values(moud.outreach.outcomes).reduce((sum, n) => sum + n, 0)).toBeGreaterThan(0);
+  });
+
+  it('played the hard cases: take-home supplies, consent changes, late entries, an overdose recorded before the earlier disenrollment', () => {
+    const sent = result.plan.days.flatMap((day) =>
+      day.streams.flatMap((stream) =>
+        stream.sends.filter((send) => !send.retry).map((send) => ({ day: day.day, fact: send.fact })),
+      ),
+    );
+    const moudEvents = sent.flatMap(({ day, fact }) => (fact.kind === 'moud-event' ? [{ day, fact }] : []));
+    expect(moudEvents.some(({ fact }) => (fact.event.daysSupply ?? 1) > 1)).toBe(true);
+    expect(moudEvents.filter(({ fact }) => fact.event.type === 'consent').length).toBeGreaterThan(1);
+    expect(moudEvents.filter(({ day, fact }) => fact.event.occurredOn < day).length).toBeGreaterThan(10);
+    const overdoseFirst = moudEvents.some(({ fact: overdose }, i) =>
+      moudEvents.some(
+        ({ fact: ending }, j) =>
+          j > i &&
+          ending.participantRef === overdose.participantRef &&
+          ending.event.type === 'disenrolled' &&
+          overdose.event.type === 'overdose' &&
+          overdose.event.occurredOn > ending.event.occurredOn,
+      ),
+    );
+    expect(overdoseFirst).toBe(true);
   });
 
   it('finds every naloxone figure of the backend report equal to the truth', () => {
@@ -83,6 +124,14 @@ describe('npm run simulate: the reports equal the truth of a simulated program',
     expect(backend.kitsDispensed).toEqual(truth.kitsDispensed);
     expect(backend.survivalRate).toBeCloseTo(truth.survivalRate as number, 9);
     expect(backend.reportRate).toBeCloseTo(truth.reportRate as number, 9);
+    for (const figure of ['emsCalled', 'emsNotCalled', 'emsUnanswered', 'countedThrough'] as const) {
+      expect(backend[figure], figure).toBe(truth[figure]);
+    }
+    expect(backend.dosesUsed.reports).toBe(truth.dosesUsed.reports);
+    expect(backend.dosesUsed.doses).toBe(truth.dosesUsed.doses);
+    expect(backend.dosesUsed.meanPerReport).toBeCloseTo(truth.dosesUsed.meanPerReport as number, 9);
+    expect(backend.survey).toEqual(truth.survey);
+    expect(backend.outreach).toEqual(truth.outreach);
     expect(backend.bySite).toEqual(truth.bySite);
     expect(backend.byDay).toEqual(truth.byDay);
   });
@@ -114,6 +163,8 @@ describe('npm run simulate: the reports equal the truth of a simulated program',
     const reduction = truth.overdoseRate.reduction;
     if (reduction === null) expect(backend.overdoseRate.reduction).toBeNull();
     else expect(Math.abs(backend.overdoseRate.reduction - reduction)).toBeLessThanOrEqual(1e-9);
+    expect(backend.outreach).toEqual(truth.outreach);
+    expect(backend.countedThrough).toBe(truth.countedThrough);
     expect(backend.bySite).toEqual(truth.bySite);
   });
 
@@ -125,7 +176,7 @@ describe('npm run simulate: the reports equal the truth of a simulated program',
   });
 
   it('generates the same facts, ids included, from the same seed (and other facts from another)', () => {
-    const parameters = parametersOf(SIZE);
+    const parameters = parametersOf({ ...SIZE, parameters: HARD_CASES });
     const again = generatePlan(parameters, result.plan.startDay);
     expect(planHash(again)).toBe(result.planHash);
     expect(planHash(generatePlan(parameters, result.plan.startDay))).toBe(result.planHash);
