@@ -181,6 +181,27 @@ describe('late and back-dated entries', () => {
     expect((await figures('site-late-b')).deaths).toBe(1);
   });
 
+  it('runs a finished follow-up again to escalate the urgent task of an overdose recorded after its end, dated before it', async () => {
+    // Arrange: the disenrollment of day 290 ends the follow-up once the task it had open is escalated.
+    await advanceTo(300);
+    const id = await enroll('site-late-c', 'methadone', 1, day(200));
+    await record(id, 'disenrolled', day(290));
+    await advanceTo(302);
+    expect(api.backend.workflows.isRunning(id)).toBe(false);
+
+    // Act: an overdose of day 280 is recorded now; a day passes.
+    await record(id, 'overdose', day(280), { fatal: false });
+    await advanceTo(303.5);
+
+    // Assert
+    const urgent = (await api.allTasks(ADMIN)).filter(
+      (task: { enrollmentId?: string; kind: string }) =>
+        task.enrollmentId === id && task.kind === 'overdose-urgent',
+    );
+    expect(urgent).toHaveLength(1);
+    expect(urgent[0].escalatedAt).toEqual(expect.any(String));
+  });
+
   it('gives the same figures for the same events recorded in the opposite order', async () => {
     // Arrange
     const events: [string, string, Record<string, unknown>?][] = [
