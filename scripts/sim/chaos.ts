@@ -192,16 +192,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   const announced = (topic: string, about: string) =>
     lines.some((line) => line.topic === topic && line.message.includes(`"${about}"`));
+  // Outreach consent of enrollments whose consent never changed (a consent event makes what was due
+  // depend on when it was recorded: those are checked by the consent tests, not here).
   const consent = new Map<string, boolean>();
+  const changed = new Set<string>();
   for (const day of simulation.plan.days) {
     for (const { sends } of day.streams) {
       for (const { fact } of sends) {
+        if (fact.kind === 'moud-event' && fact.event.type === 'consent') changed.add(fact.participantRef);
         if (fact.kind !== 'enrollment') continue;
         const enrollmentId = simulation.enrollmentIds.get(fact.enrollment.participantRef);
         if (enrollmentId) consent.set(enrollmentId, fact.enrollment.consent.outreach);
       }
     }
   }
+  for (const [participantRef, enrollmentId] of simulation.enrollmentIds)
+    if (changed.has(participantRef)) consent.set(enrollmentId, false);
   const faultEvents = simulation.plan.days.flatMap((day) =>
     day.streams.flatMap((s) =>
       s.sends.flatMap(({ fact, retry }) =>
