@@ -1,7 +1,12 @@
 import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { backoff } from '../core/backoff.js';
 import type { FollowUpPlan, FollowUpTask } from '../core/followup.js';
-import { escalationCounters, openedCounters, outreachCounterKey } from '../core/outreach.js';
+import {
+  countsInOutreach,
+  escalationCounters,
+  openedCounters,
+  outreachCounterKey,
+} from '../core/outreach.js';
 import { taskIndexKeys } from '../core/tasks.js';
 import { counterUpdates } from './aggregates-store.js';
 import { cancellationReasons, documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
@@ -104,7 +109,7 @@ export async function writePlan(
   for (const taskId of decided.escalate) {
     const task = tasks.find((candidate) => candidate.taskId === taskId);
     countedWith.push(
-      task
+      task && countsInOutreach(task)
         ? [
             {
               key: outreachCounterKey({ ...task, siteId: String(task.siteId ?? enrollment.siteId) }),

@@ -22,6 +22,13 @@ export interface CountedTask {
   readonly countedOn?: unknown;
 }
 
+/**
+ * Whether the reports count what happens to this task: only tasks counted when they opened (they
+ * carry `countedOn`), so that no outcome or escalation is counted for a task whose opening was not.
+ */
+export const countsInOutreach = (task: object): boolean =>
+  typeof (task as { readonly countedOn?: unknown }).countedOn === 'string';
+
 export const outreachProgramOf = (task: Pick<CountedTask, 'source' | 'kind'>): Program =>
   task.source === 'kiosk' || task.kind === 'kiosk-contact' ? 'naloxone' : 'moud';
 

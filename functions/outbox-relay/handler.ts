@@ -6,7 +6,7 @@ import { logger } from '../adapters/logger.js';
 import { count, gauge, observed } from '../adapters/observability.js';
 import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
 import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
-import { escalationCounters, outreachCounterKey } from '../core/outreach.js';
+import { countsInOutreach, escalationCounters, outreachCounterKey } from '../core/outreach.js';
 import type { ScheduledRun } from '../core/schedule.js';
 import { messageKindOf } from '../core/tasks.js';
 
@@ -50,7 +50,9 @@ async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise
               },
             },
             outboxPut(notification),
-            ...counterUpdates([{ key: outreachCounterKey(task), counters: escalationCounters() }]),
+            ...(countsInOutreach(task)
+              ? counterUpdates([{ key: outreachCounterKey(task), counters: escalationCounters() }])
+              : []),
           ],
         }),
       );

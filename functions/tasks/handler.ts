@@ -11,7 +11,7 @@ import { completeTask, getContact, getTask, listTaskPage, taskStreams } from '..
 import { workflows } from '../adapters/workflows.js';
 import { canonicalUuid } from '../core/canonical.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
-import { completionCounters, outreachCounterKey } from '../core/outreach.js';
+import { completionCounters, countsInOutreach, outreachCounterKey } from '../core/outreach.js';
 import { decodeCursor, encodeCursor } from '../core/paging.js';
 import { DEFAULT_PAGE_LIMIT, keyId, taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
 import { TASK_STATUSES } from '../core/tasks.js';
@@ -82,12 +82,9 @@ async function complete(request: HttpRequest) {
   const at = now();
   // The outcome goes into the reports' outreach figures with the completion (core/outreach.ts).
   const result = await completeTask(taskId, outcome, request.actor?.id ?? 'unknown', at, (task) =>
-    counterUpdates([
-      {
-        key: outreachCounterKey(task),
-        counters: completionCounters(task, outcome, at),
-      },
-    ]),
+    countsInOutreach(task)
+      ? counterUpdates([{ key: outreachCounterKey(task), counters: completionCounters(task, outcome, at) }])
+      : [],
   );
   if (result.status === 'missing') throw notFound('No such task.');
   if (result.status === 'already' && result.task.outcome !== outcome) {

@@ -45,6 +45,7 @@ const task = (overrides: Item = {}): Item => ({
   status: 'open',
   source: 'kiosk',
   contactId: 'C-1',
+  countedOn: '2026-11-20',
   ...overrides,
 });
 
@@ -421,6 +422,18 @@ describe('completing a task', () => {
     expect(counters.Update?.Key).toMatchObject({ sk: '2026-11-20#site-7' });
     expect(String(counters.Update?.Key?.pk)).toMatch(/^naloxone#2026-11#/);
     expect(addedCounters(counters.Update!)).toEqual({ 'outreach:outcome:reached': 1, 'outreach:hours:0': 1 });
+  });
+
+  it('counts nothing for a task opened before the reports counted tasks (it has no countedOn)', async () => {
+    ddb
+      .on(GetCommand, { TableName: TABLE.tasks, Key: { taskId: 'T-1' } })
+      .resolves({ Item: task({ countedOn: undefined }) });
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const response = await complete('T-1', { outcome: 'reached' });
+
+    expect(response.status).toBe(200);
+    expect(transaction()).toHaveLength(1);
   });
 
   it('answers 200 when the task is completed again with the same outcome, and counts nothing again', async () => {

@@ -65,6 +65,7 @@ function openTask(overrides: Item = {}): Item {
     contactId: ENROLLMENT_ID,
     dueAt: '2026-11-19T09:00:00.000Z',
     createdAt: '2026-11-19T09:00:00.000Z',
+    countedOn: '2026-11-19',
     escalateAt: '2026-11-20T09:00:00.000Z',
     ...overrides,
   };
