@@ -268,18 +268,23 @@ export function unpublishedNoticeDeletes(
   ]);
 }
 
-/** The outreach consent in force now: the last consent event's (kept as `consentNow`), else the enrollment's. */
-export function outreachConsentNow(record: {
+/** The consent in force now: the last consent event's (kept as `consentNow`), else the enrollment's. */
+export function consentNowOf(record: {
   readonly consentOutreach?: boolean;
-  readonly consentNow?: { readonly outreach: boolean };
-}): boolean {
-  return record.consentNow ? record.consentNow.outreach === true : record.consentOutreach === true;
+  readonly consentPart2?: boolean;
+  readonly consentNow?: { readonly outreach: boolean; readonly part2: boolean };
+}): { outreach: boolean; part2: boolean } {
+  return record.consentNow
+    ? { outreach: record.consentNow.outreach === true, part2: record.consentNow.part2 === true }
+    : { outreach: record.consentOutreach === true, part2: record.consentPart2 === true };
 }
 
-/** Outreach consent in force now for each of `enrollmentIds` (unknown ones left out), read in batches of 100. */
-export async function outreachConsents(enrollmentIds: readonly string[]): Promise<Map<string, boolean>> {
+/** The consent in force now for each of `enrollmentIds` (unknown ones left out), read in batches of 100. */
+export async function consentsNow(
+  enrollmentIds: readonly string[],
+): Promise<Map<string, { outreach: boolean; part2: boolean }>> {
   const table = tableName('enrollments');
-  const found = new Map<string, boolean>();
+  const found = new Map<string, { outreach: boolean; part2: boolean }>();
   const unique = [...new Set(enrollmentIds)];
   for (let start = 0; start < unique.length; start += 100) {
     let keys: Record<string, unknown>[] = unique
@@ -294,13 +299,13 @@ export async function outreachConsents(enrollmentIds: readonly string[]): Promis
             [table]: {
               Keys: keys,
               ConsistentRead: true,
-              ProjectionExpression: 'enrollmentId, consentOutreach, consentNow',
+              ProjectionExpression: 'enrollmentId, consentOutreach, consentPart2, consentNow',
             },
           },
         }),
       );
       for (const item of out.Responses?.[table] ?? [])
-        found.set(String(item.enrollmentId), outreachConsentNow(item));
+        found.set(String(item.enrollmentId), consentNowOf(item));
       keys = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
     }
   }

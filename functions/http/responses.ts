@@ -81,6 +81,13 @@ export const siteListResponse = z
 export const taskDetailResponse = z
   .looseObject({
     ...taskFields,
+    consent: z
+      .looseObject({ outreach: z.boolean(), part2: z.boolean() })
+      .nullable()
+      .optional()
+      .meta({
+        description: 'A task of an enrollment: the consent in force now (outreach; 42 CFR Part 2 sharing)',
+      }),
     contact: z
       .looseObject({ phone: z.string().optional(), topic: z.string().optional() })
       .nullable()

@@ -4,7 +4,7 @@ import { counterUpdates } from '../adapters/aggregates-store.js';
 import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
 import { documentClient } from '../adapters/dynamo.js';
-import { outreachConsents, touchEnrollment } from '../adapters/enrollment-store.js';
+import { consentsNow, touchEnrollment } from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
 import { sealer } from '../adapters/sealer.js';
 import { completeTask, getContact, getTask, listTaskPage, taskStreams } from '../adapters/task-store.js';
@@ -28,7 +28,7 @@ async function list(request: HttpRequest) {
   if (next !== undefined && !cursor)
     throw invalid('invalid_request', [{ path: 'next', message: 'is not a cursor of this listing' }]);
   const page = await listTaskPage(statuses, limit ?? DEFAULT_PAGE_LIMIT, cursor?.positions);
-  const consents = await outreachConsents(
+  const consents = await consentsNow(
     page.tasks.map((task) => task.enrollmentId).filter((id): id is string => typeof id === 'string'),
   );
   return json(200, {
@@ -48,8 +48,11 @@ function withoutIndexKeys<T extends Record<string, unknown>>(task: T): Omit<T, '
  * enrollment's) says "do not contact" and carries no contact details. A kiosk contact task is a
  * person's own request to be contacted.
  */
-function doNotContact(task: Record<string, unknown>, consents: ReadonlyMap<string, boolean>): boolean {
-  return typeof task.enrollmentId === 'string' && consents.get(task.enrollmentId) !== true;
+function doNotContact(
+  task: Record<string, unknown>,
+  consents: ReadonlyMap<string, { readonly outreach: boolean }>,
+): boolean {
+  return typeof task.enrollmentId === 'string' && consents.get(task.enrollmentId)?.outreach !== true;
 }
 
 async function show(request: HttpRequest) {
@@ -57,10 +60,13 @@ async function show(request: HttpRequest) {
   const task = await getTask(taskId);
   if (!task) throw notFound('No such task.');
   const enrollmentId = typeof task.enrollmentId === 'string' ? task.enrollmentId : undefined;
-  const consents = enrollmentId ? await outreachConsents([enrollmentId]) : new Map<string, boolean>();
+  const consents = enrollmentId ? await consentsNow([enrollmentId]) : new Map();
   const hidden = doNotContact(task, consents);
+  // Staff see the consent in force now on a task of an enrollment (outreach, and 42 CFR Part 2 sharing).
+  const consent = enrollmentId ? { consent: consents.get(enrollmentId) ?? null } : {};
   const stored = task.contactId && !hidden ? await getContact(task.contactId) : undefined;
-  if (!stored) return json(200, { ...withoutIndexKeys(task), doNotContact: hidden, contact: null });
+  if (!stored)
+    return json(200, { ...withoutIndexKeys(task), ...consent, doNotContact: hidden, contact: null });
   const actor = request.actor?.id ?? 'unknown';
   // The read is recorded before the details are shown: no audit entry, no details. A read of an
   // enrollment's contact is kept under the enrollment: its access log (42 CFR Part 2 § 2.25).
@@ -73,7 +79,7 @@ async function show(request: HttpRequest) {
   );
   const contact = JSON.parse(await sealer().open(stored.sealed, `contact:${task.contactId}`));
   logger.info('contact details read', { taskId, actor });
-  return json(200, { ...withoutIndexKeys(task), doNotContact: false, contact });
+  return json(200, { ...withoutIndexKeys(task), ...consent, doNotContact: false, contact });
 }
 
 async function complete(request: HttpRequest) {

@@ -81,7 +81,12 @@ describe('consent staff can see and change', () => {
     // Assert
     expect(listed.doNotContact).toBe(true);
     expect(detail.status).toBe(200);
-    expect(detail.body).toMatchObject({ taskId: opened.taskId, doNotContact: true, contact: null });
+    expect(detail.body).toMatchObject({
+      taskId: opened.taskId,
+      doNotContact: true,
+      contact: null,
+      consent: { outreach: false, part2: true },
+    });
     expect(detail.text).not.toContain(PHONE.slice(2));
   });
 

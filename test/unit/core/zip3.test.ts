@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import restricted from '../../../functions/core/metrics/zip3-restricted.json' with { type: 'json' };
 import { RESTRICTED_ZIP3, zip3Of } from '../../../functions/core/metrics/zip3.js';
+import restricted from '../../../functions/core/metrics/zip3-restricted.json' with { type: 'json' };
 
 describe('ZIP codes as reports show them', () => {
   it('keeps the first three digits of a ZIP code in a populous area', () => {

@@ -357,7 +357,12 @@ describe('showing a task', () => {
       const response = await show('T-2');
 
       expect(response.status).toBe(200);
-      expect(response.body).toMatchObject({ taskId: 'T-2', doNotContact: true, contact: null });
+      expect(response.body).toMatchObject({
+        taskId: 'T-2',
+        doNotContact: true,
+        contact: null,
+        consent: { outreach: false, part2: true },
+      });
       expect(response.text).not.toContain(PHONE.slice(2));
       expect(ddb).not.toHaveReceivedCommand(PutCommand);
       expect(kms).not.toHaveReceivedCommand(DecryptCommand);
