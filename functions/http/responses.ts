@@ -81,13 +81,9 @@ export const siteListResponse = z
 export const taskDetailResponse = z
   .looseObject({
     ...taskFields,
-    consent: z
-      .looseObject({ outreach: z.boolean(), part2: z.boolean() })
-      .nullable()
-      .optional()
-      .meta({
-        description: 'A task of an enrollment: the consent in force now (outreach; 42 CFR Part 2 sharing)',
-      }),
+    consent: z.looseObject({ outreach: z.boolean(), part2: z.boolean() }).nullable().optional().meta({
+      description: 'A task of an enrollment: the consent in force now (outreach; 42 CFR Part 2 sharing)',
+    }),
     contact: z
       .looseObject({ phone: z.string().optional(), topic: z.string().optional() })
       .nullable()
@@ -271,7 +267,8 @@ export const successResponses: Record<
   'GET /v1/moud/enrollments/{enrollmentId}/access-log': [
     {
       status: 200,
-      description: 'Every consent given or changed and every read of the contact details, oldest first',
+      description:
+        'Every consent given or changed and every read of the contact details, oldest first (entries of one instant in no particular order)',
       schema: accessLogResponse,
     },
   ],
