@@ -52,11 +52,12 @@ export const tables = {
         include: ['siteId', 'lastSeenAt', 'offlineAfterMinutes'],
       },
       {
-        // Sparse: outages whose offline time is still to be counted into the report (`outage` = accrue).
+        // Sparse: outages whose offline time is still to be counted into the report (`outage` = accrue), by
+        // when the next part is due: the next UTC midnight while the kiosk is offline, at once when it is back.
         indexName: 'byOutage',
         partitionKey: { name: 'outage', type: 'S' },
-        sortKey: { name: 'accruedTo', type: 'S' },
-        include: ['siteId', 'offlineSince', 'outageEndedAt'],
+        sortKey: { name: 'outageDueAt', type: 'S' },
+        include: ['siteId', 'offlineSince', 'accruedTo', 'outageEndedAt'],
       },
     ],
   },

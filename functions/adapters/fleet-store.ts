@@ -105,16 +105,32 @@ export async function nextSilence(from: string, reads: ReadCounter): Promise<str
   return page.Items?.[0]?.silentAt as string | undefined;
 }
 
-/** Outages whose offline time is still to be counted (few: the kiosks offline now, and those just back). */
-export async function outagesToCount(reads: ReadCounter): Promise<KioskRecord[]> {
+/** Outages with offline time due to be counted by `now`: a day just ended, or the kiosk just back. */
+export async function outagesToCount(now: string, reads: ReadCounter): Promise<KioskRecord[]> {
   const items = await queryAll({
     TableName: tableName('kiosks'),
     IndexName: 'byOutage',
-    KeyConditionExpression: 'outage = :accrue',
-    ExpressionAttributeValues: { ':accrue': 'accrue' },
+    KeyConditionExpression: 'outage = :accrue AND outageDueAt <= :now',
+    ExpressionAttributeValues: { ':accrue': 'accrue', ':now': now },
   });
   reads.items += items.length;
   return items as unknown as KioskRecord[];
+}
+
+/** When the next outage has offline time to count: one item read. */
+export async function nextOutage(now: string, reads: ReadCounter): Promise<string | undefined> {
+  const page = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName('kiosks'),
+      IndexName: 'byOutage',
+      KeyConditionExpression: 'outage = :accrue AND outageDueAt > :now',
+      ExpressionAttributeValues: { ':accrue': 'accrue', ':now': now },
+      ProjectionExpression: 'outageDueAt',
+      Limit: 1,
+    }),
+  );
+  reads.items += page.ScannedCount ?? 0;
+  return page.Items?.[0]?.outageDueAt as string | undefined;
 }
 
 /** Lot rows whose expiry alert is due by `now` (the rest of the index is not read). */

@@ -1,6 +1,7 @@
 import {
   type FleetKiosk,
   type LotRowState,
+  nextUtcMidnight,
   offlineAfterMinutesOf,
   secondsByDay,
   startOfUtcDay,
@@ -64,10 +65,17 @@ export function outageCount(kiosk: FleetKiosk, now: Date): { steps: OutageStep[]
               { remove: ['offlineSince'] },
               { remove: ['accruedTo'] },
               { remove: ['outageEndedAt'] },
+              { remove: ['outageDueAt'] },
             ],
             conditions: [from, { path: ['outageEndedAt'], op: '=', value: ended }],
           }
-        : { actions: [{ set: ['accruedTo'], value: to }], conditions: [from] },
+        : {
+            actions: [
+              { set: ['accruedTo'], value: to },
+              { set: ['outageDueAt'], value: nextUtcMidnight(to) },
+            ],
+            conditions: [from],
+          },
     });
     from = { path: ['accruedTo'], op: '=', value: to };
   }
@@ -82,6 +90,7 @@ export function silenceChange(kiosk: FleetKiosk): ItemChange {
       { remove: ['watch'] },
       { set: ['offlineSince'], value: since },
       { set: ['accruedTo'], value: since },
+      { set: ['outageDueAt'], value: nextUtcMidnight(since) },
       { set: ['outage'], value: 'accrue' },
     ],
     conditions: [

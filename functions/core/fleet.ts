@@ -45,6 +45,8 @@ export interface FleetState {
   readonly offlineSince?: string;
   readonly accruedTo?: string;
   readonly outageEndedAt?: string;
+  /** When the sweep next has offline time of this outage to count (the byOutage index's sort key). */
+  readonly outageDueAt?: string;
   readonly openFaults?: Partial<Record<FaultCode, OpenFault>>;
   readonly lastTemperatureC?: number;
   readonly lastTemperatureAt?: string;
@@ -141,7 +143,10 @@ export function livenessOf(kiosk: FleetKiosk, now: Date): Liveness {
     // Marked offline by the sweep: this event ends the outage.
     return {
       change: merge(heard, {
-        actions: [{ set: ['outageEndedAt'], value: at }],
+        actions: [
+          { set: ['outageEndedAt'], value: at },
+          { set: ['outageDueAt'], value: at },
+        ],
         conditions: [
           { path: ['offlineSince'], op: '=', value: kiosk.offlineSince },
           { notExists: ['outageEndedAt'] },
@@ -159,6 +164,7 @@ export function livenessOf(kiosk: FleetKiosk, now: Date): Liveness {
           { set: ['offlineSince'], value: deadline },
           { set: ['accruedTo'], value: deadline },
           { set: ['outageEndedAt'], value: at },
+          { set: ['outageDueAt'], value: at },
           { set: ['outage'], value: 'accrue' },
         ],
         conditions: [
@@ -401,6 +407,10 @@ export function secondsByDay(from: string, to: string): { day: string; seconds: 
 
 /** The start of the UTC day of `now`. */
 export const startOfUtcDay = (now: Date) => new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS);
+
+/** The first UTC midnight after `at`. */
+export const nextUtcMidnight = (at: string) =>
+  new Date(Math.floor(Date.parse(at) / DAY_MS) * DAY_MS + DAY_MS).toISOString();
 
 export const KIOSK_STATUSES = ['offline', 'faulted', 'quarantined', 'low-stock', 'ok'] as const;
 export type KioskStatus = (typeof KIOSK_STATUSES)[number];

@@ -4,6 +4,7 @@ import {
   applyChanges,
   dueExpiryAlerts,
   nextExpiryAlert,
+  nextOutage,
   nextSilence,
   outagesToCount,
   ReadCounter,
@@ -14,11 +15,8 @@ import { count, observed } from '../adapters/observability.js';
 import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
 import type { Notification } from '../adapters/publisher.js';
 import { aggregateKey } from '../core/aggregates.js';
-import { startOfUtcDay } from '../core/fleet.js';
 import { expiryAlertChange, outageCount, silenceChange, silenceNotice } from '../core/fleet-sweep.js';
 import type { ScheduledRun } from '../core/schedule.js';
-
-const DAY_MS = 86_400_000;
 
 /**
  * Scheduled (every 15 minutes in AWS; embedded, at every step of the backend clock and at the time it
@@ -39,11 +37,9 @@ export const handler = observed(async (): Promise<ScheduledRun & { itemsRead: nu
   let silent = 0;
   let expiryAlerts = 0;
   let stale = 0;
-  let ongoing = false;
 
-  for (const kiosk of await outagesToCount(reads)) {
+  for (const kiosk of await outagesToCount(atIso, reads)) {
     const plan = outageCount(kiosk, at);
-    if (plan.ongoing) ongoing = true;
     for (const step of plan.steps) {
       const counters = step.days.map(({ day, seconds }) => ({
         Update: counterUpdate(aggregateKey('naloxone', day, kiosk.siteId, kiosk.kioskId), {
@@ -80,7 +76,6 @@ export const handler = observed(async (): Promise<ScheduledRun & { itemsRead: nu
     }
     notifications.push(notice);
     silent += 1;
-    ongoing = true;
     logger.info('kiosk silent', { kioskId: kiosk.kioskId, silentAt: kiosk.silentAt });
   }
 
@@ -109,13 +104,14 @@ export const handler = observed(async (): Promise<ScheduledRun & { itemsRead: nu
   }
 
   // When there is next work: the next silence deadline (a kiosk is offline once it has passed), the next
-  // expiry alert, and the next UTC midnight while an outage runs (its day is counted then).
+  // expiry alert, and the next outage day to count. One item read each.
   const deadline = await nextSilence(atIso, reads);
   const alert = await nextExpiryAlert(atIso, reads);
+  const outage = await nextOutage(atIso, reads);
   const candidates = [
     deadline ? Date.parse(deadline) + 1 : undefined,
     alert ? Date.parse(alert) : undefined,
-    ongoing ? startOfUtcDay(at).getTime() + DAY_MS : undefined,
+    outage ? Date.parse(outage) : undefined,
   ].filter((time): time is number => time !== undefined && time > at.getTime());
 
   const failed = await deliver(notifications);
