@@ -67,7 +67,9 @@ async function measure(size: number) {
     const clock = backend.clock;
     if (!isManual(clock)) throw new Error('the bench needs a manual clock');
     const sweep = (
-      (await import(pathToFileURL(`${process.cwd()}/${functions.fleetSweep.entry}`).href)) as { handler: Sweep }
+      (await import(pathToFileURL(`${process.cwd()}/${functions.fleetSweep.entry}`).href)) as {
+        handler: Sweep;
+      }
     ).handler;
     const run = async (at: number) => {
       clock.manual.set(new Date(at));

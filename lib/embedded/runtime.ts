@@ -187,7 +187,15 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     jobs,
     () => workflows.idle(),
     (job, error) =>
-      log(JSON.stringify({ level: 'WARN', message: 'scheduled run failed', job, errorName: error.name, errorMessage: error.message })),
+      log(
+        JSON.stringify({
+          level: 'WARN',
+          message: 'scheduled run failed',
+          job,
+          errorName: error.name,
+          errorMessage: error.message,
+        }),
+      ),
   );
   await scheduler.start(options.relayIntervalMs);
   const relayOutbox = () => scheduled('outboxRelay')({});
