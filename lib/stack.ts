@@ -35,6 +35,7 @@ import {
   type WorkflowUse,
   workflows as workflowDeclarations,
 } from './manifest.js';
+import { lambdaBundling } from './bundling/options.js';
 import { acknowledgeFindings } from './nag.js';
 import { Operations } from './ops.js';
 import { removalPolicy, type StageConfig, stageConfig, subscribeEndpoints, tagStage } from './stages.js';
@@ -49,8 +50,6 @@ const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const logRetention = logs.RetentionDays.ONE_YEAR;
 
 /** Same banner for every bundle: lets bundled CommonJS dependencies `require` inside an ES module. */
-const esmRequireBanner =
-  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
 /**
  * An IAM role whose permissions live in one customer-managed policy instead of
@@ -425,15 +424,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       environment,
       // Scheduled runs: the next tick is the retry; a failed run goes to the DLQ for an alarm instead.
       ...(scheduled ? { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0 } : {}),
-      bundling: {
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        bundleAwsSDK: true,
-        mainFields: ['module', 'main'],
-        banner: esmRequireBanner,
-      },
+      bundling: { ...lambdaBundling, format: OutputFormat.ESM, mainFields: [...lambdaBundling.mainFields] },
     });
 
     for (const [tableName, access] of Object.entries(declaration.tables) as [TableName, string][]) {
