@@ -503,8 +503,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     });
     userPool.addGroup('AdminGroup', { groupName: 'admin', description: 'Bridgeway administrators' });
     userPool.addGroup('OutreachGroup', { groupName: 'outreach', description: 'Bridgeway outreach staff' });
-    const client = userPool.addClient('StaffClient', {
-      authFlows: { userSrp: true },
+    const staffClient = {
       generateSecret: false,
       disableOAuth: true,
       preventUserExistenceErrors: true,
@@ -512,19 +511,11 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.hours(12),
-    });
+    };
+    const client = userPool.addClient('StaffClient', { ...staffClient, authFlows: { userSrp: true } });
     // The AWS CLI cannot do SRP and a terminal has no hosted UI: this client signs in with USER_PASSWORD_AUTH
     // (the password goes to Cognito over TLS, never to Bridgeway), and the pool's MFA still asks for the TOTP code.
-    const cliClient = userPool.addClient('StaffCliClient', {
-      authFlows: { userPassword: true },
-      generateSecret: false,
-      disableOAuth: true,
-      preventUserExistenceErrors: true,
-      enableTokenRevocation: true,
-      idTokenValidity: Duration.hours(1),
-      accessTokenValidity: Duration.hours(1),
-      refreshTokenValidity: Duration.hours(12),
-    });
+    const cliClient = userPool.addClient('StaffCliClient', { ...staffClient, authFlows: { userPassword: true } });
     return { userPool, client, cliClient };
   }
 
