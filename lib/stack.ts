@@ -17,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
+import { lambdaBundling } from './bundling/options.js';
 import {
   type FunctionDeclaration,
   type FunctionName,
@@ -35,7 +36,6 @@ import {
   type WorkflowUse,
   workflows as workflowDeclarations,
 } from './manifest.js';
-import { lambdaBundling } from './bundling/options.js';
 import { acknowledgeFindings } from './nag.js';
 import { Operations } from './ops.js';
 import { removalPolicy, type StageConfig, stageConfig, subscribeEndpoints, tagStage } from './stages.js';
@@ -515,7 +515,10 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     const client = userPool.addClient('StaffClient', { ...staffClient, authFlows: { userSrp: true } });
     // The AWS CLI cannot do SRP and a terminal has no hosted UI: this client signs in with USER_PASSWORD_AUTH
     // (the password goes to Cognito over TLS, never to Bridgeway), and the pool's MFA still asks for the TOTP code.
-    const cliClient = userPool.addClient('StaffCliClient', { ...staffClient, authFlows: { userPassword: true } });
+    const cliClient = userPool.addClient('StaffCliClient', {
+      ...staffClient,
+      authFlows: { userPassword: true },
+    });
     return { userPool, client, cliClient };
   }
 

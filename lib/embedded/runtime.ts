@@ -122,6 +122,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   useClock(clock.now);
   useLocalTransport(snsClient, outbox.serve);
   useLocalTransport(kmsClient, localKms(dataDir).serve);
+  // The handlers' DynamoDB client talks to the store in-process: same serialization, no loopback socket.
+  (dynamoClient.config as { requestHandler: unknown }).requestHandler = dynamo.requestHandler;
   const faults = options.faults ?? FaultInjector.fromEnv(env);
   for (const client of [dynamoClient, snsClient, kmsClient, sfnClient]) removeFaults(client);
   if (faults) {
