@@ -1098,7 +1098,7 @@ describe('the web ACL in front of the API', () => {
     }[];
     // The name ends with a suffix drawn when the stack is created (a token): look at its literal start.
     const wafLogs = logGroups.find((group) =>
-      JSON.stringify(group.Properties.LogGroupName ?? '').includes('"aws-waf-logs-'),
+      String(JSON.stringify(group.Properties.LogGroupName)).includes('"aws-waf-logs-'),
     );
 
     // Assert
