@@ -1,5 +1,6 @@
 import restrictedZip3 from '../../functions/core/metrics/zip3-restricted.json' with { type: 'json' };
 import { addDays, dayNumber, utcDayOf } from './days.js';
+import { KioskReplay } from './fleet-truth.js';
 import type { EnrollmentBody, Fact, KioskEventBody, MoudEventBody, Plan, UseReportBody } from './plan.js';
 
 /**
@@ -109,9 +110,8 @@ export function naloxoneTruth(
 ) {
   const through = throughOf(to, asOf);
   const siteOfKiosk = new Map(plan.kiosks.map((kiosk) => [kiosk.kioskId, kiosk.siteId]));
-  const stock = new Map(
-    plan.kiosks.map((kiosk) => [kiosk.kioskId, { ...kiosk.inventory } as Record<string, number>]),
-  );
+  // Stock per lot, quarantines and their swaps (scripts/sim/fleet-truth.ts): what a dispense could not cover.
+  const replays = new Map(plan.kiosks.map((kiosk) => [kiosk.kioskId, new KioskReplay(kiosk.inventory)]));
   const kitsDispensed: Record<string, number> = Object.fromEntries(CATALOGUE.map((sku) => [sku, 0]));
   const total = emptyCell();
   const bySite = new Map<string, NaloxoneCell>();
@@ -143,17 +143,12 @@ export function naloxoneTruth(
     const event: KioskEventBody = fact.event;
     const siteId = siteOfKiosk.get(fact.kioskId) as string;
     const day = utcDayOf(event.occurredAt);
-    const kioskStock = stock.get(fact.kioskId) as Record<string, number>;
+    const replay = replays.get(fact.kioskId) as KioskReplay;
     const counted = inRange(day);
     if (event.type === 'dispense') {
       dispenseDay.set(`${fact.kioskId}/${event.eventId.toLowerCase()}`, day);
-      const perSku = new Map<string, number>();
-      for (const { sku, quantity } of event.items) perSku.set(sku, (perSku.get(sku) ?? 0) + quantity);
-      for (const [sku, quantity] of perSku) {
-        const have = kioskStock[sku] ?? 0;
-        if (counted) stockMismatchUnits += Math.max(0, quantity - have);
-        kioskStock[sku] = Math.max(0, have - quantity);
-      }
+      const { mismatch } = replay.dispense(event.items);
+      if (counted) stockMismatchUnits += mismatch;
       if (!counted) continue;
       for (const cell of cellsOf(day, siteId)) {
         cell.dispenseEvents += 1;
@@ -172,14 +167,18 @@ export function naloxoneTruth(
         else zipUnanswered += 1;
       }
     } else if (event.type === 'restock') {
-      for (const { sku, quantity } of event.items) kioskStock[sku] = (kioskStock[sku] ?? 0) + quantity;
+      replay.restock(event);
       if (!counted) continue;
       cellsOf(day, siteId);
       restockEvents += 1;
-    } else {
+    } else if (event.type === 'fault') {
+      replay.reading(event.temperatureC);
       if (!counted) continue;
       cellsOf(day, siteId);
       faultEvents += 1;
+    } else {
+      // A heartbeat changes no count; a reading outside a label range quarantines (and a swap follows).
+      replay.reading(event.temperatureC);
     }
   }
 

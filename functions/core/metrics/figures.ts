@@ -15,6 +15,8 @@ export class Figures {
   readonly values = new Map<string, number>();
   readonly relations: Relation[] = [];
   private hidden: ReadonlySet<string> = new Set();
+  /** Whether the answer shows raw counts (decided by `suppress`). */
+  raw = false;
 
   /** Registers a count under `id` and gives the id back. */
   count(id: string, value: number): string {
@@ -29,6 +31,7 @@ export class Figures {
 
   /** Decides what to hide: nothing with raw counts, else primary and complementary suppression. */
   suppress(raw: boolean): void {
+    this.raw = raw;
     this.hidden = raw ? new Set() : suppressedFigures(this.values, this.relations);
   }
 

@@ -2,6 +2,7 @@ import type { AggregateRow } from '../aggregate-row.js';
 import { countedThrough } from '../aggregates.js';
 import { SKUS } from '../schemas.js';
 import { addCounters, Figures, outreachSection } from './figures.js';
+import { fleetDefinitions, fleetSection } from './fleet.js';
 import { type Cell, CSV_DEFINITION, SUPPRESSION_DEFINITION } from './suppression.js';
 import { zip3Of, zip3Source } from './zip3.js';
 
@@ -10,7 +11,7 @@ import { zip3Of, zip3Source } from './zip3.js';
  * code below computes exactly what `naloxoneDefinitions` says. Change one,
  * change the other, and bump the version.
  */
-export const NALOXONE_DEFINITIONS_VERSION = 'naloxone-2';
+export const NALOXONE_DEFINITIONS_VERSION = 'naloxone-3';
 
 export const NALOXONE_KIT_SKUS = SKUS.filter((sku) => sku.startsWith('naloxone-'));
 
@@ -67,7 +68,7 @@ export const naloxoneDefinitions = {
       'dispense events whose survey was answered (surveys), by answer: first time getting naloxone (yes, no, unanswered), ' +
       'for whom (self, other, both, unspecified, unanswered), ZIP code as its first three digits (unanswered apart)',
     window: 'occurredAt within [from, to], UTC days inclusive',
-    exclusions: 'a "no" to firstTime is counted from naloxone-2 on; earlier ones count as unanswered',
+    exclusions: 'a "no" to firstTime is counted from naloxone-3 on; earlier ones count as unanswered',
     zip3: `${zip3Source.rule}. Restricted prefixes (shown as 000): ${zip3Source.restrictedPrefixes}. Source: ${zip3Source.source} (${zip3Source.published})`,
   },
   outreach: {
@@ -83,6 +84,8 @@ export const naloxoneDefinitions = {
   },
   suppression: SUPPRESSION_DEFINITION,
   csv: CSV_DEFINITION,
+  // The kiosk fleet (functions/core/metrics/fleet.ts): kits by lot, quarantined units, offline hours.
+  ...fleetDefinitions,
 } as const;
 
 /** Measures shown per site and per day: none of them is a sum of the others. */
@@ -222,6 +225,8 @@ export function naloxoneReport(allRows: readonly AggregateRow[], options: Naloxo
   ]);
 
   const outreach = outreachSection(f, counters, [['kiosk-contact', 'contactRequests']]);
+  // The kiosk fleet (functions/core/metrics/fleet.ts): kits by lot, quarantined units, offline hours.
+  const fleet = fleetSection(rows, f, { kits: skuIds, mismatch: 'stockMismatchUnits' });
   f.suppress(options.raw);
 
   const cells = (prefix: string) =>
@@ -271,6 +276,7 @@ export function naloxoneReport(allRows: readonly AggregateRow[], options: Naloxo
       ),
     },
     outreach: outreach(),
+    ...fleet(),
     bySite: sites.map((siteId) => ({ siteId, ...cells(`bySite[${siteId}]`) })),
     byDay: days.map((day) => ({ day, ...cells(`byDay[${day}]`) })),
     smallCellsSuppressed: !options.raw,

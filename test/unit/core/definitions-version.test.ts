@@ -13,10 +13,11 @@ import {
  */
 const PUBLISHED: Record<string, string> = {
   'naloxone-1': 'cf54f949da247048',
+  'naloxone-2': 'f4bf141c70200b6a',
   'moud-1': 'a227bc6a30befff5',
-  // Issue 9: complementary suppression, asOf, survey, zip3, EMS, doses, outreach, CSV; days' supply,
-  // order-independent endings.
-  'naloxone-2': '7899982dbcbd8283',
+  // Issue 9: complementary suppression (the fleet's counts included), asOf, survey, zip3, EMS, doses,
+  // outreach, CSV; days' supply, order-independent endings.
+  'naloxone-3': '6081aa00bcd2c2b8',
   'moud-2': 'a9b73cf585c63d43',
 };
 

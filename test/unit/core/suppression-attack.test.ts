@@ -110,7 +110,11 @@ function figureOf(answer: unknown) {
     for (const part of path.match(/[^.[\]]+|\[[^\]]*\]/g) ?? []) {
       if (part.startsWith('[')) {
         const key = part.slice(1, -1);
-        value = (value as Record<string, unknown>[]).find((row) => row.siteId === key || row.day === key);
+        value = (value as Record<string, unknown>[]).find(
+          (row) => row.siteId === key || row.day === key || `${row.sku}|${row.lot ?? ''}` === key,
+        );
+        // A lot row's figure is its kits.
+        if (value && (value as { sku?: string }).sku) value = (value as { kits: unknown }).kits;
       } else value = (value as Record<string, unknown> | undefined)?.[part];
     }
     return value as Shown;
@@ -146,6 +150,9 @@ const naloxoneRow = fc
     noAnswer: fc.integer({ min: 0, max: 4 }),
     hours: fc.integer({ min: 0, max: 72 }),
     escalated: fc.integer({ min: 0, max: 4 }),
+    lotA: small,
+    quarantined4: fc.integer({ min: 0, max: 14 }),
+    quarantined8: fc.integer({ min: 0, max: 4 }),
   })
   .map((r): AggregateRow => {
     const contactRequests = Math.min(r.contact, r.dispense);
@@ -177,6 +184,14 @@ const naloxoneRow = fc
       'outreach:outcome:no-answer': noAnswer,
       [`outreach:hours:${r.hours}`]: reached + noAnswer,
       'outreach:escalated': Math.min(r.escalated, contactRequests),
+      // The fleet: every unit given out came from a lot (stock without one: the empty lot).
+      'lot:naloxone-nasal-4mg:A-1': Math.min(r.lotA, r.kits4),
+      'lot:naloxone-nasal-4mg:B-2': r.kits4 - Math.min(r.lotA, r.kits4),
+      'lot:naloxone-nasal-8mg:': r.kits8,
+      'lot:fentanyl-test-strips:S-1': r.strips,
+      quarantinedUnits: r.quarantined4 + r.quarantined8,
+      'quarantined:naloxone-nasal-4mg': r.quarantined4,
+      'quarantined:naloxone-nasal-8mg': r.quarantined8,
     };
     return { day: r.day, siteId: r.siteId, counters };
   });
@@ -271,6 +286,16 @@ describe('an attacker with one naloxone report answer', () => {
           ...Object.keys(answer.outreach.outcomes).map((k) => `outreach.outcomes.${k}`),
           'outreach.stillOpen',
         ]);
+        // The fleet: the units of the lots and the mismatch add up to every SKU dispensed; SKUs to quarantinedUnits.
+        attack.holds([
+          ...answer.kitsByLot.map(({ sku, lot }) => [`kitsByLot[${sku}|${lot ?? ''}]`, 1] as const),
+          ['stockMismatchUnits', 1],
+          ...Object.keys(answer.kitsDispensed).map((sku) => [`kitsDispensed.${sku}`, -1] as const),
+        ]);
+        attack.sum(
+          'quarantinedUnits',
+          Object.keys(answer.quarantinedUnitsBySku).map((sku) => `quarantinedUnitsBySku.${sku}`),
+        );
         attack.rate('survivalRate', 'survived', ['survived', 'died']);
         attack.rate('reportRate', 'useReports', ['naloxoneKitsDispensed']);
         attack.rate('dosesUsed.meanPerReport', 'dosesUsed.doses', ['dosesUsed.reports']);

@@ -345,7 +345,7 @@ describe('the naloxone report as CSV', () => {
     expect(figure('total', '', 'smallCellsSuppressed')).toBe('false');
     expect(figure('definitions', 'survivalRate', 'numerator')).toBe('use reports with outcome survived');
     expect(figure('definitions', 'csv', 'precision')).toContain('4 decimals');
-    expect(figure('total', '', 'definitionsVersion')).toBe('naloxone-2');
+    expect(figure('total', '', 'definitionsVersion')).toBe('naloxone-3');
   });
 
   it('answers JSON when format=json, whatever Accept says', async () => {
