@@ -11,7 +11,7 @@ import {
   type KioskRegistration,
 } from '../core/schemas.js';
 import { taskIndexKeys } from '../core/tasks.js';
-import { merge } from '../core/updates.js';
+import { applyChange, type ItemChange, merge } from '../core/updates.js';
 import { counterUpdate } from './aggregates-store.js';
 import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
 import { expressionsOf } from './expressions.js';
@@ -74,31 +74,37 @@ export async function createKiosk(
   return written.status === 'created';
 }
 
-/** The kiosk and, when an event id is known, that event: one round trip. */
-export async function loadKioskAndEvent(
-  kioskId: string,
-  eventId: string | undefined,
-): Promise<{ kiosk?: KioskRecord; event?: StoredEvent }> {
-  const kiosks = tableName('kiosks');
-  const events = tableName('kioskEvents');
-  const requestItems: Record<string, { Keys: Record<string, string>[]; ConsistentRead: boolean }> = {
-    [kiosks]: { Keys: [{ kioskId }], ConsistentRead: true },
-  };
-  if (eventId) requestItems[events] = { Keys: [{ kioskId, eventId }], ConsistentRead: true };
-  let pending: typeof requestItems | undefined = requestItems;
-  const found: Record<string, Record<string, unknown>[]> = {};
-  // BatchGet may hand back unprocessed keys under load; ask again for just those.
-  for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt += 1) {
-    if (attempt > 0) await sleep(20 * 2 ** Math.min(attempt, 5));
-    const out = await documentClient.send(new BatchGetCommand({ RequestItems: pending }));
-    for (const [table, items] of Object.entries(out.Responses ?? {}))
-      found[table] = [...(found[table] ?? []), ...items];
-    pending = out.UnprocessedKeys as typeof requestItems | undefined;
-  }
-  return {
-    kiosk: found[kiosks]?.[0] as unknown as KioskRecord | undefined,
-    event: found[events]?.[0] as StoredEvent | undefined,
-  };
+/** The kiosk, read consistently: one round trip. */
+export async function getKiosk(kioskId: string): Promise<KioskRecord | undefined> {
+  const out = await documentClient.send(
+    new GetCommand({ TableName: tableName('kiosks'), Key: { kioskId }, ConsistentRead: true }),
+  );
+  return out.Item as KioskRecord | undefined;
+}
+
+/** A recorded event of the kiosk, if there is one: one round trip. */
+export async function getStoredEvent(kioskId: string, eventId: string): Promise<StoredEvent | undefined> {
+  const out = await documentClient.send(
+    new GetCommand({ TableName: tableName('kioskEvents'), Key: { kioskId, eventId }, ConsistentRead: true }),
+  );
+  return out.Item as StoredEvent | undefined;
+}
+
+/** The change an event makes to its kiosk item: the plan's, on the version it was planned from, and a new version. */
+export function kioskWrite(kiosk: Kiosk, plan: EventPlan): ItemChange {
+  const version = (kiosk as { version?: number }).version;
+  return merge(plan.kioskChange, {
+    actions: [{ add: ['version'], value: 1 }],
+    conditions: [
+      { exists: ['kioskId'] },
+      version === undefined ? { notExists: ['version'] } : { path: ['version'], op: '=', value: version },
+    ],
+  });
+}
+
+/** The kiosk as a successful write left it: what the container keeps for the next event. */
+export function kioskAfter(kiosk: KioskRecord, plan: EventPlan): KioskRecord {
+  return applyChange(kiosk, kioskWrite(kiosk, plan));
 }
 
 export type RecordOutcome =
@@ -131,12 +137,14 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
       recordedAt: now.toISOString(),
     }),
   ];
-  // Every event changes the kiosk (at least: it was heard), conditioned on what the plan read.
+  // Every event changes the kiosk (at least: it was heard), conditioned on the very version the plan read:
+  // a handler plans from the kiosk as its container last saw it, and any write since makes it plan again
+  // from the item DynamoDB hands back.
   items.push({
     Update: {
       TableName: tableName('kiosks'),
       Key: { kioskId: kiosk.kioskId },
-      ...expressionsOf(merge(plan.kioskChange, { actions: [], conditions: [{ exists: ['kioskId'] }] })),
+      ...expressionsOf(kioskWrite(kiosk, plan)),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     } as Update,
   });

@@ -70,3 +70,41 @@ export function mapChange(
     conditions: [{ notExists: [map] }],
   };
 }
+
+type Item = { [key: string]: unknown };
+
+function at(item: Item, path: Path): unknown {
+  let node: unknown = item;
+  for (const key of path) node = node && typeof node === 'object' ? (node as Item)[key] : undefined;
+  return node;
+}
+
+function put(item: Item, path: Path, value: unknown): void {
+  let node = item;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object') node[key] = {};
+    node = node[key] as Item;
+  }
+  const last = path[path.length - 1];
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+}
+
+/**
+ * The item as DynamoDB leaves it after `change` applied to `item` (conditions assumed met): what a
+ * writer that keeps a copy of an item (a container's kiosk records) holds after its own write.
+ * Every value on the right of an action is read from the item before the change, as DynamoDB does.
+ */
+export function applyChange<T extends object>(item: T, change: ItemChange): T {
+  const before = item as unknown as Item;
+  const after = structuredClone(before);
+  for (const action of change.actions) {
+    if ('remove' in action) put(after, action.remove, undefined);
+    else if ('add' in action) put(after, action.add, Number(at(before, action.add) ?? 0) + action.value);
+    else if ('minus' in action) put(after, action.set, Number(at(before, action.set)) - action.minus);
+    else if ('from' in action) put(after, action.set, structuredClone(at(before, action.from)));
+    else put(after, action.set, structuredClone(action.value));
+  }
+  return after as unknown as T;
+}

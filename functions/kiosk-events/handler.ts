@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { bodyLimitBytes } from '../../lib/manifest.js';
 import { now } from '../adapters/clock.js';
 import {
+  getKiosk,
+  getStoredEvent,
   type KioskRecord,
-  loadKioskAndEvent,
+  kioskAfter,
   type StoredEvent,
   writeKioskEvent,
 } from '../adapters/kiosk-store.js';
@@ -32,6 +34,50 @@ import { type HttpAnswer, type HttpRequest, json, routeGroup, validate } from '.
 export const KIOSK_BODY_LIMIT_BYTES = bodyLimitBytes.kiosk;
 /** Concurrent events that race for the same stock re-plan from the item DynamoDB hands back. */
 const MAX_ATTEMPTS = 40;
+
+/**
+ * Kiosk records as this container last read, wrote or was handed them. The signature is checked
+ * against them locally, and every write is conditioned on the kiosk's version it was planned from,
+ * so a record another container changed costs one more round trip (the write hands the item back),
+ * never a wrong write. A new secret this copy does not know yet is read afresh when a signature fails.
+ */
+const kiosks = new Map<string, { kiosk: KioskRecord; readAt: number }>();
+/** How long a record is trusted before it is read again anyway (real milliseconds). */
+const KIOSK_CACHE_MS = 60_000;
+
+/** Reads under way, so that a burst of a new kiosk's events reads it once. */
+const reading = new Map<string, Promise<KioskRecord | undefined>>();
+
+async function kioskOf(kioskId: string, fresh = false): Promise<KioskRecord | undefined> {
+  const cached = kiosks.get(kioskId);
+  if (!fresh && cached && Date.now() - cached.readAt < KIOSK_CACHE_MS) return cached.kiosk;
+  const under = fresh ? undefined : reading.get(kioskId);
+  if (under) return under;
+  const read = getKiosk(kioskId).then(
+    (kiosk) => {
+      reading.delete(kioskId);
+      remember(kiosk);
+      return kiosk;
+    },
+    (error) => {
+      reading.delete(kioskId);
+      throw error;
+    },
+  );
+  reading.set(kioskId, read);
+  return read;
+}
+
+function remember(kiosk: KioskRecord | undefined): void {
+  if (!kiosk) return;
+  if (kiosks.size > 10_000) kiosks.clear();
+  kiosks.set(kiosk.kioskId, { kiosk, readAt: Date.now() });
+}
+
+/** Tests: forget every kiosk record this container holds. */
+export function forgetKiosks(): void {
+  kiosks.clear();
+}
 
 /** Opened secrets by their sealed form (a kiosk has at most two in use: current and previous). */
 const secrets = new Map<string, string>();
@@ -92,18 +138,22 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
   const signature = header(request, 'x-kiosk-signature');
   if (!kioskId || !timestamp || !signature || !/^[A-Za-z0-9-]{3,64}$/.test(kioskId)) throw unauthorized();
 
-  // Parsed before the signature check only to learn the eventId for the one batched read; nothing
-  // about the body is answered before the signature over its raw bytes is known to be good.
   const parsed = parseJsonBytes(raw);
   // UUIDs are case-insensitive: an upper-case eventId keys the same event as its lower-case form.
   const body: unknown = parsed.ok ? withCanonicalEventId(parsed.value) : undefined;
   const claimedId = (body as { eventId?: unknown } | null)?.eventId;
   const eventId = typeof claimedId === 'string' && claimedId.length <= 64 ? claimedId : undefined;
 
-  // One round trip: the kiosk (to check the signature) and the event, should this be a retry.
-  const { kiosk, event: stored } = await loadKioskAndEvent(kioskId, eventId);
+  // No round trip in the common case: the kiosk as this container knows it, read afresh only when
+  // it is not known yet or the signature fails (a rotated secret).
+  let kiosk = await kioskOf(kioskId);
   if (!kiosk) throw unauthorized();
-  const signing = await signingSecret(kiosk, { timestamp, signature }, raw);
+  let signing = await signingSecret(kiosk, { timestamp, signature }, raw);
+  if (!signing) {
+    kiosk = await kioskOf(kioskId, true);
+    if (!kiosk) throw unauthorized();
+    signing = await signingSecret(kiosk, { timestamp, signature }, raw);
+  }
   if (!signing) throw unauthorized();
   // Duplicates are told apart by an HMAC of the body under the kiosk's fingerprint key, which a secret
   // rotation leaves as it is (kiosks of earlier versions: their first secret), so a retry stays a retry.
@@ -112,8 +162,16 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
   if (!parsed.ok) throw invalid('invalid_event', [{ path: '', message: TOO_DEEP_MESSAGE }]);
 
   const bodyFingerprint = fingerprint(fingerprintKey, canonicalJson(body));
-  if (stored) return sameOrConflict(stored, bodyFingerprint, body);
-  const event = validEvent(body);
+  let event: KioskEvent;
+  try {
+    event = validEvent(body);
+  } catch (error) {
+    // A retry of an event recorded while its occurredAt was in the window is still a duplicate: the
+    // one case that reads the stored event first (a valid event finds it through its write's guard).
+    const stored = eventId ? await getStoredEvent(kioskId, eventId) : undefined;
+    if (stored) return sameOrConflict(stored, bodyFingerprint, body);
+    throw error;
+  }
 
   const taskId = randomUUID();
   const contact =
@@ -152,6 +210,7 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
     });
     if (outcome.status === 'exists') return sameOrConflict(outcome.stored, bodyFingerprint, body);
     if (outcome.status === 'recorded') {
+      remember(kioskAfter(view, plan));
       await deliver(notifications);
       count('kioskEventsRecorded');
       if (plan.task) count('tasksOpened');
@@ -161,6 +220,7 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
       return json(201, { eventId: event.eventId, status: 'recorded' });
     }
     view = outcome.kiosk;
+    remember(view);
     // A transaction on the same kiosk or counters is in flight (a kiosk flushing a queue): back off.
     await backoff(attempt, 5, 1_000);
   }

@@ -28,7 +28,7 @@ describe('kiosks flushing queued events in bursts', () => {
     });
     const duplicates = Array.from({ length: 150 }, () => unique[Math.floor(random() * unique.length)]);
     const sends = [...unique, ...duplicates].sort(() => random() - 0.5);
-    const batchesBefore = api.backend.dynamo.stats().byOperation.BatchGetItem ?? 0;
+    const readsBefore = api.backend.dynamo.stats().byOperation.GetItem ?? 0;
 
     const answers = await inPool(sends, 32, ({ kiosk, event }) => api.kioskPost(kiosk, event));
 
@@ -43,8 +43,10 @@ describe('kiosks flushing queued events in bursts', () => {
     const expectedKits = unique.reduce((sum, { event }) => sum + event.items[0].quantity, 0);
     expect(report.body.dispenseEvents).toBe(350);
     expect(report.body.kitsDispensed['naloxone-nasal-4mg']).toBe(expectedKits);
-    // One batched read per request (kiosk + possible earlier event), no matter the outcome.
-    expect((api.backend.dynamo.stats().byOperation.BatchGetItem ?? 0) - batchesBefore).toBe(500);
+    // Each kiosk is read once (the container keeps it); retries and new events alike go straight to the write.
+    expect((api.backend.dynamo.stats().byOperation.GetItem ?? 0) - readsBefore).toBeLessThanOrEqual(
+      kiosks.length,
+    );
   });
 
   it('keeps stock exact and alerts once when 48 concurrent dispenses race at one kiosk across its threshold', async () => {

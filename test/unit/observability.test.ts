@@ -1,16 +1,18 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   QueryCommand,
   ScanCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../functions/adapters/clock.js';
@@ -23,7 +25,7 @@ import {
 } from '../../functions/adapters/observability.js';
 import { sign } from '../../functions/core/signing.js';
 import { handler as followUpSteps } from '../../functions/follow-up/handler.js';
-import { handler as kioskEvents } from '../../functions/kiosk-events/handler.js';
+import { forgetKiosks, handler as kioskEvents } from '../../functions/kiosk-events/handler.js';
 import { handler as relay } from '../../functions/outbox-relay/handler.js';
 import { metrics as declared } from '../../lib/manifest.js';
 import { apiEvent, invoke, lambdaContext } from '../support/events.js';
@@ -98,14 +100,13 @@ beforeEach(() => {
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
   useClock(() => new Date(NOW));
   installFakeKms(kms);
+  forgetKiosks();
   storedEvents = {};
-  ddb.on(BatchGetCommand).callsFake((input) => {
-    const responses: Record<string, Item[]> = {};
-    for (const [table, { Keys }] of Object.entries(
-      input.RequestItems as Record<string, { Keys: Record<string, string>[] }>,
-    )) {
-      responses[table] = Keys.map((key) =>
-        table === TABLE.kiosks
+  ddb.on(GetCommand).callsFake((input) => {
+    const key = input.Key as Record<string, string>;
+    return {
+      Item:
+        input.TableName === TABLE.kiosks
           ? {
               kioskId: 'K-0001',
               siteId: 'site-7',
@@ -116,12 +117,25 @@ beforeEach(() => {
               secretSealed: fakeSealed(SECRET, 'kiosk-secret:K-0001'),
             }
           : storedEvents[`${key.kioskId}/${key.eventId}`],
-      ).filter((item): item is Item => item !== undefined);
-    }
-    return { Responses: responses, UnprocessedKeys: {} };
+    };
   });
   ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
-    for (const item of input.TransactItems ?? []) {
+    const items = input.TransactItems ?? [];
+    const guard = items.find((item) => item.Put?.TableName === TABLE.kioskEvents)?.Put;
+    const stored = guard && storedEvents[`${guard.Item?.kioskId}/${guard.Item?.eventId}`];
+    if (stored) {
+      // As DynamoDB does: the event's guard finds it there and hands it back.
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: items.map((item) =>
+          item.Put === guard
+            ? { Code: 'ConditionalCheckFailed', Item: marshall(stored, { removeUndefinedValues: true }) }
+            : { Code: 'None' },
+        ),
+      });
+    }
+    for (const item of items) {
       if (item.Put?.TableName === TABLE.kioskEvents) {
         storedEvents[`${item.Put.Item?.kioskId}/${item.Put.Item?.eventId}`] = item.Put.Item as Item;
       }

@@ -6,9 +6,9 @@ import {
 import { KMSClient } from '@aws-sdk/client-kms';
 import { InternalErrorException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -19,7 +19,7 @@ import { useClock } from '../../../functions/adapters/clock.js';
 import { logger } from '../../../functions/adapters/logger.js';
 import { aggregateKey } from '../../../functions/core/aggregates.js';
 import { sign } from '../../../functions/core/signing.js';
-import { handler } from '../../../functions/kiosk-events/handler.js';
+import { forgetKiosks, handler } from '../../../functions/kiosk-events/handler.js';
 import { apiEvent, invoke } from '../../support/events.js';
 import {
   addedCounters,
@@ -136,29 +136,30 @@ beforeEach(() => {
   useClock(() => new Date(NOW));
   installFakeKms(kms);
   silenceLogger();
+  forgetKiosks();
 
   kiosks = { 'K-0001': kioskItem(), 'K-0002': kioskItem({ siteId: 'site-9' }, 'K-0002', OTHER_SECRET) };
   storedEvents = {};
   calls = [];
-  ddb.on(BatchGetCommand).callsFake((input) => {
-    calls.push('batchGet');
-    const responses: Record<string, Item[]> = {};
-    for (const [table, { Keys }] of Object.entries(
-      input.RequestItems as Record<string, { Keys: Record<string, string>[] }>,
-    )) {
-      responses[table] = Keys.map((key) =>
-        table === TABLE.kiosks
-          ? kiosks[key.kioskId]
-          : table === TABLE.kioskEvents
-            ? storedEvents[`${key.kioskId}/${key.eventId}`]
-            : undefined,
-      ).filter((item): item is Item => item !== undefined);
-    }
-    return { Responses: responses, UnprocessedKeys: {} };
+  ddb.on(GetCommand).callsFake((input) => {
+    calls.push('get');
+    const key = input.Key as Record<string, string>;
+    const item =
+      input.TableName === TABLE.kiosks
+        ? kiosks[key.kioskId]
+        : input.TableName === TABLE.kioskEvents
+          ? storedEvents[`${key.kioskId}/${key.eventId}`]
+          : undefined;
+    return { Item: item };
   });
   ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+    const items = input.TransactItems ?? [];
+    const [guard] = putsInto(items, TABLE.kioskEvents);
+    const stored = guard && storedEvents[`${guard.Item?.kioskId}/${guard.Item?.eventId}`];
+    // As DynamoDB does: the event's guard finds the event already there and hands it back (ALL_OLD).
+    if (stored) return cancelledAt(items.indexOf(items.find((item) => item.Put === guard)!), stored)(input);
     calls.push('transactWrite');
-    for (const put of putsInto(input.TransactItems ?? [], TABLE.kioskEvents))
+    for (const put of putsInto(items, TABLE.kioskEvents))
       storedEvents[`${put.Item?.kioskId}/${put.Item?.eventId}`] = put.Item as Item;
     return {};
   });
@@ -278,7 +279,8 @@ describe('recording a signed kiosk event', () => {
 
     await invoke(handler, signed(body));
 
-    expect(calls).toEqual(['batchGet', 'transactWrite', 'publish', 'batchWrite']);
+    // The kiosk read once (this container did not know it yet), one transaction, then the notice.
+    expect(calls).toEqual(['get', 'transactWrite', 'publish', 'batchWrite']);
     const [outboxRow] = putsInto(transactItems(), TABLE.outbox);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: TOPIC_ARN.outreach,
@@ -418,7 +420,7 @@ describe('recording a signed kiosk event', () => {
     const items = transactItems();
     const [stockUpdate] = updatesOf(items, TABLE.kiosks);
     expect(spelled(stockUpdate.UpdateExpression, stockUpdate)).toMatch(
-      new RegExp(`^SET stock\\.${SKU} = 0, .* ADD mismatchUnits 2$`),
+      new RegExp(`^SET stock\\.${SKU} = 0, .* ADD mismatchUnits 2, version 1$`),
     );
     expect(addedCounters(updatesOf(items, TABLE.aggregates)[0])).toMatchObject({
       dispenseEvents: 1,
@@ -429,7 +431,7 @@ describe('recording a signed kiosk event', () => {
 });
 
 describe('retries and races', () => {
-  it('answers a retry of the same event 200 duplicate from the pre-read, whatever the key order or spacing, in one DynamoDB call', async () => {
+  it('answers a retry of the same event 200 duplicate from the guard of its write, whatever the key order or spacing, in one DynamoDB call', async () => {
     const first = dispense({ contactRequest: { phone: PHONE, topic: 'treatment' } });
     expect((await invoke(handler, signed(first))).status).toBe(201);
     ddb.resetHistory();
@@ -444,9 +446,38 @@ describe('retries and races', () => {
 
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ eventId: EVENT_ID, status: 'duplicate' });
+    // The kiosk is known from the first event: the one call is the write, cancelled on its guard.
     expect(ddb.calls()).toHaveLength(1);
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(calls.at(-1)).toBe('transactWrite:cancelled');
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('records a second event of a known kiosk in one DynamoDB call', async () => {
+    expect((await invoke(handler, signed(dispense()))).status).toBe(201);
+    ddb.resetHistory();
+
+    const response = await invoke(
+      handler,
+      signed(dispense({ eventId: '9a1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5f61' })),
+    );
+
+    expect(response.status).toBe(201);
+    expect(ddb.calls()).toHaveLength(1);
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+
+  it('reads the kiosk afresh when a signature fails against what it knows (a secret rotated elsewhere)', async () => {
+    expect((await invoke(handler, signed(dispense()))).status).toBe(201);
+    kiosks['K-0001'] = kioskItem({ secretSealed: fakeSealed('rotated-secret', 'kiosk-secret:K-0001') });
+    ddb.resetHistory();
+
+    const response = await invoke(
+      handler,
+      signed(dispense({ eventId: '9a1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5f62' }), { secret: 'rotated-secret' }),
+    );
+
+    expect(response.status).toBe(201);
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
   });
 
   it('answers 200 duplicate even when the retried event has since left the 30-day window', async () => {
@@ -469,7 +500,9 @@ describe('retries and races', () => {
 
     expect(response.status).toBe(409);
     expect(response.body.error.code).toBe('event_id_conflict');
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    // The write was tried and cancelled on its guard: nothing of it landed.
+    expect(calls.at(-1)).toBe('transactWrite:cancelled');
+    expect(storedEvents[`K-0001/${EVENT_ID}`]?.items).toEqual([{ sku: SKU, quantity: 1 }]);
   });
 
   it('answers 200 when a concurrent copy of the same event commits first (cancelled on the event guard)', async () => {
@@ -525,7 +558,7 @@ describe('retries and races', () => {
       putsInto(transactItems(0), TABLE.kioskEvents)[0].Item?.fingerprint,
     );
     // The re-planned write takes the stock to the threshold: one low-stock message, after the commit.
-    expect(calls).toEqual(['batchGet', 'transactWrite:cancelled', 'transactWrite', 'publish', 'batchWrite']);
+    expect(calls).toEqual(['get', 'transactWrite:cancelled', 'transactWrite', 'publish', 'batchWrite']);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC_ARN.restock });
   });
 
@@ -719,7 +752,7 @@ describe('dependency failures', () => {
     new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }),
     new InternalServerError({ message: 'Internal server error', $metadata: {} }),
   ])('answers 503 with the contract error body when the pre-read fails with $name', async (error) => {
-    ddb.on(BatchGetCommand).rejects(error);
+    ddb.on(GetCommand).rejects(error);
 
     const response = await invoke(handler, signed(dispense()));
 

@@ -5,9 +5,9 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { sign } from '../../../functions/core/signing.js';
-import { handler } from '../../../functions/kiosk-events/handler.js';
+import { forgetKiosks, handler } from '../../../functions/kiosk-events/handler.js';
 import { apiEvent, invoke } from '../../support/events.js';
 import {
   addedCounters,
@@ -109,15 +109,9 @@ beforeEach(() => {
   useClock(() => new Date(NOW));
   installFakeKms(kms);
   silenceLogger();
+  forgetKiosks();
   kiosk = kioskItem();
-  ddb.on(BatchGetCommand).callsFake((input) => {
-    const tables = input.RequestItems as Record<string, unknown>;
-    return {
-      Responses: Object.fromEntries(
-        Object.keys(tables).map((table) => [table, table === TABLE.kiosks ? [kiosk] : []]),
-      ),
-    };
-  });
+  ddb.on(GetCommand).callsFake((input) => ({ Item: input.TableName === TABLE.kiosks ? kiosk : undefined }));
   ddb.on(TransactWriteCommand).resolves({});
   ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
@@ -136,14 +130,14 @@ describe('a heartbeat', () => {
     // Assert
     expect(response.status).toBe(201);
     expect(ddb.calls().map((call) => call.args[0].constructor.name)).toEqual([
-      'BatchGetCommand',
+      'GetCommand',
       'TransactWriteCommand',
     ]);
     expect(transactItems()).toHaveLength(2);
     expect(putsInto(TABLE.kioskEvents)[0]?.Item).toMatchObject({ type: 'heartbeat', temperatureC: 21 });
     const [update] = updatesOf(TABLE.kiosks);
     expect(spelled(update!.UpdateExpression, update!)).toBe(
-      'SET lastTemperatureC = 21, lastTemperatureAt = "2026-11-20T15:00:00.000Z", lastSeenAt = "2026-11-20T15:00:00.000Z", silentAt = "2026-11-21T15:00:00.000Z", watch = "online"',
+      'SET lastTemperatureC = 21, lastTemperatureAt = "2026-11-20T15:00:00.000Z", lastSeenAt = "2026-11-20T15:00:00.000Z", silentAt = "2026-11-21T15:00:00.000Z", watch = "online" ADD version 1',
     );
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
   });
