@@ -26,6 +26,7 @@ import {
   type RouteDeclaration,
   routes,
   sealingKey as sealingKeyDeclaration,
+  staffDirectory as staffDirectoryDeclaration,
   type TableDeclaration,
   type TableName,
   type TopicName,
@@ -167,6 +168,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     this.userPool = auth.userPool;
     this.userPoolClient = auth.client;
     this.staffCliClient = auth.cliClient;
+    this.grantStaffDirectory();
     this.api = this.createApi();
     this.webAcl = addRequestFirewall(this, this.api, this.dataKey, logRetention, {
       removalPolicy: removalPolicy(this.stage),
@@ -484,6 +486,27 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     return fn;
   }
 
+  /**
+   * Functions that read who the staff are (manifest `staffDirectory`): the user pool's id, and
+   * `cognito-idp:ListUsersInGroup` on this pool alone — no other Cognito action, no other pool.
+   */
+  private grantStaffDirectory(): void {
+    for (const [name, declaration] of Object.entries(functionDeclarations) as [
+      FunctionName,
+      FunctionDeclaration,
+    ][]) {
+      if (!declaration.staffDirectory) continue;
+      const fn = this.functions[name];
+      fn.addEnvironment(staffDirectoryDeclaration.envVar, this.userPool.userPoolId);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cognito-idp:ListUsersInGroup'],
+          resources: [this.userPool.userPoolArn],
+        }),
+      );
+    }
+  }
+
   private createUserPool(): {
     userPool: cognito.UserPool;
     client: cognito.UserPoolClient;
@@ -552,17 +575,21 @@ export class BridgewayStack extends Stack implements BridgewayResources {
         stageName: 'prod',
         tracingEnabled: true,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
-          caller: false,
-          user: false,
-          ip: true,
-          requestTime: true,
-          httpMethod: true,
-          resourcePath: true,
-          status: true,
-          protocol: true,
-          responseLength: true,
-        }),
+        // The standard fields, and the person: the e-mail of the staff member's ID token (who they are,
+        // never anything about a participant), so the access log names who did what.
+        accessLogFormat: apigateway.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: apigateway.AccessLogField.contextRequestId(),
+            ip: apigateway.AccessLogField.contextIdentitySourceIp(),
+            requestTime: apigateway.AccessLogField.contextRequestTime(),
+            httpMethod: apigateway.AccessLogField.contextHttpMethod(),
+            resourcePath: apigateway.AccessLogField.contextResourcePath(),
+            status: apigateway.AccessLogField.contextStatus(),
+            protocol: apigateway.AccessLogField.contextProtocol(),
+            responseLength: apigateway.AccessLogField.contextResponseLength(),
+            user: apigateway.AccessLogField.contextAuthorizerClaims('email'),
+          }),
+        ),
         // Execution logs for errors only; never request or response bodies (they carry phone numbers).
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,

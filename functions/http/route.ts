@@ -120,7 +120,10 @@ function actorFrom(event: APIGatewayProxyEvent): Actor | undefined {
     .replace(/^\[|\]$/g, '')
     .split(/[\s,]+/)
     .filter((group): group is Role => group === 'admin' || group === 'outreach');
-  const id = String(claims['cognito:username'] ?? claims.sub ?? '');
+  // A person is named by the e-mail they sign in with (an ID token carries it; the pool's username is a
+  // UUID when e-mail is the sign-in alias), so claims and audit entries say who; else the username.
+  const email = typeof claims.email === 'string' && claims.email ? claims.email.toLowerCase() : undefined;
+  const id = String(email ?? claims['cognito:username'] ?? claims.sub ?? '');
   return id ? { id, roles: groups } : undefined;
 }
 

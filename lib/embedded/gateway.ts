@@ -30,9 +30,14 @@ export const DEFAULT_CLIENT_TIMEOUTS: ClientTimeouts = {
   checkEveryMs: 1_000,
 };
 
+/** Who a bearer token stands for (a Map will do; the embedded runtime's StaffDirectory re-reads its file). */
+export interface Principals {
+  get(token: string): Principal | undefined;
+}
+
 export interface GatewayOptions {
   readonly handlers: Record<FunctionName, LambdaHandler>;
-  readonly principals: ReadonlyMap<string, Principal>;
+  readonly principals: Principals;
   readonly timeouts?: Partial<ClientTimeouts>;
   /** Routes of the embedded backend only (lib/embedded/control.ts), each with its handler. */
   readonly controlRoutes?: readonly { readonly route: ControlRoute; readonly handler: LambdaHandler }[];
@@ -135,7 +140,7 @@ const tooLarge: Refusal = {
  */
 function screen(
   req: IncomingMessage,
-  principals: ReadonlyMap<string, Principal>,
+  principals: Principals,
   compiled: readonly CompiledRoute[],
 ): { refusal: Refusal } | { match: CompiledRoute; path: string; query: string; principal?: Principal } {
   const { path, query } = splitTarget(req.url ?? '/');

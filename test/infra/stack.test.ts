@@ -8,6 +8,7 @@ import {
   functions,
   type RouteDeclaration,
   routes,
+  staffDirectory,
   type TableDeclaration,
   type TableName,
   type TopicName,
@@ -335,6 +336,22 @@ describe('the REST API', () => {
     });
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
   });
+
+  it('names the staff member of each request in the access log by the e-mail of their ID token', () => {
+    // Arrange
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage')) as Resource[];
+
+    // Act
+    const format = JSON.parse((stage!.Properties!.AccessLogSetting as { Format: string }).Format);
+
+    // Assert
+    expect(format).toMatchObject({
+      user: '$context.authorizer.claims.email',
+      requestId: '$context.requestId',
+      status: '$context.status',
+      resourcePath: '$context.resourcePath',
+    });
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -376,6 +393,8 @@ describe('the functions', () => {
       expected.SEALING_KEY_ID = { 'Fn::GetAtt': [logicalId(stack.sealingKey), 'Arn'] };
     }
     if (declaration.idMac) expected.ID_KEY_ID = { 'Fn::GetAtt': [logicalId(stack.idKey), 'Arn'] };
+    if ('staffDirectory' in declaration && declaration.staffDirectory)
+      expected[staffDirectory.envVar] = { Ref: logicalId(stack.userPool) };
     // The state machine's ARN is spelled out from its fixed name (no Ref, which would be a cycle).
     for (const [workflow] of workflowUses(declaration))
       expected[workflows[workflow].envVar] = workflowArn(workflow);
@@ -503,6 +522,7 @@ describe('the permissions of each function', () => {
       // Arrange
       const services = new Set(['logs', 'xray', 'dynamodb', 'kms', 'sns']);
       if (declaration.scheduleMinutes !== undefined) services.add('sqs');
+      if ('staffDirectory' in declaration && declaration.staffDirectory) services.add('cognito-idp');
       if (workflowUses(declaration).length > 0) services.add('states');
 
       // Act
@@ -520,6 +540,29 @@ describe('the permissions of each function', () => {
         expect([logicalId(stack.dataKey), logicalId(stack.sealingKey), logicalId(stack.idKey)]).toContain(
           key,
         );
+    },
+  );
+
+  it.each(functionEntries)(
+    'let %s list the staff groups of the user pool only when the manifest says so, and nothing else in Cognito',
+    (name, declaration) => {
+      // Arrange
+      const expected =
+        'staffDirectory' in declaration && declaration.staffDirectory
+          ? [`cognito-idp:ListUsersInGroup on ${logicalId(stack.userPool)}`]
+          : [];
+
+      // Act
+      const granted = grantsOf(name)
+        .filter((grant) => grant.action.startsWith('cognito-idp:'))
+        .map((grant) => `${grant.action} on ${grant.resource}`);
+      const environment = resources[functionId(name)]!.Properties!.Environment as {
+        Variables: Record<string, unknown>;
+      };
+
+      // Assert
+      expect(granted).toEqual(expected);
+      expect(Object.keys(environment.Variables).includes(staffDirectory.envVar)).toBe(expected.length > 0);
     },
   );
 
@@ -1017,8 +1060,9 @@ describe('the web ACL in front of the API', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as {
       Properties: Record<string, unknown>;
     }[];
+    // The name carries a suffix new with each creation of the stack: an Fn::Join whose first part is the prefix.
     const wafLogs = logGroups.find((group) =>
-      String(group.Properties.LogGroupName).startsWith('aws-waf-logs-'),
+      JSON.stringify(group.Properties.LogGroupName ?? '').includes('"aws-waf-logs-'),
     );
 
     // Assert
