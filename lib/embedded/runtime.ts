@@ -37,6 +37,7 @@ import { type StaffTokens, staffTokens } from './local-adapters.js';
 import { migrateTables } from './migrate.js';
 import { type ScheduledJob, Scheduler } from './scheduler.js';
 import { StaffDirectory } from './staff.js';
+import { staticSite } from './static-site.js';
 import { localKms, localStaffDirectory, outboxFile, topicArn, useLocalTransport } from './transports.js';
 import {
   FOLLOW_UP_ARN,
@@ -61,6 +62,8 @@ export interface BackendOptions {
   readonly clock?: BackendClock;
   /** Replaces FAULT_RATE / FAULT_SEED / FAULT_KINDS (tests force the fault they need). */
   readonly faults?: FaultInjector;
+  /** The built staff web app, served at `/` (default web/dist of the repository; `npm run build:web`). */
+  readonly webRoot?: string;
 }
 
 export interface Backend {
@@ -198,6 +201,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const server = createGateway({
     handlers,
     principals,
+    site: staticSite(options.webRoot ?? resolve(ROOT, 'web/dist')),
     controlRoutes: controlRoutes.map((route) => ({
       route,
       handler: controlHandler(scheduler) as LambdaHandler,
