@@ -4,20 +4,9 @@ import { Failure, Status } from '../components/status';
 import { useApp } from '../context';
 import { dueText, kindLabel, TASK_KINDS } from '../format';
 import { hrefOf, navigate, type Route } from '../router';
+import { byUrgency, type TaskSummary } from '../tasks';
 import { isForbidden, useLoad } from '../use-load';
 import { Forbidden } from './forbidden';
-
-export interface TaskSummary {
-  readonly taskId: string;
-  readonly kind: string;
-  readonly siteId: string;
-  readonly dueAt: string;
-  readonly status?: string;
-  readonly urgent?: boolean;
-  readonly escalatedAt?: string;
-  readonly heldBy?: string;
-  readonly doNotContact?: boolean;
-}
 
 interface TaskPage {
   readonly tasks: TaskSummary[];
@@ -30,12 +19,6 @@ const PAGE_SIZE = 25;
 let lastFilters: Record<string, string> = {};
 export function listFilters(): Record<string, string> {
   return lastFilters;
-}
-
-/** Urgent first, then by due time (within what is loaded: the API pages in due order). */
-export function byUrgency(a: TaskSummary, b: TaskSummary): number {
-  const urgency = Number(Boolean(b.urgent)) - Number(Boolean(a.urgent));
-  return urgency || (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : 0);
 }
 
 function listQuery(filters: URLSearchParams, next?: string): string {
