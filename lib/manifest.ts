@@ -143,6 +143,12 @@ export const idKey = { envVar: 'ID_KEY_ID' } as const;
  */
 export const staffDirectory = { envVar: 'STAFF_USER_POOL_ID' } as const;
 
+/**
+ * The staff web app (web/; lib/web.ts in AWS): the one browser origin the API allows in CORS, told to
+ * the functions that serve staff routes. Embedded, the page is served by the gateway itself: same origin.
+ */
+export const webApp = { originEnvVar: 'WEB_ORIGIN' } as const;
+
 export type TableAccess = 'read' | 'write' | 'readWrite';
 export type WorkflowUse = 'start' | 'wake' | 'describe';
 

@@ -17,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
+import { ManagedPolicyRole } from './managed-policy-role.js';
 import {
   type FunctionDeclaration,
   type FunctionName,
@@ -34,6 +35,7 @@ import {
   topics as topicDeclarations,
   type WorkflowName,
   type WorkflowUse,
+  webApp as webAppDeclaration,
   workflows as workflowDeclarations,
 } from './manifest.js';
 import { acknowledgeFindings } from './nag.js';
@@ -41,6 +43,7 @@ import { Operations } from './ops.js';
 import { removalPolicy, type StageConfig, stageConfig, subscribeEndpoints, tagStage } from './stages.js';
 import { tracerLayer } from './tracer-layer.js';
 import { addRequestFirewall } from './waf.js';
+import { StaffWebApp } from './web.js';
 import { followUpDefinition } from './workflows/follow-up.js';
 
 /** Repository root: handler entries in the manifest are relative to it. */
@@ -53,28 +56,11 @@ const logRetention = logs.RetentionDays.ONE_YEAR;
 const esmRequireBanner =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
-/**
- * An IAM role whose permissions live in one customer-managed policy instead of
- * an inline default policy (HIPAA.Security-IAMNoInlinePolicy). Every `grant*`
- * and every statement CDK adds for tracing or the dead-letter queue lands there.
- */
-export class ManagedPolicyRole extends iam.Role {
-  readonly permissions: iam.ManagedPolicy;
-
-  constructor(scope: Construct, id: string, props: iam.RoleProps) {
-    super(scope, id, props);
-    this.permissions = new iam.ManagedPolicy(this, 'Permissions', { roles: [this] });
-  }
-
-  override addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
-    this.permissions.addStatements(statement);
-    return { statementAdded: true, policyDependable: this.permissions };
-  }
-}
-
 export interface BridgewayStackProps extends StackProps {
   /** Default: the dev stage with default settings. */
   readonly stage?: StageConfig;
+  /** The staff web app's files, built already (tests); by default Vite builds web/ at synth time. */
+  readonly webAssets?: string;
 }
 
 /** What the stack built, by manifest name, for later additions (workflows, alarms). */
@@ -123,6 +109,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
   readonly webAcl: wafv2.CfnWebACL;
   /** Alarms to the ops topic, and the dashboard (lib/ops.ts). */
   readonly operations: Operations;
+  /** The staff web app: S3 behind CloudFront, Cognito hosted UI sign-in (lib/web.ts). */
+  readonly webApp: StaffWebApp;
 
   /** The stage this stack is (lib/stages.ts): removal policies, tags, subscriptions, alarm thresholds. */
   readonly stage: StageConfig;
@@ -170,6 +158,17 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     this.staffCliClient = auth.cliClient;
     this.grantStaffDirectory();
     this.api = this.createApi();
+    this.webApp = new StaffWebApp(this, 'StaffWebApp', {
+      userPool: this.userPool,
+      api: this.api,
+      domainPrefix: `${this.stackName.toLowerCase()}-${this.creationSuffix}`,
+      dataKey: this.dataKey,
+      logRetention,
+      assets: props?.webAssets,
+      removalPolicy: removalPolicy(this.stage),
+    });
+    this.allowWebOrigin(this.webApp.origin);
+    this.addErrorResponses(this.api, this.webApp.origin);
     this.webAcl = addRequestFirewall(this, this.api, this.dataKey, logRetention, {
       removalPolicy: removalPolicy(this.stage),
       creationSuffix: this.creationSuffix,
@@ -194,6 +193,11 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       description: 'App client of npm run staff:aws -- signin (USER_PASSWORD_AUTH, then TOTP)',
     });
     new CfnOutput(this, 'Stage', { value: this.stage.name });
+    new CfnOutput(this, 'WebAppUrl', {
+      value: `${this.webApp.origin}/`,
+      description: 'The staff web app (Cognito hosted UI sign-in)',
+    });
+    new CfnOutput(this, 'WebClientId', { value: this.webApp.client.userPoolClientId });
     new CfnOutput(this, 'OpsTopicArn', {
       value: this.operations.topic.topicArn,
       description: 'SNS topic of the operations alarms',
@@ -621,12 +625,35 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       api.root.resourceForPath(route.path).addMethod(route.method, integration, options);
     }
 
-    this.addErrorResponses(api);
     return api;
   }
 
-  /** Answers that API Gateway gives by itself carry the contract's error body too. */
-  private addErrorResponses(api: apigateway.RestApi): void {
+  /**
+   * CORS for the staff web app's origin and no other: API Gateway answers the preflight of every
+   * resource, and the functions that serve staff routes name the origin in their answers when a request
+   * comes from it (functions/http/route.ts).
+   */
+  private allowWebOrigin(origin: string): void {
+    const resources = new Map(this.api.methods.map((method) => [method.resource.path, method.resource]));
+    for (const resource of resources.values()) {
+      resource.addCorsPreflight({
+        allowOrigins: [origin],
+        allowMethods: ['GET', 'POST'],
+        allowHeaders: ['authorization', 'content-type', 'accept', 'x-correlation-id'],
+        maxAge: Duration.hours(1),
+      });
+    }
+    const staffFunctions = new Set(
+      (routes as readonly RouteDeclaration[])
+        .filter((route) => route.auth.kind === 'staff')
+        .map((r) => r.function),
+    );
+    for (const name of staffFunctions)
+      this.functions[name].addEnvironment(webAppDeclaration.originEnvVar, origin);
+  }
+
+  /** Answers that API Gateway gives by itself carry the contract's error body too, and CORS for the web app. */
+  private addErrorResponses(api: apigateway.RestApi, webOrigin: string): void {
     const body = (code: string, message: string) =>
       `{"error":{"code":"${code}","message":${message.startsWith('$') ? message : JSON.stringify(message)}}}`;
     const responses: [string, apigateway.ResponseType, string | undefined, string][] = [
@@ -675,7 +702,13 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       ],
     ];
     for (const [id, type, statusCode, template] of responses) {
-      api.addGatewayResponse(id, { type, statusCode, templates: { 'application/json': template } });
+      api.addGatewayResponse(id, {
+        type,
+        statusCode,
+        templates: { 'application/json': template },
+        // The web app reads these answers too (a 401 signs it out): its origin, quoted as API Gateway wants.
+        responseHeaders: { 'Access-Control-Allow-Origin': `'${webOrigin}'`, Vary: "'Origin'" },
+      });
     }
   }
 }
@@ -695,3 +728,5 @@ function mapRecord<K extends string, V, R>(
     (Object.entries(record) as [K, V][]).map(([key, value]) => [key, build(key, value)]),
   ) as Record<K, R>;
 }
+
+export { ManagedPolicyRole };

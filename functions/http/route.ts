@@ -8,6 +8,7 @@ import {
   type Role,
   type RouteDeclaration,
   routes,
+  webApp,
 } from '../../lib/manifest.js';
 import { now } from '../adapters/clock.js';
 import { logger } from '../adapters/logger.js';
@@ -127,10 +128,29 @@ function actorFrom(event: APIGatewayProxyEvent): Actor | undefined {
   return id ? { id, roles: groups } : undefined;
 }
 
+/**
+ * CORS for the staff web app in AWS (lib/web.ts): a request from its origin (WEB_ORIGIN) is answered with
+ * that origin, and a request from any other origin with nothing. Embedded, the page is on the same origin.
+ */
+export function corsHeaders(event: APIGatewayProxyEvent | undefined): Record<string, string> {
+  const allowed = process.env[webApp.originEnvVar];
+  if (!allowed) return {};
+  const origin = Object.entries(event?.headers ?? {}).find(([name]) => name.toLowerCase() === 'origin')?.[1];
+  if (origin !== allowed) return { vary: 'Origin' };
+  return {
+    'access-control-allow-origin': allowed,
+    'access-control-expose-headers': 'x-correlation-id, content-disposition',
+    vary: 'Origin',
+  };
+}
+
 /** Every answer names its correlation id, so a caller can quote it and an operator find its log lines. */
 function toResult(answer: HttpAnswer, event?: APIGatewayProxyEvent): APIGatewayProxyResult {
   const correlationId = correlationIdOf(event);
-  const correlation: Record<string, string> = correlationId ? { 'x-correlation-id': correlationId } : {};
+  const correlation: Record<string, string> = {
+    ...corsHeaders(event),
+    ...(correlationId ? { 'x-correlation-id': correlationId } : {}),
+  };
   if (answer.text !== undefined) {
     return { statusCode: answer.status, headers: { ...answer.headers, ...correlation }, body: answer.text };
   }
