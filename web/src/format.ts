@@ -80,6 +80,7 @@ export function dueText(dueAt: string, now: Date): string {
   const delta = Date.parse(dueAt) - now.getTime();
   if (Number.isNaN(delta)) return 'due —';
   const span = Math.abs(delta);
+  if (span < 60_000) return 'due now';
   const amount =
     span < HOUR
       ? `${Math.max(1, Math.round(span / 60_000))} min`
