@@ -17,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
+import { lambdaBundling } from './bundling/options.js';
 import { ManagedPolicyRole } from './managed-policy-role.js';
 import {
   type FunctionDeclaration,
@@ -53,8 +54,6 @@ const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const logRetention = logs.RetentionDays.ONE_YEAR;
 
 /** Same banner for every bundle: lets bundled CommonJS dependencies `require` inside an ES module. */
-const esmRequireBanner =
-  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
 export interface BridgewayStackProps extends StackProps {
   /** Default: the dev stage with default settings. */
@@ -431,15 +430,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       environment,
       // Scheduled runs: the next tick is the retry; a failed run goes to the DLQ for an alarm instead.
       ...(scheduled ? { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0 } : {}),
-      bundling: {
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        bundleAwsSDK: true,
-        mainFields: ['module', 'main'],
-        banner: esmRequireBanner,
-      },
+      bundling: { ...lambdaBundling, format: OutputFormat.ESM, mainFields: [...lambdaBundling.mainFields] },
     });
 
     for (const [tableName, access] of Object.entries(declaration.tables) as [TableName, string][]) {
@@ -539,8 +530,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     });
     userPool.addGroup('AdminGroup', { groupName: 'admin', description: 'Bridgeway administrators' });
     userPool.addGroup('OutreachGroup', { groupName: 'outreach', description: 'Bridgeway outreach staff' });
-    const client = userPool.addClient('StaffClient', {
-      authFlows: { userSrp: true },
+    const staffClient = {
       generateSecret: false,
       disableOAuth: true,
       preventUserExistenceErrors: true,
@@ -548,18 +538,13 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.hours(12),
-    });
+    };
+    const client = userPool.addClient('StaffClient', { ...staffClient, authFlows: { userSrp: true } });
     // The AWS CLI cannot do SRP and a terminal has no hosted UI: this client signs in with USER_PASSWORD_AUTH
     // (the password goes to Cognito over TLS, never to Bridgeway), and the pool's MFA still asks for the TOTP code.
     const cliClient = userPool.addClient('StaffCliClient', {
+      ...staffClient,
       authFlows: { userPassword: true },
-      generateSecret: false,
-      disableOAuth: true,
-      preventUserExistenceErrors: true,
-      enableTokenRevocation: true,
-      idTokenValidity: Duration.hours(1),
-      accessTokenValidity: Duration.hours(1),
-      refreshTokenValidity: Duration.hours(12),
     });
     return { userPool, client, cliClient };
   }

@@ -3,7 +3,9 @@
  * handlers reach it. Measures conditional PutItem/s and four-item TransactWriteItems/s at 1 and
  * at --concurrency in flight.
  *
- *   npm run bench:store -- [--ops 2000] [--concurrency 32] [--memory] [--json]
+ *   npm run bench:store -- [--ops 2000] [--concurrency 32] [--memory] [--in-process] [--json]
+ *
+ * --in-process: the client reaches the store as `npm start` wires the handlers', without HTTP.
  *
  * The store runs on a data directory (tmpfs when the machine has one, as the other benches do),
  * like `npm start`; --memory runs it without one (no undo log). Each in-flight worker writes
@@ -26,13 +28,16 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '3' },
     memory: { type: 'boolean', default: false },
+    'in-process': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (flags.help) {
-  console.log('npm run bench:store -- [--ops 2000] [--concurrency 32] [--rounds 3] [--memory] [--json]');
+  console.log(
+    'npm run bench:store -- [--ops 2000] [--concurrency 32] [--rounds 3] [--memory] [--in-process] [--json]',
+  );
   process.exit(0);
 }
 
@@ -54,6 +59,8 @@ const client = new DynamoDBClient({
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   maxAttempts: 1,
 });
+// As `npm start` wires the handlers' client: the store as its HTTP handler, no loopback socket.
+if (flags['in-process']) (client.config as { requestHandler: unknown }).requestHandler = db.requestHandler;
 const doc = DynamoDBDocumentClient.from(client);
 await ensureTables(client);
 

@@ -30,7 +30,7 @@ import { type HttpAnswer, type HttpRequest, json, routeGroup, validate } from '.
 /** Contract: a kiosk body over 16 KiB (measured in raw bytes) is refused before any other check. */
 export const KIOSK_BODY_LIMIT_BYTES = bodyLimitBytes.kiosk;
 /** Concurrent events that race for the same stock re-plan from the item DynamoDB hands back. */
-const MAX_ATTEMPTS = 30;
+const MAX_ATTEMPTS = 40;
 
 const secrets = new Map<string, { sealed: string; secret: string }>();
 
@@ -138,7 +138,7 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
     }
     view = outcome.kiosk;
     // A transaction on the same kiosk or counters is in flight (a kiosk flushing a queue): back off.
-    await backoff(attempt, 5, 250);
+    await backoff(attempt, 5, 1_000);
   }
   logger.warn('kiosk event gave up after repeated stock conflicts', { kioskId, eventId: event.eventId });
   throw unavailable('Too many concurrent changes to this kiosk; nothing was recorded, retry later.');

@@ -32,7 +32,7 @@ async function recordUseReport(request: HttpRequest) {
   // Cancelled by a concurrent transaction on the same counters: nothing was written, try again.
   let outcome = await writeOnce(items);
   for (let attempt = 2; outcome.status === 'stale' && attempt <= 12; attempt += 1) {
-    await backoff(attempt, 5, 250);
+    await backoff(attempt, 5, 1_000);
     outcome = await writeOnce(items);
   }
   if (outcome.status === 'stale') throw unavailable('Concurrent writes to the same counters; retry.');

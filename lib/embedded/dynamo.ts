@@ -66,6 +66,8 @@ import {
 export interface EmbeddedDynamo {
   /** http://127.0.0.1:<port>: give it to DynamoDBClient as `endpoint` or AWS_ENDPOINT_URL_DYNAMODB. */
   endpoint: string;
+  /** The store in-process, as an SDK HTTP handler: `client.config.requestHandler = requestHandler`. */
+  requestHandler: InProcessHandler;
   close(): Promise<void>;
   stats(): { requests: number; byOperation: Record<string, number> };
 }
@@ -79,6 +81,16 @@ export interface EmbeddedDynamoOptions {
    * the promise, and must settle it before close().
    */
   beforeTransactionCommit?: (transaction: { tables: string[] }) => Promise<void> | void;
+}
+
+/** What the SDK asks of an HTTP handler (smithy's HttpHandler), for requests served in-process. */
+export interface InProcessHandler {
+  handle(request: { headers: Record<string, string>; body?: unknown }): Promise<{
+    response: { statusCode: number; headers: Record<string, string>; body: Uint8Array };
+  }>;
+  updateHttpClientConfig(): void;
+  httpHandlerConfigs(): Record<string, never>;
+  destroy(): void;
 }
 
 interface Answer {
@@ -949,13 +961,8 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
-  async function serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-    const body = await readBody(request);
-    if (body === undefined) return send(response, 413, '', false);
-    if (request.method === 'GET')
-      return send(response, 200, 'healthy: dynamodb.us-east-1.amazonaws.com ', false);
-    if (request.method !== 'POST') return send(response, 404, '<UnknownOperationException/>\n', false);
-    const target = request.headers['x-amz-target'];
+  /** One DynamoDB request as the AWS JSON protocol carries it: its target header and its body. */
+  async function answer(target: unknown, body: string): Promise<{ status: number; text: string }> {
     const operation =
       typeof target === 'string' && target.startsWith(TARGET_PREFIX)
         ? target.slice(TARGET_PREFIX.length)
@@ -965,33 +972,31 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
 
     let input: unknown;
     try {
-      input = JSON.parse(body.toString('utf8'));
+      input = JSON.parse(body);
     } catch {
       input = undefined;
     }
     if (!isObject(input)) {
-      return send(
-        response,
-        400,
-        JSON.stringify({ __type: 'com.amazon.coral.service#SerializationException' }),
-      );
+      return {
+        status: 400,
+        text: JSON.stringify({ __type: 'com.amazon.coral.service#SerializationException' }),
+      };
     }
     if (closing) {
-      return send(
-        response,
-        500,
-        JSON.stringify({
+      return {
+        status: 500,
+        text: JSON.stringify({
           __type: `${ERROR_PREFIX}InternalServerError`,
           message: 'Embedded DynamoDB is closed',
         }),
-      );
+      };
     }
-    let answer: Answer;
+    let outcome: Answer;
     inFlight += 1;
     try {
-      answer = await engine.dispatch(operation, input);
+      outcome = await engine.dispatch(operation, input);
     } catch (error) {
-      answer = {
+      outcome = {
         status: 500,
         body: { __type: `${ERROR_PREFIX}InternalServerError`, message: String(error) },
       };
@@ -999,8 +1004,49 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
       inFlight -= 1;
       if (inFlight === 0) drained?.();
     }
-    send(response, answer.status, JSON.stringify(answer.body));
+    return { status: outcome.status, text: JSON.stringify(outcome.body) };
   }
+
+  async function serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    if (body === undefined) return send(response, 413, '', false);
+    if (request.method === 'GET')
+      return send(response, 200, 'healthy: dynamodb.us-east-1.amazonaws.com ', false);
+    if (request.method !== 'POST') return send(response, 404, '<UnknownOperationException/>\n', false);
+    const { status, text } = await answer(request.headers['x-amz-target'], body.toString('utf8'));
+    send(response, status, text);
+  }
+
+  /**
+   * The same store as an SDK client's HTTP handler: the client serializes, signs, retries and
+   * parses as always (faults included), and only the loopback socket is skipped.
+   */
+  const requestHandler: InProcessHandler = {
+    async handle(request) {
+      // The SDK's JSON body is a Uint8Array whose valueOf() is a string: read it as bytes.
+      const bytes = request.body as Uint8Array | string | undefined;
+      const body =
+        typeof bytes === 'string'
+          ? bytes
+          : bytes
+            ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+            : '';
+      const target = Object.entries(request.headers).find(
+        ([name]) => name.toLowerCase() === 'x-amz-target',
+      )?.[1];
+      const { status, text } = await answer(target, body);
+      return {
+        response: {
+          statusCode: status,
+          headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId() },
+          body: Buffer.from(text),
+        },
+      };
+    },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs: () => ({}),
+    destroy() {},
+  };
 
   const server = http.createServer((request, response) => {
     serve(request, response).catch((error: unknown) => {
@@ -1018,6 +1064,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   let closed: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    requestHandler,
     stats: () => ({ requests, byOperation: { ...byOperation } }),
     close: () => {
       closed ??= (async () => {

