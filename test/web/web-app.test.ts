@@ -213,6 +213,39 @@ describe('the work list', () => {
   });
 });
 
+describe('a task without consent to outreach', () => {
+  it('says not to contact the person, and why, and shows no contact details', async () => {
+    // Arrange: the detail read as the contract words it (doNotContact, no contact); faked while issue 9 is not merged
+    const { context, page, problems } = await newPage(browser, backend.url);
+    await page.route(/\/v1\/outreach\/tasks\/T-web-dnc$/, (route) =>
+      route.fulfill({
+        json: {
+          taskId: 'T-web-dnc',
+          kind: 'checkpoint-7d',
+          siteId: 'site-north',
+          dueAt: CLOCK_START,
+          status: 'open',
+          doNotContact: true,
+          contact: null,
+        },
+      }),
+    );
+    await signIn(page, seeded.maria);
+
+    // Act
+    await page.goto(`${backend.url}/#/tasks/T-web-dnc`);
+    await page.getByRole('heading', { name: 'Do not contact' }).waitFor();
+    const text = await page.getByRole('main').textContent();
+
+    // Assert
+    expect(text).toContain('has not consented to outreach');
+    expect(text).not.toContain('Phone');
+    expect(await page.getByRole('heading', { name: 'Contact', exact: true }).count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
 describe('the forbidden view', () => {
   it('tells outreach staff who open the dashboard that it is for administrators, and where to go', async () => {
     // Arrange
@@ -293,6 +326,46 @@ describe('the dashboard', () => {
     expect(href).toMatch(/\/v1\/reports\/naloxone\?from=2026-10-22&to=2026-11-20&format=csv$/);
     expect(csv.split(/\r?\n/)[0]).toBe('section,key,metric,value');
     expect(csv).toContain('survivalRate');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows the outreach section of the reports, each figure with its definition', async () => {
+    // Arrange: the MOUD report's outreach section as issue 9 shapes it, added when this backend has none yet
+    const { context, page, problems } = await newPage(browser, backend.url);
+    await page.route(/\/v1\/reports\/moud\?/, async (route) => {
+      const answer = await route.fetch();
+      const report = await answer.json();
+      report.outreach ??= {
+        opened: { total: 14, byKind: { 'checkpoint-72h': 12, 'overdose-urgent': '<11' } },
+        outcomes: { reached: '<11', 'no-answer': '<11', declined: '<11', 're-engaged': '<11' },
+        stillOpen: '<11',
+        escalated: '<11',
+        medianHoursToCompletion: 5.5,
+      };
+      report.definitions.outreach ??= { numerator: 'follow-up tasks opened, by kind and outcome' };
+      await route.fulfill({ response: answer, json: report });
+    });
+    await signIn(page, seeded.lee);
+
+    // Act
+    const section = page.getByRole('region', { name: 'Outreach' });
+    await section.waitFor();
+    const total = section.locator('[data-figure="outreach-moud-opened-total"]');
+    const value = await total.locator('.value').textContent();
+    const suppressed = await section
+      .locator('[data-figure="outreach-moud-outcomes-reached"] .value')
+      .textContent();
+    await total.getByRole('button').hover();
+    const definition = await total.getByRole('tooltip').textContent();
+
+    // Assert
+    expect(value).toMatch(/^\d+$/);
+    expect(suppressed).toMatch(/^(<11|\d+)$/);
+    expect(definition?.length).toBeGreaterThan(10);
+    expect(await total.getByRole('link', { name: /CSV/ }).getAttribute('href')).toContain(
+      '/v1/reports/moud?',
+    );
     expect(problems).toEqual([]);
     await context.close();
   });

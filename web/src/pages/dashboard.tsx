@@ -160,7 +160,7 @@ export function Dashboard({ route }: { route: Route }) {
               </>
             ) : (
               <>
-                {definitionOf(load.value.naloxone.definitions, 'smallCells') ??
+                {definitionOf(load.value.naloxone.definitions, 'smallCells', 'suppression') ??
                   'Small counts are shown as <11.'}{' '}
                 Figures as of{' '}
                 {String(load.value.naloxone.asOf ?? load.value.naloxone.generatedAt ?? load.value.today)}.
@@ -402,42 +402,56 @@ function flatten(value: unknown, prefix = ''): [string, unknown][] {
   );
 }
 
-/** The reports' outreach section (tasks opened, outcomes, time to completion, escalations), however a backend shapes it. */
+/** The reports' outreach sections (tasks opened by kind, outcomes, still open, escalations, time to completion), however a backend shapes them. */
 function Outreach(props: {
   reports: { naloxone: Report; moud: Report };
   csv: (program: 'naloxone' | 'moud', report: string) => CsvLink | undefined;
 }) {
-  const found = (['moud', 'naloxone'] as const).find(
+  const present = (['naloxone', 'moud'] as const).filter(
     (program) => props.reports[program].outreach !== undefined,
   );
-  if (!found) return null;
-  const report = props.reports[found];
-  const entries = flatten(report.outreach).filter(([, value]) => typeof value !== 'object' || value === null);
-  const definitions = record(report.definitions);
+  if (present.length === 0) return null;
   return (
     <section aria-labelledby="outreach-title" class="program">
       <h2 id="outreach-title">Outreach</h2>
-      <dl class="figures">
-        {entries.map(([name, value]) => {
-          const leaf = name.split(' › ').at(-1) ?? name;
-          return (
-            <Figure
-              key={name}
-              id={`outreach-${name.replace(/[^A-Za-z0-9]+/g, '-')}`}
-              label={name.split(' › ').map(words).join(' › ')}
-              value={
-                typeof value === 'number' && !Number.isInteger(value) ? showNumber(value) : showCount(value)
-              }
-              definition={
-                definitionText(definitions[`outreach.${leaf}`]) ??
-                definitionText(record(definitions.outreach)[leaf]) ??
-                definitionText(definitions.outreach)
-              }
-              csv={props.csv(found, found === 'moud' ? 'MOUD' : 'naloxone')}
-            />
-          );
-        })}
-      </dl>
+      {present.map((program) => {
+        const report = props.reports[program];
+        const entries = flatten(report.outreach).filter(
+          ([, value]) => typeof value !== 'object' || value === null,
+        );
+        const definitions = record(report.definitions);
+        const name = program === 'moud' ? 'MOUD' : 'naloxone';
+        return (
+          <div key={program}>
+            <h3 id={`outreach-${program}-title`}>
+              {program === 'moud' ? 'Follow-up tasks (MOUD)' : 'Kiosk contact tasks (naloxone)'}
+            </h3>
+            <dl class="figures">
+              {entries.map(([path, value]) => {
+                const leaf = path.split(' › ').at(-1) ?? path;
+                return (
+                  <Figure
+                    key={path}
+                    id={`outreach-${program}-${path.replace(/[^A-Za-z0-9]+/g, '-')}`}
+                    label={path.split(' › ').map(words).join(' › ')}
+                    value={
+                      typeof value === 'number' && !Number.isInteger(value)
+                        ? showNumber(value)
+                        : showCount(value)
+                    }
+                    definition={
+                      definitionText(definitions[`outreach.${leaf}`]) ??
+                      definitionText(record(definitions.outreach)[leaf]) ??
+                      definitionText(definitions.outreach)
+                    }
+                    csv={props.csv(program, name)}
+                  />
+                );
+              })}
+            </dl>
+          </div>
+        );
+      })}
     </section>
   );
 }
