@@ -23,14 +23,61 @@ export interface TableDeclaration {
     readonly indexName: string;
     readonly partitionKey: KeyAttribute;
     readonly sortKey?: KeyAttribute;
+    /**
+     * Attributes copied into the index besides the keys (INCLUDE projection); all of them when left out.
+     * An index whose key moves with every write (a heartbeat's silence deadline) copies only what its
+     * reader needs, so each write to it stays small.
+     */
+    readonly include?: readonly string[];
   }[];
   /** Attribute holding an expiry epoch (seconds), when items are kept for a limited time. */
   readonly timeToLiveAttribute?: string;
 }
 
 export const tables = {
-  /** Kiosk registration, sealed HMAC secret, stock per SKU and low-stock alert flags. */
-  kiosks: { envVar: 'TABLE_KIOSKS', partitionKey: { name: 'kioskId', type: 'S' } },
+  /**
+   * Kiosk registration, sealed HMAC secrets (current and previous), stock per SKU and per lot, low-stock
+   * flags, quarantines, open faults and liveness (functions/core/fleet.ts).
+   */
+  kiosks: {
+    envVar: 'TABLE_KIOSKS',
+    partitionKey: { name: 'kioskId', type: 'S' },
+    indexes: [
+      {
+        // Sparse: kiosks the silence sweep watches (`watch` = online), by when each goes silent. The sweep
+        // reads the ones past their deadline and one more (the next deadline), never the whole fleet.
+        indexName: 'bySilence',
+        partitionKey: { name: 'watch', type: 'S' },
+        sortKey: { name: 'silentAt', type: 'S' },
+        include: ['siteId', 'lastSeenAt', 'offlineAfterMinutes'],
+      },
+      {
+        // Sparse: outages whose offline time is still to be counted into the report (`outage` = accrue), by
+        // when the next part is due: the next UTC midnight while the kiosk is offline, at once when it is back.
+        indexName: 'byOutage',
+        partitionKey: { name: 'outage', type: 'S' },
+        sortKey: { name: 'outageDueAt', type: 'S' },
+        include: ['siteId', 'offlineSince', 'accruedTo', 'outageEndedAt'],
+      },
+    ],
+  },
+  /**
+   * One row per lot, kiosk and SKU: units restocked, dispensed and removed (quarantine swaps), expiry.
+   * Answers recalls (GET /v1/lots/{lot}: one query) and lists lots whose expiry alert is due.
+   */
+  kioskLots: {
+    envVar: 'TABLE_KIOSK_LOTS',
+    partitionKey: { name: 'lot', type: 'S' },
+    sortKey: { name: 'kioskSku', type: 'S' },
+    indexes: [
+      {
+        // Sparse: lots whose one expiry alert has not gone out yet, by when it is due.
+        indexName: 'byExpiryAlert',
+        partitionKey: { name: 'alertWatch', type: 'S' },
+        sortKey: { name: 'alertAt', type: 'S' },
+      },
+    ],
+  },
   /** Every recorded kiosk event; the key is the idempotency guard. */
   kioskEvents: {
     envVar: 'TABLE_KIOSK_EVENTS',
@@ -182,17 +229,20 @@ export const functions = {
   },
   kiosks: {
     entry: 'functions/kiosks/handler.ts',
-    description: 'Registers kiosks',
-    tables: { kiosks: 'write', sites: 'write' },
+    description: 'Registers kiosks and rotates their secrets',
+    // Rotation reads the kiosk first (an unknown one costs no write); it never opens a secret.
+    tables: { kiosks: 'readWrite', sites: 'write' },
     topics: [],
     sealing: ['seal'],
   },
   kioskEvents: {
     entry: 'functions/kiosk-events/handler.ts',
-    description: 'Records signed kiosk events: stock, aggregates, alerts, contact requests',
+    description:
+      'Records signed kiosk events: stock, lots, quarantine, liveness, aggregates, alerts, contacts',
     tables: {
       kiosks: 'readWrite',
       kioskEvents: 'readWrite',
+      kioskLots: 'write',
       aggregates: 'write',
       tasks: 'write',
       contacts: 'write',
@@ -253,6 +303,22 @@ export const functions = {
     sealing: [],
     workflows: { followUp: ['start', 'describe'] },
     scheduleMinutes: 60,
+  },
+  fleet: {
+    entry: 'functions/fleet/handler.ts',
+    description: 'Lists kiosks with their status, stock per lot and faults; answers where a lot went',
+    tables: { kiosks: 'read', kioskLots: 'read' },
+    topics: [],
+    sealing: [],
+  },
+  fleetSweep: {
+    entry: 'functions/fleet-sweep/handler.ts',
+    description:
+      'Marks silent kiosks offline (one kiosk-ops message), counts offline time, sends lot expiry alerts',
+    tables: { kiosks: 'readWrite', kioskLots: 'readWrite', aggregates: 'write', outbox: 'readWrite' },
+    topics: ['kiosk-ops', 'restock'],
+    sealing: [],
+    scheduleMinutes: 15,
   },
   sites: {
     entry: 'functions/sites/handler.ts',
@@ -328,6 +394,34 @@ export const routes = [
     summary: 'This API as OpenAPI 3.1',
   },
   { method: 'POST', path: '/v1/kiosks', function: 'kiosks', auth: admin, summary: 'Register a kiosk' },
+  {
+    method: 'GET',
+    path: '/v1/kiosks',
+    function: 'fleet',
+    auth: admin,
+    summary: 'A page of kiosks: status, stock per SKU and lot, last heard, open faults',
+  },
+  {
+    method: 'GET',
+    path: '/v1/kiosks/{kioskId}',
+    function: 'fleet',
+    auth: admin,
+    summary: 'One kiosk: status, stock per SKU and lot, last heard, open faults',
+  },
+  {
+    method: 'POST',
+    path: '/v1/kiosks/{kioskId}/secret',
+    function: 'kiosks',
+    auth: admin,
+    summary: 'Rotate a kiosk secret: the new one is shown once, the old one works 24 more hours',
+  },
+  {
+    method: 'GET',
+    path: '/v1/lots/{lot}',
+    function: 'fleet',
+    auth: admin,
+    summary: 'Where a lot went: the kiosks that hold it, and the units given out from each (recalls)',
+  },
   {
     method: 'POST',
     path: '/v1/kiosk/events',
@@ -458,6 +552,12 @@ export const metrics = {
     /** Age of the oldest notification still in the outbox after a relay run (0 when it is empty). */
     outboxOldestAgeSeconds: 'OutboxOldestAgeSeconds',
     outboxPending: 'OutboxPending',
+    /** Kiosks the fleet sweep marked offline (one kiosk-ops message each). */
+    kiosksSilent: 'KiosksSilent',
+    /** Lot expiry alerts the fleet sweep sent to restock. */
+    lotExpiryAlerts: 'LotExpiryAlerts',
+    /** SKUs put in quarantine at a kiosk by a temperature reading outside their label range. */
+    stockQuarantined: 'StockQuarantined',
   },
 } as const;
 

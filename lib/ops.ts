@@ -127,7 +127,7 @@ export class Operations extends Construct {
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         description:
-          'A scheduled run (outbox relay, escalations) failed and its event is in the dead-letter queue.',
+          'A scheduled run (outbox relay and escalations, follow-up sweep, fleet sweep) failed and its event is in the dead-letter queue.',
       },
     );
     for (const machine of props.stateMachines) {
@@ -284,6 +284,13 @@ export class Operations extends Construct {
         'tasksOpened',
         'tasksEscalated',
         'followUpsRestarted',
+      ]),
+    );
+    dashboard.addWidgets(
+      business('Kiosk fleet: silent kiosks, quarantines, lot expiry alerts', [
+        'kiosksSilent',
+        'stockQuarantined',
+        'lotExpiryAlerts',
       ]),
     );
     dashboard.addWidgets(

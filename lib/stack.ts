@@ -375,6 +375,9 @@ export class BridgewayStack extends Stack implements BridgewayResources {
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         sortKey: index.sortKey ? attribute(index.sortKey) : undefined,
+        ...(index.include
+          ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+          : {}),
       });
     }
     return table;

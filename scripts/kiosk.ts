@@ -48,7 +48,8 @@ const USAGE = `usage: npm run kiosk -- <command> [options]
                       register a kiosk (needs ADMIN_TOKEN); prints its secret once, as export lines
   dispense --sku SKU [--quantity 1] [--phone +15555550123 --topic treatment]
   restock  --sku SKU --quantity 20 [--lot L-1 --expires 2027-06-30]
-  fault    --code door_open|vend_failure|temperature|offline|other [--detail TEXT]
+  fault    --code door_open|vend_failure|temperature|offline|other [--detail TEXT] [--temperature C]
+  heartbeat [--temperature 21.5]   "alive", with the cabinet temperature if the kiosk has a sensor
   send '<json event>'  sign and send any event body as it is
 
 options (or environment):
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
       expires: { type: 'string' },
       code: { type: 'string' },
       detail: { type: 'string' },
+      temperature: { type: 'string' },
       'event-id': { type: 'string' },
       print: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -150,8 +152,19 @@ async function main(argv: string[]): Promise<void> {
       ...(command === 'dispense' && values.phone
         ? { contactRequest: { phone: values.phone, topic: values.topic } }
         : {}),
-      ...(command === 'restock' && values.lot ? { lot: values.lot } : {}),
-      ...(command === 'restock' && values.expires ? { expiresOn: values.expires } : {}),
+      // The lot and its expiry on the item (contract: Kiosk fleet), so stock is kept per lot.
+      ...(command === 'restock' && values.lot
+        ? {
+            items: [
+              {
+                sku: values.sku,
+                quantity: Number(values.quantity),
+                lot: values.lot,
+                ...(values.expires ? { expiresOn: values.expires } : {}),
+              },
+            ],
+          }
+        : {}),
     };
   } else if (command === 'fault') {
     if (!values.code) fail('fault needs --code');
@@ -160,6 +173,13 @@ async function main(argv: string[]): Promise<void> {
       type: 'fault',
       code: values.code,
       ...(values.detail ? { detail: values.detail } : {}),
+      ...(values.temperature !== undefined ? { temperatureC: Number(values.temperature) } : {}),
+    };
+  } else if (command === 'heartbeat') {
+    event = {
+      ...base,
+      type: 'heartbeat',
+      ...(values.temperature !== undefined ? { temperatureC: Number(values.temperature) } : {}),
     };
   } else {
     fail(`unknown command ${command}`);

@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../core/aggregates.js';
 import { backoff } from '../core/backoff.js';
 import { unavailable } from '../core/errors.js';
+import { registrationFleetFields, rotationChanges } from '../core/fleet.js';
 import type { EventPlan, Kiosk } from '../core/kiosk-events.js';
-import type { KioskRegistration } from '../core/schemas.js';
-import type { StockChange } from '../core/stock.js';
+import {
+  DEFAULT_EXPIRY_ALERT_DAYS,
+  DEFAULT_OFFLINE_AFTER_MINUTES,
+  type KioskRegistration,
+} from '../core/schemas.js';
 import { taskIndexKeys } from '../core/tasks.js';
+import { merge } from '../core/updates.js';
 import { counterUpdate } from './aggregates-store.js';
-import { documentClient, tableName } from './dynamo.js';
+import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
+import { expressionsOf } from './expressions.js';
 import { guardPut, type TransactItems, writeOnce } from './idempotent.js';
 import { outboxPut } from './outbox.js';
 import type { Notification } from './publisher.js';
@@ -16,6 +22,9 @@ import { siteUse } from './site-store.js';
 
 export interface KioskRecord extends Kiosk {
   readonly secretSealed: string;
+  /** Keys the duplicate fingerprints; never rotated (missing on kiosks of earlier versions: their first secret is). */
+  readonly fingerprintSealed?: string;
+  readonly createdAt?: string;
 }
 
 export interface StoredEvent {
@@ -29,10 +38,11 @@ export interface StoredEvent {
  */
 export async function createKiosk(
   registration: KioskRegistration,
-  secretSealed: string,
+  sealed: { secret: string; fingerprintKey: string },
   now: Date,
   actor?: string,
 ): Promise<boolean> {
+  const createdAt = now.toISOString();
   const items = [
     guardPut('kiosks', 'kioskId', {
       kioskId: registration.kioskId,
@@ -43,8 +53,14 @@ export async function createKiosk(
       stock: { ...(registration.inventory ?? {}) },
       alerted: {},
       mismatchUnits: 0,
-      secretSealed,
-      createdAt: now.toISOString(),
+      secretSealed: sealed.secret,
+      fingerprintSealed: sealed.fingerprintKey,
+      createdAt,
+      ...registrationFleetFields(
+        createdAt,
+        registration.offlineAfterMinutes ?? DEFAULT_OFFLINE_AFTER_MINUTES,
+        registration.expiryAlertDays ?? DEFAULT_EXPIRY_ALERT_DAYS,
+      ),
     }),
     siteUse(registration.siteId, 'kiosk', registration.kioskId, actor, now),
   ];
@@ -115,11 +131,29 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
       recordedAt: now.toISOString(),
     }),
   ];
-  const stockUpdate = stockUpdateOf(kiosk.kioskId, plan.stockChanges);
-  if (stockUpdate) items.push({ Update: stockUpdate });
+  // Every event changes the kiosk (at least: it was heard), conditioned on what the plan read.
   items.push({
-    Update: counterUpdate(aggregateKey('naloxone', plan.day, kiosk.siteId, kiosk.kioskId), plan.counters),
+    Update: {
+      TableName: tableName('kiosks'),
+      Key: { kioskId: kiosk.kioskId },
+      ...expressionsOf(merge(plan.kioskChange, { actions: [], conditions: [{ exists: ['kioskId'] }] })),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    } as Update,
   });
+  if (Object.keys(plan.counters).length > 0) {
+    items.push({
+      Update: counterUpdate(aggregateKey('naloxone', plan.day, kiosk.siteId, kiosk.kioskId), plan.counters),
+    });
+  }
+  for (const row of plan.lotRows) {
+    items.push({
+      Update: {
+        TableName: tableName('kioskLots'),
+        Key: { lot: row.lot, kioskSku: row.kioskSku },
+        ...expressionsOf(row.change),
+      } as Update,
+    });
+  }
   if (plan.task) {
     items.push({
       Put: {
@@ -144,7 +178,7 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
   }
   items.push(...notifications.map(outboxPut));
 
-  const written = await writeOnce(items, stockUpdate ? 1 : undefined);
+  const written = await writeOnce(items, 1);
   if (written.status === 'created') return { status: 'recorded' };
   if (written.status === 'exists') return { status: 'exists', stored: written.stored as StoredEvent };
   if (written.status === 'missing')
@@ -154,62 +188,57 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
   return { status: 'stale', kiosk: current as unknown as KioskRecord };
 }
 
-function stockUpdateOf(kioskId: string, changes: readonly StockChange[]) {
-  if (changes.length === 0) return undefined;
-  const names: Record<string, string> = { '#stock': 'stock' };
-  const values: Record<string, unknown> = {};
-  const sets: string[] = [];
-  const conditions: string[] = ['attribute_exists(kioskId)'];
-  let mismatch = 0;
-  changes.forEach((change, i) => {
-    const sku = `#s${i}`;
-    names[sku] = change.sku;
-    if (change.mode === 'relative') {
-      values[`:d${i}`] = -change.delta;
-      values[`:min${i}`] = change.atLeast;
-      sets.push(`#stock.${sku} = #stock.${sku} - :d${i}`);
-      conditions.push(`#stock.${sku} >= :min${i}`);
-      if (change.requireAlerted) {
-        names['#alerted'] = 'alerted';
-        values[':true'] = true;
-        conditions.push(`#alerted.${sku} = :true`);
+type Update = NonNullable<TransactItems[number]['Update']>;
+
+export type Rotation = { readonly status: 'rotated' } | { readonly status: 'missing' };
+
+/**
+ * Rotates a kiosk's secret (functions/core/fleet.ts `rotationChanges`): the secret in use becomes the
+ * previous one, valid 24 hours of backend time, unless it is an unused rotated one (then the previous
+ * one stays). Reads the kiosk first, so an unknown kiosk costs no write; a write that DynamoDB applied
+ * but whose answer was lost finds its own secret in place when tried again.
+ */
+export async function rotateSecret(
+  kioskId: string,
+  sealNew: () => Promise<string>,
+  now: Date,
+): Promise<Rotation> {
+  const found = await documentClient.send(
+    new GetCommand({
+      TableName: tableName('kiosks'),
+      Key: { kioskId },
+      ProjectionExpression: 'kioskId, fingerprintSealed',
+      ConsistentRead: true,
+    }),
+  );
+  if (!found.Item) return { status: 'missing' };
+  const newSealed = await sealNew();
+  const { replace, keep } = rotationChanges(newSealed, now, found.Item.fingerprintSealed !== undefined);
+  for (let attempt = 1; attempt <= 8; attempt += 1) {
+    for (const change of [replace, keep]) {
+      try {
+        await documentClient.send(
+          new UpdateCommand({
+            TableName: tableName('kiosks'),
+            Key: { kioskId },
+            ...expressionsOf(change),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { status: 'rotated' };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) {
+          if ((error as { name?: string }).name !== 'TransactionConflictException') throw error;
+          break; // an event of this kiosk is being recorded: try again shortly
+        }
+        const item = itemOfFailedCondition(error);
+        if (!item) return { status: 'missing' };
+        if (item.secretSealed === newSealed) return { status: 'rotated' };
       }
-      return;
     }
-    names['#alerted'] = 'alerted';
-    values[`:after${i}`] = change.after;
-    values[`:al${i}`] = change.alertedAfter;
-    sets.push(`#stock.${sku} = :after${i}`, `#alerted.${sku} = :al${i}`);
-    if (change.before === undefined) {
-      conditions.push(`attribute_not_exists(#stock.${sku})`);
-    } else {
-      values[`:before${i}`] = change.before;
-      conditions.push(`#stock.${sku} = :before${i}`);
-    }
-    if (change.alertedBefore) {
-      values[':true'] = true;
-      conditions.push(`#alerted.${sku} = :true`);
-    } else {
-      values[':false'] = false;
-      conditions.push(`(attribute_not_exists(#alerted.${sku}) OR #alerted.${sku} = :false)`);
-    }
-    mismatch += change.mismatch;
-  });
-  let expression = `SET ${sets.join(', ')}`;
-  if (mismatch > 0) {
-    names['#mismatch'] = 'mismatchUnits';
-    values[':mismatch'] = mismatch;
-    expression += ' ADD #mismatch :mismatch';
+    await backoff(attempt, 5, 250);
   }
-  return {
-    TableName: tableName('kiosks'),
-    Key: { kioskId },
-    UpdateExpression: expression,
-    ConditionExpression: conditions.join(' AND '),
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-  };
+  throw unavailable('The kiosk kept changing while its secret was rotated; retry.');
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -51,12 +51,13 @@ export async function deliver(notifications: readonly Notification[]): Promise<n
     }
   }
   count('notificationsPublished', published.length);
-  if (published.length > 0) {
+  // BatchWriteItem takes 25 requests at most: a sweep may publish more than that at once.
+  for (let start = 0; start < published.length; start += 25) {
     try {
       await documentClient.send(
         new BatchWriteCommand({
           RequestItems: {
-            [tableName('outbox')]: published.map(({ messageId }) => ({
+            [tableName('outbox')]: published.slice(start, start + 25).map(({ messageId }) => ({
               DeleteRequest: { Key: { messageId } },
             })),
           },

@@ -1,13 +1,32 @@
 import { addCounter, type Counters, utcDay } from './aggregates.js';
+import {
+  clearFaults,
+  confirmSecret,
+  expiryAlertAt,
+  expiryAlertDaysOf,
+  type FleetKiosk,
+  livenessOf,
+  openFault,
+  quarantineFor,
+  temperatureReading,
+} from './fleet.js';
 import type { KioskEvent, Sku } from './schemas.js';
-import { planDispense, planRestock, type StockChange, type StockView } from './stock.js';
+import { planDispense, planRestock, restockLines, type StockChange, stockItemChange } from './stock.js';
 import { escalateAtOf } from './tasks.js';
+import { type ItemChange, merge } from './updates.js';
 
-export interface Kiosk extends StockView {
-  readonly kioskId: string;
-  readonly siteId: string;
-  readonly siteName?: string;
+export interface Kiosk extends FleetKiosk {
+  readonly secretSealed?: string;
 }
+
+/** The per-lot row of a kiosk (recalls, expiry alerts): its key and what changes in it. */
+export interface LotRowChange {
+  readonly lot: string;
+  readonly kioskSku: string;
+  readonly change: ItemChange;
+}
+
+export const lotRowKey = (kioskId: string, sku: Sku) => `${kioskId}#${sku}`;
 
 /** A message to staff before it gets an id: ids, site, kind and times only. */
 export interface NotificationDraft {
@@ -32,6 +51,15 @@ export interface EventPlan {
   readonly counters: Counters;
   readonly task?: OutreachTaskDraft;
   readonly notifications: readonly NotificationDraft[];
+  /** The one change to the kiosk item: stock, lots, quarantine, faults, liveness. */
+  readonly kioskChange: ItemChange;
+  /** Changes to the kiosk's per-lot rows (restocked, dispensed, removed units; expiry alerts). */
+  readonly lotRows: readonly LotRowChange[];
+}
+
+export interface PlanOptions {
+  /** The sealed secret whose signature the request carried (a rotated one is confirmed by its first use). */
+  readonly verifiedSecret?: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -54,12 +82,40 @@ export function planKioskEvent(
   event: KioskEvent,
   now: Date,
   newTaskId: () => string,
+  options: PlanOptions = {},
 ): EventPlan {
   const day = utcDay(event.occurredAt);
   const counters: Counters = {};
   const notifications: NotificationDraft[] = [];
   const at = now.toISOString();
   const ids = { kioskId: kiosk.kioskId, siteId: kiosk.siteId, eventId: event.eventId };
+  // Every new event says the kiosk is alive; the first one signed with a rotated secret confirms it.
+  const liveness = livenessOf(kiosk, now);
+  notifications.push(...liveness.notifications);
+  const heard = merge(liveness.change, confirmSecret(kiosk, options.verifiedSecret, now));
+  const quarantine = (temperatureC: number | undefined) => {
+    const planned = quarantineFor(kiosk, temperatureC, event.eventId, now);
+    for (const [sku, units] of Object.entries(planned.units) as [Sku, number][]) {
+      addCounter(counters, 'quarantinedUnits', units);
+      addCounter(counters, `quarantined:${sku}`, units);
+    }
+    notifications.push(...planned.notifications);
+    return merge(planned.change, temperatureReading(temperatureC, now));
+  };
+  const finish = (
+    stockChanges: StockChange[],
+    change: ItemChange,
+    lotRows: LotRowChange[] = [],
+    task?: OutreachTaskDraft,
+  ): EventPlan => ({
+    day,
+    stockChanges,
+    counters,
+    ...(task ? { task } : {}),
+    notifications,
+    kioskChange: merge(stockItemChange(kiosk, stockChanges), change, heard),
+    lotRows: mergeRows(lotRows),
+  });
 
   switch (event.type) {
     case 'dispense': {
@@ -67,7 +123,18 @@ export function planKioskEvent(
       addCounter(counters, 'dispenseEvents');
       for (const { sku, quantity } of event.items) addCounter(counters, `kit:${sku}`, quantity);
       countSurvey(counters, event.survey);
+      const lotRows: LotRowChange[] = [];
       for (const change of stockChanges) {
+        for (const take of change.takes) {
+          // Units by lot ("" for stock without a lot): the report's kits by lot.
+          addCounter(counters, `lot:${change.sku}:${take.lot ?? ''}`, take.units);
+          if (take.lot !== null)
+            lotRows.push({
+              lot: take.lot,
+              kioskSku: lotRowKey(kiosk.kioskId, change.sku),
+              change: { actions: [{ add: ['dispensed'], value: take.units }], conditions: [] },
+            });
+        }
         if (change.mode !== 'exact') continue;
         if (change.mismatch > 0) addCounter(counters, 'stockMismatchUnits', change.mismatch);
         if (change.lowStock) notifications.push(lowStockNotice(kiosk, change.sku, change.after, at));
@@ -96,12 +163,54 @@ export function planKioskEvent(
           },
         });
       }
-      return { day, stockChanges, counters, task, notifications };
+      return finish(stockChanges, { actions: [], conditions: [] }, lotRows, task);
     }
     case 'restock': {
       addCounter(counters, 'restockEvents');
       for (const { sku, quantity } of event.items) addCounter(counters, `restocked:${sku}`, quantity);
-      return { day, stockChanges: planRestock(kiosk, event.items), counters, notifications };
+      const stockChanges = planRestock(kiosk, restockLines(event.items, event));
+      const lotRows: LotRowChange[] = [];
+      const alertDays = expiryAlertDaysOf(kiosk);
+      for (const change of stockChanges) {
+        if (change.mode !== 'exact') continue;
+        for (const arrival of change.arrivals) {
+          lotRows.push({
+            lot: arrival.lot,
+            kioskSku: lotRowKey(kiosk.kioskId, change.sku),
+            change: {
+              actions: [
+                { set: ['kioskId'], value: kiosk.kioskId },
+                { set: ['siteId'], value: kiosk.siteId },
+                { set: ['sku'], value: change.sku },
+                { set: ['lastRestockedAt'], value: at },
+                ...(arrival.expiresOn
+                  ? [
+                      { set: ['expiresOn'], value: arrival.expiresOn },
+                      { set: ['alertAt'], value: expiryAlertAt(arrival.expiresOn, alertDays) },
+                      // The sweep sends the lot's one expiry alert (or, if it went out already, just unlists it).
+                      { set: ['alertWatch'], value: 'pending' },
+                    ]
+                  : []),
+                ...(arrival.labelVersion ? [{ set: ['labelVersion'], value: arrival.labelVersion }] : []),
+                { add: ['restocked'], value: arrival.units },
+              ],
+              conditions: [],
+            },
+          });
+        }
+        for (const gone of change.discarded) {
+          addCounter(counters, `discarded:${change.sku}`, gone.units);
+          if (gone.lot !== null)
+            lotRows.push({
+              lot: gone.lot,
+              kioskSku: lotRowKey(kiosk.kioskId, change.sku),
+              change: { actions: [{ add: ['removed'], value: gone.units }], conditions: [] },
+            });
+        }
+        if (change.quarantine === 'cleared') addCounter(counters, 'quarantineSwaps');
+      }
+      // A restock is a service visit: it closes the faults reported before it.
+      return finish(stockChanges, clearFaults(kiosk, event.occurredAt), lotRows);
     }
     case 'fault': {
       addCounter(counters, 'faultEvents');
@@ -114,10 +223,33 @@ export function planKioskEvent(
         at,
       };
       if (event.temperatureC !== undefined) body.temperatureC = event.temperatureC;
-      notifications.push({ topic: 'kiosk-ops', body });
-      return { day, stockChanges: [], counters, notifications };
+      notifications.unshift({ topic: 'kiosk-ops', body });
+      const change = merge(
+        openFault(kiosk, {
+          code: event.code,
+          occurredAt: event.occurredAt,
+          eventId: event.eventId,
+          ...(event.temperatureC !== undefined ? { temperatureC: event.temperatureC } : {}),
+        }),
+        quarantine(event.temperatureC),
+      );
+      return finish([], change);
     }
+    case 'heartbeat':
+      // No stock, no counters: one write (the event and the kiosk's liveness) unless a status changes.
+      return finish([], quarantine(event.temperatureC));
   }
+}
+
+/** One change per lot row: DynamoDB takes one action per item in a transaction. */
+function mergeRows(rows: readonly LotRowChange[]): LotRowChange[] {
+  const byKey = new Map<string, LotRowChange>();
+  for (const row of rows) {
+    const key = JSON.stringify([row.lot, row.kioskSku]);
+    const known = byKey.get(key);
+    byKey.set(key, known ? { ...row, change: merge(known.change, row.change) } : row);
+  }
+  return [...byKey.values()];
 }
 
 function lowStockNotice(kiosk: Kiosk, sku: Sku, stock: number, at: string): NotificationDraft {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Issue } from './errors.js';
+import { knownLabelVersions } from './storage-catalogue.js';
 
 /** The program catalogue (contract: Kiosk events). */
 export const SKUS = [
@@ -54,12 +55,40 @@ export const kioskRegistrationSchema = z
     siteName: text(1, 200).optional(),
     lowStockThreshold: z.int().min(0).max(100_000),
     inventory: z.partialRecord(sku, z.int().min(0).max(100_000)).optional(),
+    /** Silence longer than this (backend minutes) makes the kiosk offline: one kiosk-ops message, one when heard again. */
+    offlineAfterMinutes: z.int().min(1).max(525_600).optional(),
+    /** Days before a lot expires at this kiosk when one restock alert goes out. */
+    expiryAlertDays: z.int().min(0).max(365).optional(),
   })
   .meta({ id: 'KioskRegistration' });
+export const DEFAULT_OFFLINE_AFTER_MINUTES = 1440;
+export const DEFAULT_EXPIRY_ALERT_DAYS = 30;
 export type KioskRegistration = z.infer<typeof kioskRegistrationSchema>;
 
 const dispenseItem = z.strictObject({ sku, quantity: z.int().min(1).max(10) });
-const restockItem = z.strictObject({ sku, quantity: z.int().min(1).max(500) });
+/** A lot as printed on the box: any text a kiosk sends, kept as sent. */
+const lot = text(1, 64);
+const restockItem = z
+  .strictObject({
+    sku,
+    quantity: z.int().min(1).max(500),
+    lot: lot.optional(),
+    expiresOn: isoDate.optional(),
+    /** The label version printed on this stock (functions/core/storage-catalogue.ts); default the current one. */
+    labelVersion: text(1, 64).optional(),
+  })
+  .superRefine((item, ctx) => {
+    if (item.labelVersion === undefined) return;
+    const known = knownLabelVersions(item.sku);
+    if (!known.includes(item.labelVersion))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['labelVersion'],
+        message: known.length
+          ? `must be one of ${known.join(', ')} for ${item.sku}`
+          : `${item.sku} has no label versions`,
+      });
+  });
 
 const eventBase = {
   eventId: guid,
@@ -92,7 +121,7 @@ export const restockEventSchema = z.strictObject({
   ...eventBase,
   type: z.literal('restock'),
   items: z.array(restockItem).min(1).max(10),
-  lot: text(1, 64).optional(),
+  lot: lot.optional(),
   expiresOn: isoDate.optional(),
 });
 
@@ -106,15 +135,26 @@ export const faultEventSchema = z.strictObject({
   temperatureC: storableNumber().min(-100).max(150).optional(),
 });
 
+/** Contract (Kiosk fleet): a kiosk says it is alive, with its cabinet temperature if it has a sensor. */
+export const heartbeatEventSchema = z.strictObject({
+  ...eventBase,
+  type: z.literal('heartbeat'),
+  temperatureC: storableNumber().min(-100).max(150).optional(),
+});
+
 export const kioskEventSchema = z
-  .discriminatedUnion('type', [dispenseEventSchema, restockEventSchema, faultEventSchema], {
-    error: 'must be one of dispense, restock, fault',
-  })
+  .discriminatedUnion(
+    'type',
+    [dispenseEventSchema, restockEventSchema, faultEventSchema, heartbeatEventSchema],
+    { error: 'must be one of dispense, restock, fault, heartbeat' },
+  )
   .meta({ id: 'KioskEvent' });
 export type KioskEvent = z.infer<typeof kioskEventSchema>;
 export type DispenseEvent = z.infer<typeof dispenseEventSchema>;
 export type RestockEvent = z.infer<typeof restockEventSchema>;
 export type FaultEvent = z.infer<typeof faultEventSchema>;
+export type HeartbeatEvent = z.infer<typeof heartbeatEventSchema>;
+export type FaultCode = (typeof FAULT_CODES)[number];
 
 export const useReportSchema = z
   .strictObject({
@@ -147,6 +187,8 @@ export const pageQuery = {
 export const DEFAULT_PAGE_LIMIT = 100;
 
 export const siteListQuerySchema = z.object(pageQuery).meta({ id: 'SiteListQuery' });
+
+export const kioskListQuerySchema = z.object(pageQuery).meta({ id: 'KioskListQuery' });
 
 export const taskListQuerySchema = z
   .object({

@@ -4,6 +4,7 @@ import {
   enrollmentEventSchema,
   enrollmentSchema,
   kioskEventSchema,
+  kioskListQuerySchema,
   kioskRegistrationSchema,
   reportQuerySchema,
   siteListQuerySchema,
@@ -39,6 +40,7 @@ const queries: Record<string, z.ZodType> = {
   'GET /v1/reports/naloxone': reportQuerySchema,
   'GET /v1/reports/moud': reportQuerySchema,
   'GET /v1/sites': siteListQuerySchema,
+  'GET /v1/kiosks': kioskListQuerySchema,
 };
 
 /** Error answers each audience can get, besides `default` (a 503 or a bug). */

@@ -27,6 +27,128 @@ export const kioskRegisteredResponse = z
   .looseObject({ kioskId: z.string(), secret: z.string().meta({ description: 'Shown once' }) })
   .meta({ id: 'KioskRegistered' });
 
+export const secretRotatedResponse = z
+  .looseObject({
+    kioskId: z.string(),
+    secret: z.string().meta({ description: 'Shown once' }),
+    previousSecretValidUntil: isoTime.meta({
+      description: 'Backend time until which the secret in use before keeps working',
+    }),
+  })
+  .meta({ id: 'SecretRotated' });
+
+const lotAnswer = z
+  .looseObject({
+    lot: z.string().nullable().meta({ description: 'null: stock that came without a lot' }),
+    units: z.int(),
+    expiresOn: day.nullable(),
+    labelVersion: z.string().nullable(),
+    expired: z.boolean(),
+    expiringSoon: z.boolean().meta({ description: 'within the kiosk expiry alert window' }),
+  })
+  .meta({ id: 'KioskLot' });
+
+const skuAnswer = z
+  .looseObject({
+    units: z.int().meta({ description: 'every unit the kiosk holds, quarantined ones included' }),
+    available: z.int().meta({ description: 'units that may be given out (0 while quarantined)' }),
+    quarantined: z.int(),
+    lowStock: z.boolean(),
+    lots: z.array(lotAnswer).meta({ description: 'in the order dispenses take them: first expiring first' }),
+    quarantine: z.looseObject({ since: isoTime, temperatureC: z.number() }).nullable(),
+  })
+  .meta({ id: 'KioskSkuStock' });
+
+const kioskStatus = z.enum(['offline', 'faulted', 'quarantined', 'low-stock', 'ok']);
+const kioskCondition = z.enum([
+  'offline',
+  'faulted',
+  'quarantined',
+  'expired-stock',
+  'low-stock',
+  'expiring-stock',
+]);
+
+export const kioskAnswerSchema = z
+  .looseObject({
+    kioskId: z.string(),
+    siteId: z.string(),
+    siteName: z.string().nullable(),
+    status: kioskStatus.meta({
+      description:
+        'the most pressing condition, derived on the server: offline > faulted > quarantined > low-stock > ok',
+    }),
+    conditions: z
+      .array(kioskCondition)
+      .meta({ description: 'every condition that holds, most pressing first' }),
+    lastSeenAt: isoTime.nullable().meta({ description: 'backend time the last new event arrived' }),
+    offlineAfterMinutes: z.int(),
+    offlineAt: isoTime
+      .nullable()
+      .meta({ description: 'when it goes (went) offline if nothing more arrives' }),
+    offlineSince: isoTime.nullable(),
+    lowStockThreshold: z.int(),
+    expiryAlertDays: z.int(),
+    stock: z.record(z.string(), skuAnswer).meta({ description: 'per SKU, and per lot within it' }),
+    openFaults: z.array(
+      z.looseObject({
+        code: z.string(),
+        firstOccurredAt: isoTime,
+        lastOccurredAt: isoTime,
+        count: z.int(),
+      }),
+    ),
+    lastTemperatureC: z.number().nullable(),
+    lastTemperatureAt: isoTime.nullable(),
+    registeredAt: isoTime.nullable(),
+    secretRotatedAt: isoTime.nullable(),
+    previousSecretValidUntil: isoTime.nullable(),
+  })
+  .meta({ id: 'Kiosk' });
+
+export const kioskListResponse = z
+  .looseObject({
+    asOf: isoTime.meta({ description: 'the backend time every status was derived at' }),
+    kiosks: z.array(kioskAnswerSchema),
+    next: z.string().optional(),
+  })
+  .meta({ id: 'KioskList' });
+
+export const kioskDetailResponse = z
+  .looseObject({ asOf: isoTime, ...kioskAnswerSchema.shape })
+  .meta({ id: 'KioskDetail' });
+
+export const lotResponse = z
+  .looseObject({
+    asOf: isoTime,
+    lot: z.string(),
+    kiosks: z.array(
+      z.looseObject({
+        kioskId: z.string(),
+        siteId: z.string(),
+        sku: z.string(),
+        restocked: z.int(),
+        dispensed: z.int().meta({ description: 'units of the lot given out at this kiosk' }),
+        removed: z.int().meta({ description: 'units swapped out of quarantine' }),
+        held: z.int(),
+        expiresOn: day.nullable(),
+        expired: z.boolean(),
+        labelVersion: z.string().nullable(),
+        lastRestockedAt: isoTime.nullable(),
+        expiryAlertSentAt: isoTime.nullable(),
+      }),
+    ),
+    totals: z.looseObject({
+      kiosks: z.int(),
+      holding: z.int(),
+      restocked: z.int(),
+      dispensed: z.int(),
+      removed: z.int(),
+      held: z.int(),
+    }),
+  })
+  .meta({ id: 'LotWhereabouts' });
+
 export const eventRecordedResponse = z
   .looseObject({ eventId: z.string(), status: z.enum(['recorded', 'duplicate']) })
   .meta({ id: 'EventRecorded' });
@@ -176,6 +298,26 @@ export const successResponses: Record<
       status: 201,
       description: 'Registered; the secret is shown this once',
       schema: kioskRegisteredResponse,
+    },
+  ],
+  'GET /v1/kiosks': [
+    { status: 200, description: 'A page of kiosks, each with its derived status', schema: kioskListResponse },
+  ],
+  'GET /v1/kiosks/{kioskId}': [
+    { status: 200, description: 'The kiosk, with its derived status', schema: kioskDetailResponse },
+  ],
+  'POST /v1/kiosks/{kioskId}/secret': [
+    {
+      status: 200,
+      description: 'A new secret, shown this once; the previous one works until previousSecretValidUntil',
+      schema: secretRotatedResponse,
+    },
+  ],
+  'GET /v1/lots/{lot}': [
+    {
+      status: 200,
+      description: 'Every kiosk restocked with the lot: units held and given out',
+      schema: lotResponse,
     },
   ],
   'POST /v1/kiosk/events': [

@@ -21,6 +21,7 @@ import {
   unauthorized,
   unavailable,
 } from '../core/errors.js';
+import { acceptedSecrets } from '../core/fleet.js';
 import { parseJsonBytes, TOO_DEEP_MESSAGE } from '../core/json.js';
 import { occurredAtProblem, planKioskEvent, storedEventFields } from '../core/kiosk-events.js';
 import { type KioskEvent, kioskEventSchema } from '../core/schemas.js';
@@ -32,14 +33,32 @@ export const KIOSK_BODY_LIMIT_BYTES = bodyLimitBytes.kiosk;
 /** Concurrent events that race for the same stock re-plan from the item DynamoDB hands back. */
 const MAX_ATTEMPTS = 40;
 
-const secrets = new Map<string, { sealed: string; secret: string }>();
+/** Opened secrets by their sealed form (a kiosk has at most two in use: current and previous). */
+const secrets = new Map<string, string>();
 
-async function secretOf(kiosk: KioskRecord): Promise<string> {
-  const cached = secrets.get(kiosk.kioskId);
-  if (cached?.sealed === kiosk.secretSealed) return cached.secret;
-  const secret = await sealer().open(kiosk.secretSealed, `kiosk-secret:${kiosk.kioskId}`);
-  secrets.set(kiosk.kioskId, { sealed: kiosk.secretSealed, secret });
+async function open(kioskId: string, sealed: string): Promise<string> {
+  const cached = secrets.get(sealed);
+  if (cached !== undefined) return cached;
+  const secret = await sealer().open(sealed, `kiosk-secret:${kioskId}`);
+  if (secrets.size > 10_000) secrets.clear();
+  secrets.set(sealed, secret);
   return secret;
+}
+
+/**
+ * The secret the request was signed with: the current one, or the previous one within the 24 hours
+ * (backend time) after a rotation. Undefined when neither signed it.
+ */
+async function signingSecret(
+  kiosk: KioskRecord,
+  signed: { timestamp: string; signature: string },
+  raw: Buffer,
+): Promise<{ sealed: string; secret: string } | undefined> {
+  for (const sealed of acceptedSecrets(kiosk, now())) {
+    const secret = await open(kiosk.kioskId, sealed);
+    if (signatureIsValid(secret, signed, raw, Date.now())) return { sealed, secret };
+  }
+  return undefined;
 }
 
 function header(request: HttpRequest, name: string): string | undefined {
@@ -84,12 +103,15 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
   // One round trip: the kiosk (to check the signature) and the event, should this be a retry.
   const { kiosk, event: stored } = await loadKioskAndEvent(kioskId, eventId);
   if (!kiosk) throw unauthorized();
-  const secret = await secretOf(kiosk);
-  if (!signatureIsValid(secret, { timestamp, signature }, raw, Date.now())) throw unauthorized();
+  const signing = await signingSecret(kiosk, { timestamp, signature }, raw);
+  if (!signing) throw unauthorized();
+  // Duplicates are told apart by an HMAC of the body under the kiosk's fingerprint key, which a secret
+  // rotation leaves as it is (kiosks of earlier versions: their first secret), so a retry stays a retry.
+  const fingerprintKey = await open(kiosk.kioskId, kiosk.fingerprintSealed ?? kiosk.secretSealed);
   if (!parsed.ok && parsed.problem === 'not-json') throw invalidJson();
   if (!parsed.ok) throw invalid('invalid_event', [{ path: '', message: TOO_DEEP_MESSAGE }]);
 
-  const bodyFingerprint = fingerprint(secret, canonicalJson(body));
+  const bodyFingerprint = fingerprint(fingerprintKey, canonicalJson(body));
   if (stored) return sameOrConflict(stored, bodyFingerprint, body);
   const event = validEvent(body);
 
@@ -106,7 +128,7 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
   const writeId = randomUUID();
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const at = now();
-    const plan = planKioskEvent(view, event, at, () => taskId);
+    const plan = planKioskEvent(view, event, at, () => taskId, { verifiedSecret: signing.sealed });
     const notifications = plan.notifications.map((draft) =>
       newNotification(
         draft.topic,
@@ -133,6 +155,8 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
       await deliver(notifications);
       count('kioskEventsRecorded');
       if (plan.task) count('tasksOpened');
+      const quarantined = notifications.filter((n) => n.attributes.kind === 'quarantine').length;
+      if (quarantined) count('stockQuarantined', quarantined);
       logger.info('kiosk event recorded', { kioskId, eventId: event.eventId, type: event.type, attempt });
       return json(201, { eventId: event.eventId, status: 'recorded' });
     }

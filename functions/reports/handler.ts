@@ -37,6 +37,10 @@ function reportRoute(program: Program, build: typeof naloxoneReport | typeof mou
       bySite: { keyField: 'siteId', rows: report.bySite },
     };
     if ('byDay' in report) breakdowns.byDay = { keyField: 'day', rows: report.byDay };
+    // The kiosk fleet's breakdowns (naloxone): one line per lot and figure, per kiosk and figure.
+    if ('kitsByLot' in report) breakdowns.kitsByLot = { keyField: 'lot', rows: report.kitsByLot };
+    if ('offlineByKiosk' in report)
+      breakdowns.offlineByKiosk = { keyField: 'kioskId', rows: report.offlineByKiosk };
     return {
       status: 200,
       headers: { 'content-type': 'text/csv; charset=utf-8' },

@@ -1136,7 +1136,9 @@ function createTableInput(tableName: string, declaration: TableDeclaration) {
   const GlobalSecondaryIndexes: GlobalSecondaryIndex[] | undefined = declaration.indexes?.map((index) => ({
     IndexName: index.indexName,
     KeySchema: keySchema(index.partitionKey, index.sortKey),
-    Projection: { ProjectionType: 'ALL' },
+    Projection: index.include
+      ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] }
+      : { ProjectionType: 'ALL' },
   }));
   return {
     TableName: tableName,

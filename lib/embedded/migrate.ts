@@ -10,6 +10,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { silenceDeadline } from '../../functions/core/fleet.js';
 import { type TaskStatus, taskIndexKeys } from '../../functions/core/tasks.js';
 import { type TableDeclaration, type TableName, tables } from '../manifest.js';
 import { ensureTables } from './dynamo.js';
@@ -23,6 +24,19 @@ const upgrades: Partial<Record<TableName, (item: Record<string, unknown>) => Rec
     item.statusShard === undefined && typeof item.taskId === 'string' && typeof item.status === 'string'
       ? { ...item, ...taskIndexKeys(item.taskId, item.status as TaskStatus) }
       : item,
+  // Kiosks of the version before the fleet: watched for silence from their last event (or registration).
+  kiosks: (item) => {
+    if (item.watch !== undefined || item.offlineSince !== undefined || typeof item.createdAt !== 'string')
+      return item;
+    return {
+      ...item,
+      silentAt: silenceDeadline(item),
+      watch: 'online',
+      lotStock: item.lotStock ?? {},
+      quarantine: item.quarantine ?? {},
+      openFaults: item.openFaults ?? {},
+    };
+  },
 };
 
 const backupFile = (dataDir: string, table: string) => join(dataDir, `migration-${table}.json`);

@@ -197,7 +197,15 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     jobs,
     () => workflows.idle(),
     (job, error) =>
-      log(JSON.stringify({ level: 'WARN', message: 'scheduled run failed', job, errorName: error.name })),
+      log(
+        JSON.stringify({
+          level: 'WARN',
+          message: 'scheduled run failed',
+          job,
+          errorName: error.name,
+          errorMessage: error.message,
+        }),
+      ),
   );
   await scheduler.start(options.relayIntervalMs);
   const relayOutbox = () => scheduled('outboxRelay')({});

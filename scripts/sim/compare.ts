@@ -81,10 +81,13 @@ const show = (value: unknown): string => {
   return String(value);
 };
 
+/** Figures that are cells of a breakdown (per site, day, lot, kiosk): summarised per group, not listed. */
+const BREAKDOWN_FIGURE = /\.(bySite|byDay)\[|^fleet\.\w+\[|^kiosks\[/;
+
 /** A side-by-side table of the headline figures, then breakdown summaries and every mismatch. */
 export function formatComparison(comparison: Comparison): string {
-  const headline = comparison.rows.filter((row) => !/\.(bySite|byDay)\[/.test(row.figure));
-  const breakdown = comparison.rows.filter((row) => /\.(bySite|byDay)\[/.test(row.figure));
+  const headline = comparison.rows.filter((row) => !BREAKDOWN_FIGURE.test(row.figure));
+  const breakdown = comparison.rows.filter((row) => BREAKDOWN_FIGURE.test(row.figure));
   const width = Math.max(...headline.map((row) => row.figure.length), 20);
   const lines = [
     `${'figure'.padEnd(width)}  ${'truth'.padStart(14)}  ${'backend'.padStart(14)}  match`,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { addDays, timeOn } from './days.js';
+import { withFleet } from './fleet-plan.js';
 import {
   chance,
   geometricDays,
@@ -94,6 +95,10 @@ export interface KioskSpec {
 export interface Item {
   readonly sku: string;
   readonly quantity: number;
+  /** Restock items may name their lot, expiry and label version (contract: Kiosk fleet). */
+  readonly lot?: string;
+  readonly expiresOn?: string;
+  readonly labelVersion?: string;
 }
 
 export type KioskEventBody =
@@ -119,6 +124,12 @@ export type KioskEventBody =
       readonly occurredAt: string;
       readonly code: string;
       readonly detail?: string;
+      readonly temperatureC?: number;
+    }
+  | {
+      readonly eventId: string;
+      readonly type: 'heartbeat';
+      readonly occurredAt: string;
       readonly temperatureC?: number;
     };
 
@@ -223,7 +234,7 @@ const SITE_KINDS: readonly (readonly [SiteKind, string])[] = [
 ];
 
 /** SKUs each kiosk carries and how many a full machine holds. */
-const CAPACITY: Readonly<Record<string, number>> = {
+export const CAPACITY: Readonly<Record<string, number>> = {
   'naloxone-nasal-4mg': 150,
   'naloxone-nasal-8mg': 30,
   'fentanyl-test-strips': 100,
@@ -668,7 +679,8 @@ export function generatePlan(parameters: SimParameters, startDay: string): Plan 
   const dayStreams = Array.from({ length: parameters.days }, () => new DayStreams());
   generateKioskTraffic(parameters, startDay, sites, kiosks, dayStreams);
   const people = generateMoud(parameters, startDay, sites, dayStreams);
-  return {
+  // The fleet's life on top (scripts/sim/fleet-plan.ts): heartbeats, silences, excursions, lots.
+  return withFleet({
     parameters,
     startDay,
     endDay: addDays(startDay, parameters.days - 1),
@@ -680,7 +692,7 @@ export function generatePlan(parameters: SimParameters, startDay: string): Plan 
       day: addDays(startDay, index),
       streams: streams.streams(),
     })),
-  };
+  });
 }
 
 /** A fingerprint of everything generated (same seed and start day → same hash). */

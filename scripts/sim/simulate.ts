@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Api, inPool, Slots, Stats } from './client.js';
 import { type Comparison, compare, compareFigures, formatComparison } from './compare.js';
 import { DAY_MS, dayNumber, utcDayOf } from './days.js';
+import { type FleetTruth, fleetReportRows, fleetRows, fleetTruth, withFleetRows } from './fleet-truth.js';
 import {
   DEFAULT_PARAMETERS,
   type Fact,
@@ -58,6 +59,8 @@ export interface TruthFile {
   readonly requests: ReturnType<Stats['toJSON']>;
   readonly naloxone: NaloxoneTruth;
   readonly moud: MoudTruth;
+  /** The fleet figures and each kiosk's final stock (scripts/sim/fleet-truth.ts). */
+  readonly fleet: FleetTruth;
   readonly comparison: { readonly matches: boolean; readonly mismatches: Comparison['mismatches'] };
   readonly timing: {
     readonly realSeconds: number;
@@ -71,7 +74,7 @@ export interface SimulationResult {
   readonly planHash: string;
   readonly truth: TruthFile;
   // biome-ignore lint/suspicious/noExplicitAny: the backend's report JSON.
-  readonly backend: { readonly naloxone: any; readonly moud: any };
+  readonly backend: { readonly naloxone: any; readonly moud: any; readonly kiosks: any[] };
   readonly comparison: Comparison;
   readonly table: string;
   readonly stats: Stats;
@@ -188,6 +191,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   const acknowledged = new Map<string, { seq: number; fact: Fact }>();
   const enrollmentIds = new Map<string, string>();
   let seq = 0;
+  // On a manual clock every request of a day arrives at that day's end: when each fact was first heard.
+  const arrivals = new Map<string, number>();
+  let arrivalAt: number | undefined;
 
   async function send({ fact, retry, reorder }: Send): Promise<void> {
     const body = (value: object) => JSON.stringify(reorder ? reorderKeys(value) : value);
@@ -244,6 +250,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     if (ok && !acknowledged.has(fact.key)) {
       seq += 1;
       acknowledged.set(fact.key, { seq, fact });
+      if (arrivalAt !== undefined && answer.status === 201) arrivals.set(fact.key, arrivalAt);
     }
     if (retry) stats.duplicates[String(answer.status)] = (stats.duplicates[String(answer.status)] ?? 0) + 1;
     // A first send that was answered 5xx (or not at all) may have landed: its retry is then a duplicate.
@@ -317,6 +324,22 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         if (done.status !== 200) stats.noteUnexpected('task-complete', task.taskId, done.status, done.text);
       }),
     );
+  }
+
+  /** Every kiosk as the administrator lists them (GET /v1/kiosks, page by page). */
+  async function listKiosks(): Promise<Record<string, unknown>[]> {
+    const all: Record<string, unknown>[] = [];
+    for (let next: string | undefined, first = true; first || next; first = false) {
+      const query = next ? `&next=${encodeURIComponent(next)}` : '';
+      const answer = await api.staff('kiosk-list', 'admin', 'GET', `/v1/kiosks?limit=200${query}`);
+      if (answer.status !== 200) {
+        stats.noteUnexpected('kiosk-list', 'page', answer.status, answer.text);
+        break;
+      }
+      all.push(...(answer.body?.kiosks ?? []));
+      next = answer.body?.next;
+    }
+    return all;
   }
 
   /** Moves a manual backend clock to `target` (ms); answers once the backend is quiet. */
@@ -425,6 +448,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       const dayEnd = (startNumber + day.index + 1) * DAY_MS;
       options.onDay?.(day.index);
       await advanceBackend(dayEnd);
+      arrivalAt = dayEnd;
       await Promise.all(
         day.streams.map(async ({ sends }) => {
           for (const item of sends) await slots.run(() => send(item));
@@ -457,7 +481,16 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
 
   // The truth, then the backend's reports for the same range, raw counts.
   const acks: Acknowledged = acknowledged;
-  const naloxone = naloxoneTruth(plan, acks, plan.startDay, plan.endDay);
+  const range$ = { from: plan.startDay, to: plan.endDay };
+  const endAt = manual ? (await api.health()).getTime() : undefined;
+  const fleet = fleetTruth(plan, acks, {
+    ...range$,
+    ...(manual ? { arrivals, registeredAt: first.getTime(), endAt } : {}),
+  });
+  const naloxone = withFleetRows(
+    naloxoneTruth(plan, acks, plan.startDay, plan.endDay),
+    fleetReportRows(plan, fleet, range$),
+  );
   const moud = moudTruth(plan, acks, plan.startDay, plan.endDay);
   const range = `from=${plan.startDay}&to=${plan.endDay}&raw=true`;
   const [naloxoneReport, moudReport] = await Promise.all([
@@ -470,11 +503,14 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   ] as const) {
     if (answer.status !== 200) stats.noteUnexpected('report', name, answer.status, answer.text);
   }
+  const kiosks = await listKiosks();
   const { from: _nf, to: _nt, ...naloxoneFigures } = naloxone;
   const { from: _mf, to: _mt, ...moudFigures } = moud;
   const comparison = compare([
     ...compareFigures('naloxone', naloxoneFigures, naloxoneReport.body),
     ...compareFigures('moud', moudFigures, moudReport.body),
+    // Offline hours have a truth on a manual clock only (arrival times are the backend's).
+    ...fleetRows(fleet, naloxoneReport.body, kiosks, manual),
   ]);
   const table = formatComparison(comparison);
 
@@ -487,6 +523,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     requests: stats.toJSON(),
     naloxone,
     moud,
+    fleet,
     comparison: { matches: comparison.matches, mismatches: comparison.mismatches },
     timing: {
       realSeconds: Math.round((Date.now() - realStart) / 100) / 10,
@@ -508,7 +545,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     plan,
     planHash: hash,
     truth,
-    backend: { naloxone: naloxoneReport.body, moud: moudReport.body },
+    backend: { naloxone: naloxoneReport.body, moud: moudReport.body, kiosks },
     comparison,
     table,
     stats,

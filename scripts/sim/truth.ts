@@ -1,4 +1,5 @@
 import { addDays, dayNumber, utcDayOf } from './days.js';
+import { KioskReplay } from './fleet-truth.js';
 import type { EnrollmentBody, Fact, KioskEventBody, MoudEventBody, Plan, UseReportBody } from './plan.js';
 
 /**
@@ -50,9 +51,8 @@ function inOrder(acknowledged: Acknowledged, kind: Fact['kind']) {
 
 export function naloxoneTruth(plan: Plan, acknowledged: Acknowledged, from: string, to: string) {
   const siteOfKiosk = new Map(plan.kiosks.map((kiosk) => [kiosk.kioskId, kiosk.siteId]));
-  const stock = new Map(
-    plan.kiosks.map((kiosk) => [kiosk.kioskId, { ...kiosk.inventory } as Record<string, number>]),
-  );
+  // Stock per lot, quarantines and their swaps (scripts/sim/fleet-truth.ts): what a dispense could not cover.
+  const replays = new Map(plan.kiosks.map((kiosk) => [kiosk.kioskId, new KioskReplay(kiosk.inventory)]));
   const kitsDispensed: Record<string, number> = Object.fromEntries(CATALOGUE.map((sku) => [sku, 0]));
   const total = emptyCell();
   const bySite = new Map<string, NaloxoneCell>();
@@ -74,16 +74,11 @@ export function naloxoneTruth(plan: Plan, acknowledged: Acknowledged, from: stri
     const event: KioskEventBody = fact.event;
     const siteId = siteOfKiosk.get(fact.kioskId) as string;
     const day = utcDayOf(event.occurredAt);
-    const kioskStock = stock.get(fact.kioskId) as Record<string, number>;
+    const replay = replays.get(fact.kioskId) as KioskReplay;
     const counted = inRange(day);
     if (event.type === 'dispense') {
-      const perSku = new Map<string, number>();
-      for (const { sku, quantity } of event.items) perSku.set(sku, (perSku.get(sku) ?? 0) + quantity);
-      for (const [sku, quantity] of perSku) {
-        const have = kioskStock[sku] ?? 0;
-        if (counted) stockMismatchUnits += Math.max(0, quantity - have);
-        kioskStock[sku] = Math.max(0, have - quantity);
-      }
+      const { mismatch } = replay.dispense(event.items);
+      if (counted) stockMismatchUnits += mismatch;
       if (!counted) continue;
       for (const cell of cellsOf(day, siteId)) {
         cell.dispenseEvents += 1;
@@ -92,14 +87,18 @@ export function naloxoneTruth(plan: Plan, acknowledged: Acknowledged, from: stri
       }
       for (const { sku, quantity } of event.items) kitsDispensed[sku] += quantity;
     } else if (event.type === 'restock') {
-      for (const { sku, quantity } of event.items) kioskStock[sku] = (kioskStock[sku] ?? 0) + quantity;
+      replay.restock(event);
       if (!counted) continue;
       cellsOf(day, siteId);
       restockEvents += 1;
-    } else {
+    } else if (event.type === 'fault') {
+      replay.reading(event.temperatureC);
       if (!counted) continue;
       cellsOf(day, siteId);
       faultEvents += 1;
+    } else {
+      // A heartbeat changes no count; a reading outside a label range quarantines (and a swap follows).
+      replay.reading(event.temperatureC);
     }
   }
 

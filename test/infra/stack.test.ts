@@ -652,7 +652,7 @@ describe('the permissions of each function', () => {
     expect(grants.some((g) => g.resource === logicalId(stack.sealingKey))).toBe(false);
   });
 
-  it('let the kiosks function write kiosks and seal their secrets, but not read kiosks or open anything', () => {
+  it('let the kiosks function register kiosks and rotate their secrets, sealing them, but never open anything', () => {
     // Arrange
     const grants = grantsOf('kiosks');
     const kiosks = tableId('kiosks');
@@ -660,13 +660,49 @@ describe('the permissions of each function', () => {
 
     // Act / Assert
     expect(allows(grants, 'dynamodb:PutItem', kiosks)).toBe(true);
-    expect(allows(grants, 'dynamodb:GetItem', kiosks)).toBe(false);
+    // A rotation reads the kiosk first: an unknown kiosk costs no write.
+    expect(allows(grants, 'dynamodb:GetItem', kiosks)).toBe(true);
+    expect(allows(grants, 'dynamodb:GetItem', tableId('kioskEvents'))).toBe(false);
     expect(allows(grants, 'kms:Encrypt', sealingKey)).toBe(true);
     expect(allows(grants, 'kms:Decrypt', sealingKey)).toBe(false);
     // ReEncrypt would let it move a sealed value under the data key, which it may decrypt.
     expect(allows(grants, 'kms:ReEncryptFrom', sealingKey)).toBe(false);
     expect(allows(grants, 'dynamodb:PutItem', tableId('contacts'))).toBe(false);
     expect(grants.some((g) => g.action === 'sns:Publish')).toBe(false);
+  });
+
+  it('let the fleet function read kiosks and lot rows and change, open and publish nothing', () => {
+    // Arrange
+    const grants = grantsOf('fleet');
+
+    // Act / Assert
+    for (const table of ['kiosks', 'kioskLots'] as const) {
+      expect(allows(grants, 'dynamodb:Query', tableId(table)), table).toBe(true);
+      for (const action of writeActions) expect(allows(grants, action, tableId(table)), action).toBe(false);
+    }
+    // It reads tables encrypted with the data key; it never opens a sealed secret.
+    expect(
+      grants.some((g) => g.action.startsWith('kms:') && g.resource === logicalId(stack.sealingKey)),
+    ).toBe(false);
+    expect(grants.some((g) => g.action === 'sns:Publish')).toBe(false);
+  });
+
+  it('let the fleet sweep mark kiosks, count offline time and alert on lots, publishing to kiosk-ops and restock only', () => {
+    // Arrange
+    const grants = grantsOf('fleetSweep');
+
+    // Act
+    const published = grants.filter((g) => g.action === 'sns:Publish').map((g) => g.resource);
+
+    // Assert
+    expect(allows(grants, 'dynamodb:Query', tableId('kiosks'))).toBe(true);
+    expect(allows(grants, 'dynamodb:UpdateItem', tableId('kiosks'))).toBe(true);
+    expect(allows(grants, 'dynamodb:UpdateItem', tableId('kioskLots'))).toBe(true);
+    expect(allows(grants, 'dynamodb:UpdateItem', tableId('aggregates'))).toBe(true);
+    expect(allows(grants, 'dynamodb:Query', tableId('aggregates'))).toBe(false);
+    expect(allows(grants, 'dynamodb:GetItem', tableId('kioskEvents'))).toBe(false);
+    expect(new Set(published)).toEqual(new Set([topicId('kiosk-ops'), topicId('restock')]));
+    expect(allows(grants, 'kms:Decrypt', logicalId(stack.sealingKey))).toBe(false);
   });
 
   it('let the tasks function open contact details and record the audit, but publish nothing', () => {
@@ -943,6 +979,49 @@ describe('the scheduled functions', () => {
       });
     },
   );
+
+  it('include the fleet sweep every 15 minutes', () => {
+    // Act
+    const schedules = scheduled.map(([name, declaration]) => [name, declaration.scheduleMinutes]);
+
+    // Assert
+    expect(schedules).toContainEqual(['fleetSweep', 15]);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('fleetSweep'), 'Arn'] } })],
+    });
+  });
+
+  it('give the sweep sparse indexes that copy only what it reads, so a heartbeat writes little to them', () => {
+    // Act
+    const kiosks = resources[tableId('kiosks')]!.Properties!;
+    const lots = resources[tableId('kioskLots')]!.Properties!;
+    const indexes = (props: Record<string, unknown>) =>
+      Object.fromEntries(
+        (
+          props.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[]
+        ).map((index) => [index.IndexName, { keys: index.KeySchema, projection: index.Projection }]),
+      );
+
+    // Assert
+    expect(indexes(kiosks).bySilence).toEqual({
+      keys: [
+        { AttributeName: 'watch', KeyType: 'HASH' },
+        { AttributeName: 'silentAt', KeyType: 'RANGE' },
+      ],
+      projection: {
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: ['siteId', 'lastSeenAt', 'offlineAfterMinutes'],
+      },
+    });
+    expect(indexes(kiosks).byOutage).toMatchObject({ projection: { ProjectionType: 'INCLUDE' } });
+    expect(indexes(lots).byExpiryAlert).toMatchObject({
+      keys: [
+        { AttributeName: 'alertWatch', KeyType: 'HASH' },
+        { AttributeName: 'alertAt', KeyType: 'RANGE' },
+      ],
+    });
+  });
 
   it('leave functions that serve only routes without a schedule or DLQ', () => {
     for (const [name, declaration] of functionEntries) {

@@ -117,6 +117,24 @@ describe('npm run simulate: the reports equal the truth of a simulated program',
     expect(backend.bySite).toEqual(truth.bySite);
   });
 
+  it('played the fleet too: heartbeats, a silence, an excursion swapped, lots; every fleet figure and kiosk equals the truth', () => {
+    // Arrange
+    const sent = result.plan.days.flatMap((day) => day.streams.flatMap((stream) => stream.sends));
+    const kioskEvents = sent.flatMap((send) => (send.fact.kind === 'kiosk-event' ? [send.fact.event] : []));
+    const { figures, kiosks } = result.truth.fleet;
+    const fleetRows = result.comparison.rows.filter((row) => /^(fleet|kiosks)[.[]/.test(row.figure));
+
+    // Assert: the program had what the fleet figures are about
+    expect(kioskEvents.filter((event) => event.type === 'heartbeat').length).toBeGreaterThan(100);
+    expect(figures.quarantinedUnits).toBeGreaterThan(0);
+    expect(figures.offlineHours).toBeGreaterThan(0);
+    expect(Object.keys(figures.kitsByLot).some((key) => !key.endsWith('/(none)'))).toBe(true);
+    expect(Object.keys(kiosks)).toHaveLength(SIZE.kiosks);
+    // ... and the backend says the same, figure by figure and kiosk by kiosk.
+    expect(fleetRows.length).toBeGreaterThan(10);
+    expect(fleetRows.filter((row) => !row.match)).toEqual([]);
+  });
+
   it('reports the side-by-side comparison as matching, figure by figure', () => {
     expect(result.comparison.mismatches).toEqual([]);
     expect(result.comparison.rows.length).toBeGreaterThan(40);

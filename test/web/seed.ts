@@ -82,6 +82,17 @@ export async function seedProgram(api: Client, dataDir: string): Promise<Seeded>
     if (answer.status !== 201) throw new Error(`contact request: ${answer.status} ${answer.text}`);
     dispensesByDay['2026-11-20'] = (dispensesByDay['2026-11-20'] ?? 0) + 1;
   }
+  // A restock with a lot that expires within the kiosk's expiry alert window (30 days), and one that does not.
+  const restock = await api.kioskPost(north, {
+    eventId: randomUUID(),
+    type: 'restock',
+    occurredAt: at('2026-11-20', '08:00:00'),
+    items: [
+      { sku: 'naloxone-nasal-4mg', quantity: 20, lot: 'LOT-A1', expiresOn: '2026-12-15' },
+      { sku: 'naloxone-nasal-4mg', quantity: 10, lot: 'LOT-B7', expiresOn: '2027-09-01' },
+    ],
+  });
+  if (restock.status !== 201) throw new Error(`restock: ${restock.status} ${restock.text}`);
   await api.kioskPost(north, {
     eventId: randomUUID(),
     type: 'fault',

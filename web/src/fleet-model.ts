@@ -9,12 +9,16 @@ export interface LotView {
   readonly sku?: string;
   readonly expiresOn?: string;
   readonly quantity?: number;
+  /** As the server derived it (the kiosk's expiry alert window), when it says. */
+  readonly expiringSoon?: boolean;
+  readonly expired?: boolean;
 }
 
 export interface StockView {
   readonly sku: string;
   readonly available?: number;
   readonly quarantined?: number;
+  readonly lowStock?: boolean;
   readonly lots: LotView[];
 }
 
@@ -24,6 +28,8 @@ export interface KioskView {
   readonly siteName?: string;
   readonly statuses: string[];
   readonly lastSeenAt?: string;
+  readonly offlineSince?: string;
+  readonly lastTemperatureC?: number;
   readonly faults: string[];
   readonly stock: StockView[];
 }
@@ -34,14 +40,17 @@ const num = (...values: unknown[]): number | undefined =>
   values.find((v): v is number => typeof v === 'number');
 const str = (...values: unknown[]): string | undefined =>
   values.find((v): v is string => typeof v === 'string' && v !== '');
+const bool = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
 
 function lotsOf(value: unknown, sku?: string): LotView[] {
   if (Array.isArray(value))
     return value.map(record).map((lot) => ({
-      lot: str(lot.lot, lot.lotId, lot.id) ?? 'unknown lot',
+      lot: str(lot.lot, lot.lotId, lot.id) ?? 'without a lot number',
       sku: str(lot.sku) ?? sku,
       expiresOn: str(lot.expiresOn, lot.expiry, lot.expiresAt),
       quantity: num(lot.quantity, lot.count, lot.units, lot.available),
+      expiringSoon: bool(lot.expiringSoon),
+      expired: bool(lot.expired),
     }));
   // { "<lot>": count } or { "<lot>": { quantity, expiresOn } }
   return Object.entries(record(value)).map(([lot, inner]) =>
@@ -68,6 +77,7 @@ function stockOf(kiosk: Record<string, unknown>): StockView[] {
       sku,
       available: num(item.available, item.quantity, item.count, item.total, item.units),
       quarantined: num(item.quarantined, item.quarantinedUnits),
+      lowStock: bool(item.lowStock),
       lots: lotsOf(item.lots ?? item.byLot, sku),
     };
   });
@@ -83,7 +93,11 @@ function faultsOf(value: unknown): string[] {
 
 export function kioskView(value: unknown): KioskView {
   const kiosk = record(value);
-  const status = kiosk.status ?? kiosk.statuses;
+  // Every condition that holds (most pressing first) when the server lists them, else its one status.
+  const status =
+    Array.isArray(kiosk.conditions) && kiosk.conditions.length
+      ? kiosk.conditions
+      : (kiosk.status ?? kiosk.statuses);
   const statuses = Array.isArray(status)
     ? status.filter((s): s is string => typeof s === 'string')
     : str(status)
@@ -99,19 +113,28 @@ export function kioskView(value: unknown): KioskView {
     siteName: str(kiosk.siteName),
     statuses: statuses.length ? statuses : ['unknown'],
     lastSeenAt: str(kiosk.lastSeenAt),
+    offlineSince: str(kiosk.offlineSince),
+    lastTemperatureC: num(kiosk.lastTemperatureC),
     faults: faultsOf(kiosk.openFaults ?? kiosk.faults),
     stock,
   };
 }
 
-/** Lots at a kiosk that expire within `days` days of `today` (or have expired), soonest first. */
+/**
+ * Lots at a kiosk that have expired or expire soon, soonest first: as the server flags them
+ * (`expired`, `expiringSoon`: the kiosk's own alert window) where it does, else within `days` days of `today`.
+ */
 export function lotsNearExpiry(kiosk: KioskView, today: string, days: number, listed?: unknown): LotView[] {
   const horizon = new Date(Date.parse(`${today}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
   const fromStock = kiosk.stock.flatMap((item) => item.lots);
   const extra = Array.isArray(listed) ? lotsOf(listed) : [];
   const seen = new Set<string>();
+  const near = (lot: LotView) =>
+    lot.expired !== undefined || lot.expiringSoon !== undefined
+      ? Boolean(lot.expired || lot.expiringSoon)
+      : Boolean(lot.expiresOn && lot.expiresOn.slice(0, 10) <= horizon);
   return [...extra, ...fromStock]
-    .filter((lot) => lot.expiresOn && lot.expiresOn.slice(0, 10) <= horizon)
+    .filter(near)
     .filter((lot) => {
       const key = `${lot.sku}|${lot.lot}`;
       if (seen.has(key)) return false;
@@ -127,5 +150,7 @@ export const STATUS_LABELS: Record<string, string> = {
   faulted: 'Faulted',
   offline: 'Offline',
   quarantined: 'Quarantined',
+  'expired-stock': 'Expired stock',
+  'expiring-stock': 'Stock expiring soon',
   unknown: 'Unknown',
 };

@@ -94,7 +94,8 @@ export function agoText(at: string | undefined, now: Date): string {
   if (!at) return 'never';
   const delta = now.getTime() - Date.parse(at);
   if (Number.isNaN(delta)) return '—';
-  if (delta < HOUR) return `${Math.max(0, Math.round(delta / 60_000))} min ago`;
+  if (delta < 60_000) return 'just now';
+  if (delta < HOUR) return `${Math.round(delta / 60_000)} min ago`;
   if (delta < 48 * HOUR) return `${Math.round(delta / HOUR)} h ago`;
   return `${Math.round(delta / (24 * HOUR))} d ago`;
 }

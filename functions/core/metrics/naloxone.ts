@@ -1,5 +1,6 @@
 import type { AggregateRow } from '../aggregate-row.js';
 import { SKUS } from '../schemas.js';
+import { fleetDefinitions, fleetFigures } from './fleet.js';
 import { type Cell, cells, SMALL_CELL_LIMIT } from './suppression.js';
 
 /**
@@ -7,7 +8,7 @@ import { type Cell, cells, SMALL_CELL_LIMIT } from './suppression.js';
  * code below computes exactly what `naloxoneDefinitions` says. Change one,
  * change the other, and bump the version.
  */
-export const NALOXONE_DEFINITIONS_VERSION = 'naloxone-1';
+export const NALOXONE_DEFINITIONS_VERSION = 'naloxone-2';
 
 export const NALOXONE_KIT_SKUS = SKUS.filter((sku) => sku.startsWith('naloxone-'));
 
@@ -46,6 +47,8 @@ export const naloxoneDefinitions = {
   smallCells: {
     rule: `breakdown cells (bySite, byDay) under ${SMALL_CELL_LIMIT} (0 included) are shown as "<${SMALL_CELL_LIMIT}" unless raw=true; top-level figures are always exact`,
   },
+  // The kiosk fleet (functions/core/metrics/fleet.ts): kits by lot, quarantined units, offline hours.
+  ...fleetDefinitions,
 } as const;
 
 const COUNTERS = [
@@ -136,6 +139,7 @@ export function naloxoneReport(allRows: readonly AggregateRow[], options: Naloxo
     byDay: [...byDay]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([day, counts]) => ({ day, ...breakdown(counts) })),
+    ...fleetFigures(rows, options.raw),
     smallCellsSuppressed: !options.raw,
     definitionsVersion: NALOXONE_DEFINITIONS_VERSION,
     definitions: naloxoneDefinitions,

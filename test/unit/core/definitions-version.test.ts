@@ -13,6 +13,7 @@ import {
  */
 const PUBLISHED: Record<string, string> = {
   'naloxone-1': 'cf54f949da247048',
+  'naloxone-2': 'f4bf141c70200b6a',
   'moud-1': 'a227bc6a30befff5',
 };
 

@@ -56,6 +56,9 @@ describe('planning a dispense', () => {
       dispenseEvents: 1,
       'kit:naloxone-nasal-4mg': 1,
       'kit:fentanyl-test-strips': 5,
+      // By lot: the stock came with none.
+      'lot:naloxone-nasal-4mg:': 1,
+      'lot:fentanyl-test-strips:': 5,
       surveys: 1,
       'survey:firstTime': 1,
       'survey:forWhom:both': 1,
@@ -149,7 +152,7 @@ describe('planning a restock', () => {
 
 describe('planning a fault', () => {
   it('counts the fault by code and tells kiosk-ops, without the typed detail', () => {
-    const { counters, notifications, stockChanges } = plan(fault);
+    const { counters, notifications, stockChanges } = plan({ ...fault, temperatureC: 22.5 });
 
     expect(counters).toEqual({ faultEvents: 1, 'fault:temperature': 1 });
     expect(stockChanges).toEqual([]);
@@ -164,11 +167,29 @@ describe('planning a fault', () => {
           code: 'temperature',
           occurredAt: '2026-11-20T14:58:00Z',
           at: NOW.toISOString(),
-          temperatureC: 41.5,
+          temperatureC: 22.5,
         },
       },
     ]);
     expect(JSON.stringify(notifications)).not.toContain('Dana');
+  });
+
+  it('quarantines every stocked SKU whose label range the reading leaves, with one restock alert each', () => {
+    const { counters, notifications } = plan(fault);
+
+    // 41.5 °C: above both the 4 mg nasal spray's 25 °C and the test strips' 30 °C.
+    expect(counters).toEqual({
+      faultEvents: 1,
+      'fault:temperature': 1,
+      quarantinedUnits: 56,
+      'quarantined:naloxone-nasal-4mg': 6,
+      'quarantined:fentanyl-test-strips': 50,
+    });
+    expect(notifications.map((n) => [n.topic, n.body.kind, n.body.sku ?? null])).toEqual([
+      ['kiosk-ops', 'kiosk-fault', null],
+      ['restock', 'quarantine', 'naloxone-nasal-4mg'],
+      ['restock', 'quarantine', 'fentanyl-test-strips'],
+    ]);
   });
 });
 

@@ -80,7 +80,7 @@ describe('GET /openapi.json', () => {
     }
   });
 
-  it('describes the kiosk event body: its three types, the SKU catalogue and no unknown fields', async () => {
+  it('describes the kiosk event body: its four types, the SKU catalogue and no unknown fields', async () => {
     const { body } = await get('/openapi.json');
 
     const ref = body.paths['/v1/kiosk/events'].post.requestBody.content['application/json'].schema
@@ -90,7 +90,7 @@ describe('GET /openapi.json', () => {
     const [union] = findAll(schema, (node) => Array.isArray(node.oneOf) || Array.isArray(node.anyOf));
     const variants = (union.oneOf ?? union.anyOf) as Node[];
     const types = variants.map((variant) => (variant.properties as Record<string, Node>).type.const);
-    expect(types.sort()).toEqual(['dispense', 'fault', 'restock']);
+    expect(types.sort()).toEqual(['dispense', 'fault', 'heartbeat', 'restock']);
     for (const variant of variants) {
       expect(variant.additionalProperties).toBe(false);
       expect(variant.required).toEqual(expect.arrayContaining(['eventId', 'type', 'occurredAt']));

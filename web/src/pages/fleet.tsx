@@ -7,9 +7,18 @@ import { isForbidden, useLoad } from '../use-load';
 import { Forbidden } from './forbidden';
 
 const NEAR_EXPIRY_DAYS = 60;
-const STATUSES = ['ok', 'low-stock', 'faulted', 'offline', 'quarantined'] as const;
+const STATUSES = [
+  'offline',
+  'faulted',
+  'quarantined',
+  'expired-stock',
+  'low-stock',
+  'expiring-stock',
+  'ok',
+] as const;
 
 interface KioskPage {
+  readonly asOf?: string;
   readonly kiosks?: unknown[];
   readonly next?: string;
 }
@@ -54,7 +63,7 @@ export function Fleet({ route }: { route: Route }) {
       <h1 id="fleet-title">Fleet</h1>
       <form class="filters" aria-label="Filter the kiosks" onSubmit={(event) => event.preventDefault()}>
         <div class="field">
-          <label for="fleet-status">Status</label>
+          <label for="fleet-status">Condition</label>
           <select
             id="fleet-status"
             value={only}
@@ -62,7 +71,7 @@ export function Fleet({ route }: { route: Route }) {
               navigate('/fleet', { status: (event.target as HTMLSelectElement).value || undefined })
             }
           >
-            <option value="">every status</option>
+            <option value="">every kiosk</option>
             {STATUSES.map((status) => (
               <option key={status} value={status}>
                 {STATUS_LABELS[status]} ({counts[status]})
@@ -113,7 +122,13 @@ function KioskCard({ kiosk, raw, now }: { kiosk: KioskView; raw: Record<string, 
             'never'
           )}
         </span>
+        {kiosk.offlineSince && (
+          <span>
+            Offline since <time dateTime={kiosk.offlineSince}>{agoText(kiosk.offlineSince, now)}</time>
+          </span>
+        )}
         <span>{kiosk.faults.length ? `Open faults: ${kiosk.faults.join(', ')}` : 'No open faults'}</span>
+        {kiosk.lastTemperatureC !== undefined && <span>Last temperature {kiosk.lastTemperatureC} °C</span>}
       </p>
       {kiosk.stock.length > 0 && (
         <table class="stock">
@@ -128,7 +143,10 @@ function KioskCard({ kiosk, raw, now }: { kiosk: KioskView; raw: Record<string, 
           <tbody>
             {kiosk.stock.map((item) => (
               <tr key={item.sku}>
-                <th scope="row">{item.sku}</th>
+                <th scope="row">
+                  {item.sku}
+                  {item.lowStock && <span class="badge status-low-stock">low</span>}
+                </th>
                 <td>{showCount(item.available)}</td>
                 <td>{item.quarantined ? showCount(item.quarantined) : '0'}</td>
               </tr>
@@ -138,7 +156,7 @@ function KioskCard({ kiosk, raw, now }: { kiosk: KioskView; raw: Record<string, 
       )}
       {near.length > 0 && (
         <div class="expiry">
-          <h3>Lots near expiry</h3>
+          <h3>Lots expired or near expiry</h3>
           <ul>
             {near.map((lot) => (
               <li key={`${lot.sku}-${lot.lot}`}>

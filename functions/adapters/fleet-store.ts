@@ -1,0 +1,193 @@
+import { GetCommand, QueryCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { ItemChange } from '../core/updates.js';
+import { cancellationReasons, documentClient, queryAll, tableName } from './dynamo.js';
+import { expressionsOf } from './expressions.js';
+import type { TransactItems } from './idempotent.js';
+import type { KioskRecord } from './kiosk-store.js';
+
+/**
+ * Reads and writes of the fleet: kiosk pages and details, lot rows, and what the fleet sweep needs
+ * (the sparse indexes of silence deadlines, outages to count and lot expiry alerts).
+ */
+
+/** One page of kiosks: a scan of `limit` items reads exactly the items it returns. */
+export async function listKiosks(
+  limit: number,
+  after?: string,
+): Promise<{ items: KioskRecord[]; last?: string }> {
+  const out = await documentClient.send(
+    new ScanCommand({
+      TableName: tableName('kiosks'),
+      Limit: limit,
+      ExclusiveStartKey: after === undefined ? undefined : { kioskId: after },
+    }),
+  );
+  return {
+    items: (out.Items ?? []) as KioskRecord[],
+    last: out.LastEvaluatedKey?.kioskId as string | undefined,
+  };
+}
+
+export async function getKiosk(kioskId: string): Promise<KioskRecord | undefined> {
+  const out = await documentClient.send(
+    new GetCommand({ TableName: tableName('kiosks'), Key: { kioskId }, ConsistentRead: true }),
+  );
+  return out.Item as KioskRecord | undefined;
+}
+
+export interface LotRow {
+  readonly lot: string;
+  readonly kioskSku: string;
+  readonly kioskId: string;
+  readonly siteId: string;
+  readonly sku: string;
+  readonly restocked?: number;
+  readonly dispensed?: number;
+  readonly removed?: number;
+  readonly expiresOn?: string;
+  readonly labelVersion?: string;
+  readonly lastRestockedAt?: string;
+  readonly alertAt?: string;
+  readonly alertWatch?: string;
+  readonly expiryAlertSentAt?: string;
+}
+
+/** Every kiosk row of a lot: one query. */
+export async function lotRows(lot: string): Promise<LotRow[]> {
+  return (await queryAll({
+    TableName: tableName('kioskLots'),
+    KeyConditionExpression: 'lot = :lot',
+    ExpressionAttributeValues: { ':lot': lot },
+  })) as unknown as LotRow[];
+}
+
+/** Items a sweep read, DynamoDB's own count (ScannedCount): the figure the benchmark reports. */
+export class ReadCounter {
+  items = 0;
+}
+
+/** Kiosks watched for silence whose deadline is before `before` (exclusive), earliest first. */
+export async function silentKiosks(before: string, reads: ReadCounter): Promise<KioskRecord[]> {
+  const items: KioskRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documentClient.send(
+      new QueryCommand({
+        TableName: tableName('kiosks'),
+        IndexName: 'bySilence',
+        KeyConditionExpression: '#watch = :online AND silentAt < :before',
+        ExpressionAttributeNames: { '#watch': 'watch' },
+        ExpressionAttributeValues: { ':online': 'online', ':before': before },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    reads.items += page.ScannedCount ?? 0;
+    items.push(...((page.Items ?? []) as KioskRecord[]));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** The earliest silence deadline at or after `from`, if any kiosk is watched: one item read. */
+export async function nextSilence(from: string, reads: ReadCounter): Promise<string | undefined> {
+  const page = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName('kiosks'),
+      IndexName: 'bySilence',
+      KeyConditionExpression: '#watch = :online AND silentAt >= :from',
+      ExpressionAttributeNames: { '#watch': 'watch' },
+      ExpressionAttributeValues: { ':online': 'online', ':from': from },
+      ProjectionExpression: 'silentAt',
+      Limit: 1,
+    }),
+  );
+  reads.items += page.ScannedCount ?? 0;
+  return page.Items?.[0]?.silentAt as string | undefined;
+}
+
+/** Outages with offline time due to be counted by `now`: a day just ended, or the kiosk just back. */
+export async function outagesToCount(now: string, reads: ReadCounter): Promise<KioskRecord[]> {
+  const items = await queryAll({
+    TableName: tableName('kiosks'),
+    IndexName: 'byOutage',
+    KeyConditionExpression: 'outage = :accrue AND outageDueAt <= :now',
+    ExpressionAttributeValues: { ':accrue': 'accrue', ':now': now },
+  });
+  reads.items += items.length;
+  return items as unknown as KioskRecord[];
+}
+
+/** When the next outage has offline time to count: one item read. */
+export async function nextOutage(now: string, reads: ReadCounter): Promise<string | undefined> {
+  const page = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName('kiosks'),
+      IndexName: 'byOutage',
+      KeyConditionExpression: 'outage = :accrue AND outageDueAt > :now',
+      ExpressionAttributeValues: { ':accrue': 'accrue', ':now': now },
+      ProjectionExpression: 'outageDueAt',
+      Limit: 1,
+    }),
+  );
+  reads.items += page.ScannedCount ?? 0;
+  return page.Items?.[0]?.outageDueAt as string | undefined;
+}
+
+/** Lot rows whose expiry alert is due by `now` (the rest of the index is not read). */
+export async function dueExpiryAlerts(now: string, reads: ReadCounter): Promise<LotRow[]> {
+  const items = await queryAll({
+    TableName: tableName('kioskLots'),
+    IndexName: 'byExpiryAlert',
+    KeyConditionExpression: 'alertWatch = :pending AND alertAt <= :now',
+    ExpressionAttributeValues: { ':pending': 'pending', ':now': now },
+  });
+  reads.items += items.length;
+  return items as unknown as LotRow[];
+}
+
+/** The earliest expiry alert due after `now`: one item read. */
+export async function nextExpiryAlert(now: string, reads: ReadCounter): Promise<string | undefined> {
+  const page = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName('kioskLots'),
+      IndexName: 'byExpiryAlert',
+      KeyConditionExpression: 'alertWatch = :pending AND alertAt > :now',
+      ExpressionAttributeValues: { ':pending': 'pending', ':now': now },
+      ProjectionExpression: 'alertAt',
+      Limit: 1,
+    }),
+  );
+  reads.items += page.ScannedCount ?? 0;
+  return page.Items?.[0]?.alertAt as string | undefined;
+}
+
+export type ItemTarget =
+  | { readonly table: 'kiosks'; readonly key: { readonly kioskId: string } }
+  | { readonly table: 'kioskLots'; readonly key: { readonly lot: string; readonly kioskSku: string } };
+
+/**
+ * One transaction of item changes (a kiosk or lot row, counters, outbox rows). False when a condition
+ * failed or another transaction held an item: the state moved on, and the next sweep looks again.
+ */
+export async function applyChanges(
+  changes: readonly { readonly target: ItemTarget; readonly change: ItemChange }[],
+  extra: TransactItems = [],
+): Promise<boolean> {
+  const items: TransactItems = [
+    ...changes.map(({ target, change }) => ({
+      Update: {
+        TableName: tableName(target.table),
+        Key: { ...target.key },
+        ...expressionsOf(change),
+      } as NonNullable<TransactItems[number]['Update']>,
+    })),
+    ...extra,
+  ];
+  try {
+    await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
+    return true;
+  } catch (error) {
+    if (cancellationReasons(error)) return false;
+    throw error;
+  }
+}
