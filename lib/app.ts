@@ -20,6 +20,8 @@ export function buildApp(app: App): BridgewayStack {
     env: account || region ? { account, region } : undefined,
     description: `Bridgeway (${stage.name}): naloxone kiosks and MOUD follow-up outreach`,
     terminationProtection: stage.retainData,
+    // `-c webAssets=<dir>`: the staff web app already built (tests); else Vite builds web/ at synth time.
+    webAssets: app.node.tryGetContext('webAssets'),
     tags: stageTags(stage),
   });
   addNagPacks(app);

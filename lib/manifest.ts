@@ -184,6 +184,18 @@ export const sealingKey = { envVar: 'SEALING_KEY_ID' } as const;
  */
 export const idKey = { envVar: 'ID_KEY_ID' } as const;
 
+/**
+ * Who the staff are, by group: in AWS the Cognito user pool (`cognito-idp:ListUsersInGroup` on it,
+ * nothing else), embedded the role tokens' users and DATA_DIR/staff.json (npm run staff).
+ */
+export const staffDirectory = { envVar: 'STAFF_USER_POOL_ID' } as const;
+
+/**
+ * The staff web app (web/; lib/web.ts in AWS): the one browser origin the API allows in CORS, told to
+ * the functions that serve staff routes. Embedded, the page is served by the gateway itself: same origin.
+ */
+export const webApp = { originEnvVar: 'WEB_ORIGIN' } as const;
+
 export type TableAccess = 'read' | 'write' | 'readWrite';
 export type WorkflowUse = 'start' | 'wake' | 'describe';
 
@@ -197,6 +209,8 @@ export interface FunctionDeclaration {
   readonly sealing: readonly ('seal' | 'open')[];
   /** Derives ids with the id key (`kms:GenerateMac`). */
   readonly idMac?: boolean;
+  /** Reads who the staff are (manifest `staffDirectory`): colleagues to hand a task to. */
+  readonly staffDirectory?: boolean;
   readonly timeoutSeconds?: number;
   readonly memoryMb?: number;
   /** Run on a schedule, in minutes, besides (or instead of) serving routes. */
@@ -246,7 +260,8 @@ export const functions = {
   },
   tasks: {
     entry: 'functions/tasks/handler.ts',
-    description: 'Lists, shows and completes outreach tasks',
+    description:
+      'Lists, shows, claims, hands over, releases and completes outreach tasks; lists the colleagues to hand one to',
     tables: {
       tasks: 'readWrite',
       contacts: 'read',
@@ -256,6 +271,7 @@ export const functions = {
     },
     topics: [],
     sealing: ['open'],
+    staffDirectory: true,
     workflows: { followUp: ['wake'] },
   },
   enrollments: {
@@ -455,6 +471,41 @@ export const routes = [
     function: 'tasks',
     auth: staff,
     summary: 'Complete an outreach task',
+  },
+  {
+    method: 'POST',
+    path: '/v1/outreach/tasks/{taskId}/claim',
+    function: 'tasks',
+    auth: staff,
+    summary: 'Claim an open outreach task: it is yours to work',
+  },
+  {
+    method: 'POST',
+    path: '/v1/outreach/tasks/{taskId}/handover',
+    function: 'tasks',
+    auth: staff,
+    summary: 'Hand an open outreach task to a colleague',
+  },
+  {
+    method: 'POST',
+    path: '/v1/outreach/tasks/{taskId}/release',
+    function: 'tasks',
+    auth: staff,
+    summary: 'Release a claimed outreach task: nobody holds it',
+  },
+  {
+    method: 'GET',
+    path: '/v1/staff',
+    function: 'tasks',
+    auth: staff,
+    summary: 'The named staff, by group: colleagues to hand a task to',
+  },
+  {
+    method: 'GET',
+    path: '/v1/me',
+    function: 'meta',
+    auth: staff,
+    summary: 'Who the caller is: username and groups',
   },
   {
     method: 'GET',

@@ -43,6 +43,7 @@ export function acknowledgeFindings(stack: BridgewayStack): void {
   acknowledgeApiFindings(stack);
 
   acknowledgeWorkflowFindings(stack);
+  acknowledgeWebAppFindings(stack);
 
   acknowledge(
     stack.backupPlan,
@@ -221,17 +222,114 @@ function acknowledgeWorkflowFindings(stack: BridgewayStack): void {
   );
 }
 
-/** A token as cdk-nag writes it in a finding: literals as they are, `<Ref>` and `<Resource.Attribute>` for references. */
-function nagSpelling(stack: Stack, value: string): string {
-  const render = (part: unknown): string => {
-    if (typeof part === 'string') return part;
-    const record = part as Record<string, unknown>;
-    if (typeof record.Ref === 'string') return `<${record.Ref}>`;
-    const getAtt = record['Fn::GetAtt'] as [string, string] | undefined;
-    if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
-    const join = record['Fn::Join'] as [string, unknown[]] | undefined;
-    if (join) return join[1].map(render).join(join[0]);
-    throw new Error(`cannot spell ${JSON.stringify(part)} for cdk-nag`);
+function acknowledgeWebAppFindings(stack: BridgewayStack): void {
+  const { webApp } = stack;
+  const files =
+    'The bucket holds the staff web app’s built files only (HTML, JavaScript, CSS: no data about anyone), rebuilt ' +
+    'from the repository at every deploy; CloudFront is its only reader (origin access control) and the deploy its only writer.';
+  acknowledge(
+    webApp.bucket,
+    aws('S1'),
+    `${files} Every request for data goes to the API, whose access log names the person.`,
+  );
+  acknowledge(
+    webApp.bucket,
+    hipaa('S3BucketLoggingEnabled'),
+    `${files} Every request for data goes to the API, whose access log names the person.`,
+  );
+  acknowledge(
+    webApp.bucket,
+    hipaa('S3BucketReplicationEnabled'),
+    `${files} A lost bucket is rebuilt by the next deploy.`,
+  );
+  acknowledge(
+    webApp.bucket,
+    hipaa('S3DefaultEncryptionKMS'),
+    `${files} They are encrypted at rest with S3-managed keys; a customer key would only add a key policy for CloudFront to files that are public by nature.`,
+  );
+  const page =
+    'The distribution serves the staff web app’s static files only; every request for data goes to the API, behind ' +
+    'its own WAF web ACL, Cognito authorizer and access log.';
+  acknowledge(
+    webApp.distribution,
+    aws('CFR1'),
+    `${page} Outreach staff work in the field and travel: sign-in (Cognito, with MFA) decides who gets in, not where from.`,
+  );
+  acknowledge(
+    webApp.distribution,
+    aws('CFR2'),
+    `${page} A CloudFront web ACL must be created in us-east-1 (another stack) and would guard only public files.`,
+  );
+  acknowledge(
+    webApp.distribution,
+    aws('CFR3'),
+    `${page} CloudFront standard logs would record only downloads of those files.`,
+  );
+  acknowledge(
+    webApp.distribution,
+    aws('CFR4'),
+    `${page} It uses the default *.cloudfront.net certificate, for which CloudFront itself fixes the oldest TLS version ` +
+      '(a minimum of TLS 1.2 takes a custom domain and its certificate, which a program adds with its own domain).',
+  );
+
+  const copierGrants =
+    'The role of CDK’s BucketDeployment function, which copies the built files from the CDK asset bucket into the ' +
+    'web app’s bucket and invalidates the distribution at deploy time: CDK grants it object-level wildcards on those ' +
+    'two buckets (read the asset, write and prune the files) and cloudfront:CreateInvalidation/GetInvalidation, which ' +
+    'take no resource-level permission.';
+  // One acknowledgement per wildcard, spelled as cdk-nag spells it, read from the role's policy as CDK built it.
+  const document = stack.resolve(webApp.copierRole.permissions.document.toJSON()) as {
+    Statement: { Action: string | string[]; Resource: unknown }[];
   };
-  return render(stack.resolve(value));
+  const wildcards = new Set<string>();
+  for (const statement of document.Statement) {
+    for (const action of [statement.Action].flat())
+      if (action.includes('*')) wildcards.add(`Action::${action}`);
+    for (const resource of [statement.Resource].flat()) {
+      const spelled = spell(resource);
+      if (spelled.includes('*')) wildcards.add(`Resource::${spelled}`);
+    }
+  }
+  for (const wildcard of wildcards) acknowledge(webApp.copierRole, aws(`IAM5[${wildcard}]`), copierGrants);
+  const copier = stack.node.children.find((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'));
+  if (copier) {
+    const deployOnly =
+      'CDK’s BucketDeployment function runs only while CloudFormation deploys the stack (a custom resource), to copy ' +
+      'the staff web app’s built files into their bucket; it is never invoked by a request.';
+    acknowledge(
+      copier,
+      aws('L1'),
+      `${deployOnly} Its runtime is the one CDK ships it with, updated with aws-cdk-lib.`,
+    );
+    acknowledge(copier, hipaa('LambdaConcurrency'), `${deployOnly} It runs once per deploy.`);
+    acknowledge(
+      copier,
+      hipaa('LambdaDLQ'),
+      `${deployOnly} A failure fails the deploy, which CloudFormation rolls back.`,
+    );
+    acknowledge(
+      copier,
+      hipaa('LambdaInsideVPC'),
+      `${deployOnly} It calls only S3 and CloudFront APIs over TLS.`,
+    );
+  }
+}
+
+/** A resolved CloudFormation value as cdk-nag writes it in a finding: literals as they are, `<Ref>` and `<Resource.Attribute>` for references. */
+function spell(part: unknown): string {
+  if (typeof part === 'string') return part;
+  const record = part as Record<string, unknown>;
+  if (typeof record.Ref === 'string') return `<${record.Ref}>`;
+  const getAtt = record['Fn::GetAtt'] as [string, string] | undefined;
+  if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
+  const join = record['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join) return join[1].map(spell).join(join[0]);
+  const sub = record['Fn::Sub'];
+  if (typeof sub === 'string') return sub.replace(/\$\{([^}]+)\}/g, '<$1>');
+  throw new Error(`cannot spell ${JSON.stringify(part)} for cdk-nag`);
+}
+
+/** A token as cdk-nag writes it in a finding. */
+function nagSpelling(stack: Stack, value: string): string {
+  return spell(stack.resolve(value));
 }

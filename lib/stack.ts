@@ -18,6 +18,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { lambdaBundling } from './bundling/options.js';
+import { ManagedPolicyRole } from './managed-policy-role.js';
 import {
   type FunctionDeclaration,
   type FunctionName,
@@ -27,6 +28,7 @@ import {
   type RouteDeclaration,
   routes,
   sealingKey as sealingKeyDeclaration,
+  staffDirectory as staffDirectoryDeclaration,
   type TableDeclaration,
   type TableName,
   type TopicName,
@@ -34,6 +36,7 @@ import {
   topics as topicDeclarations,
   type WorkflowName,
   type WorkflowUse,
+  webApp as webAppDeclaration,
   workflows as workflowDeclarations,
 } from './manifest.js';
 import { acknowledgeFindings } from './nag.js';
@@ -41,6 +44,7 @@ import { Operations } from './ops.js';
 import { removalPolicy, type StageConfig, stageConfig, subscribeEndpoints, tagStage } from './stages.js';
 import { tracerLayer } from './tracer-layer.js';
 import { addRequestFirewall } from './waf.js';
+import { StaffWebApp } from './web.js';
 import { followUpDefinition } from './workflows/follow-up.js';
 
 /** Repository root: handler entries in the manifest are relative to it. */
@@ -51,28 +55,11 @@ const logRetention = logs.RetentionDays.ONE_YEAR;
 
 /** Same banner for every bundle: lets bundled CommonJS dependencies `require` inside an ES module. */
 
-/**
- * An IAM role whose permissions live in one customer-managed policy instead of
- * an inline default policy (HIPAA.Security-IAMNoInlinePolicy). Every `grant*`
- * and every statement CDK adds for tracing or the dead-letter queue lands there.
- */
-export class ManagedPolicyRole extends iam.Role {
-  readonly permissions: iam.ManagedPolicy;
-
-  constructor(scope: Construct, id: string, props: iam.RoleProps) {
-    super(scope, id, props);
-    this.permissions = new iam.ManagedPolicy(this, 'Permissions', { roles: [this] });
-  }
-
-  override addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
-    this.permissions.addStatements(statement);
-    return { statementAdded: true, policyDependable: this.permissions };
-  }
-}
-
 export interface BridgewayStackProps extends StackProps {
   /** Default: the dev stage with default settings. */
   readonly stage?: StageConfig;
+  /** The staff web app's files, built already (tests); by default Vite builds web/ at synth time. */
+  readonly webAssets?: string;
 }
 
 /** What the stack built, by manifest name, for later additions (workflows, alarms). */
@@ -121,6 +108,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
   readonly webAcl: wafv2.CfnWebACL;
   /** Alarms to the ops topic, and the dashboard (lib/ops.ts). */
   readonly operations: Operations;
+  /** The staff web app: S3 behind CloudFront, Cognito hosted UI sign-in (lib/web.ts). */
+  readonly webApp: StaffWebApp;
 
   /** The stage this stack is (lib/stages.ts): removal policies, tags, subscriptions, alarm thresholds. */
   readonly stage: StageConfig;
@@ -166,7 +155,19 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     this.userPool = auth.userPool;
     this.userPoolClient = auth.client;
     this.staffCliClient = auth.cliClient;
+    this.grantStaffDirectory();
     this.api = this.createApi();
+    this.webApp = new StaffWebApp(this, 'StaffWebApp', {
+      userPool: this.userPool,
+      api: this.api,
+      domainPrefix: `${this.stackName.toLowerCase()}-${this.creationSuffix}`,
+      dataKey: this.dataKey,
+      logRetention,
+      assets: props?.webAssets,
+      removalPolicy: removalPolicy(this.stage),
+    });
+    this.allowWebOrigin(this.webApp.origin);
+    this.addErrorResponses(this.api, this.webApp.origin);
     this.webAcl = addRequestFirewall(this, this.api, this.dataKey, logRetention, {
       removalPolicy: removalPolicy(this.stage),
       creationSuffix: this.creationSuffix,
@@ -191,6 +192,11 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       description: 'App client of npm run staff:aws -- signin (USER_PASSWORD_AUTH, then TOTP)',
     });
     new CfnOutput(this, 'Stage', { value: this.stage.name });
+    new CfnOutput(this, 'WebAppUrl', {
+      value: `${this.webApp.origin}/`,
+      description: 'The staff web app (Cognito hosted UI sign-in)',
+    });
+    new CfnOutput(this, 'WebClientId', { value: this.webApp.client.userPoolClientId });
     new CfnOutput(this, 'OpsTopicArn', {
       value: this.operations.topic.topicArn,
       description: 'SNS topic of the operations alarms',
@@ -478,6 +484,27 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     return fn;
   }
 
+  /**
+   * Functions that read who the staff are (manifest `staffDirectory`): the user pool's id, and
+   * `cognito-idp:ListUsersInGroup` on this pool alone — no other Cognito action, no other pool.
+   */
+  private grantStaffDirectory(): void {
+    for (const [name, declaration] of Object.entries(functionDeclarations) as [
+      FunctionName,
+      FunctionDeclaration,
+    ][]) {
+      if (!declaration.staffDirectory) continue;
+      const fn = this.functions[name];
+      fn.addEnvironment(staffDirectoryDeclaration.envVar, this.userPool.userPoolId);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cognito-idp:ListUsersInGroup'],
+          resources: [this.userPool.userPoolArn],
+        }),
+      );
+    }
+  }
+
   private createUserPool(): {
     userPool: cognito.UserPool;
     client: cognito.UserPoolClient;
@@ -540,17 +567,21 @@ export class BridgewayStack extends Stack implements BridgewayResources {
         stageName: 'prod',
         tracingEnabled: true,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
-          caller: false,
-          user: false,
-          ip: true,
-          requestTime: true,
-          httpMethod: true,
-          resourcePath: true,
-          status: true,
-          protocol: true,
-          responseLength: true,
-        }),
+        // The standard fields, and the person: the e-mail of the staff member's ID token (who they are,
+        // never anything about a participant), so the access log names who did what.
+        accessLogFormat: apigateway.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: apigateway.AccessLogField.contextRequestId(),
+            ip: apigateway.AccessLogField.contextIdentitySourceIp(),
+            requestTime: apigateway.AccessLogField.contextRequestTime(),
+            httpMethod: apigateway.AccessLogField.contextHttpMethod(),
+            resourcePath: apigateway.AccessLogField.contextResourcePath(),
+            status: apigateway.AccessLogField.contextStatus(),
+            protocol: apigateway.AccessLogField.contextProtocol(),
+            responseLength: apigateway.AccessLogField.contextResponseLength(),
+            user: apigateway.AccessLogField.contextAuthorizerClaims('email'),
+          }),
+        ),
         // Execution logs for errors only; never request or response bodies (they carry phone numbers).
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
@@ -582,12 +613,35 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       api.root.resourceForPath(route.path).addMethod(route.method, integration, options);
     }
 
-    this.addErrorResponses(api);
     return api;
   }
 
-  /** Answers that API Gateway gives by itself carry the contract's error body too. */
-  private addErrorResponses(api: apigateway.RestApi): void {
+  /**
+   * CORS for the staff web app's origin and no other: API Gateway answers the preflight of every
+   * resource, and the functions that serve staff routes name the origin in their answers when a request
+   * comes from it (functions/http/route.ts).
+   */
+  private allowWebOrigin(origin: string): void {
+    const resources = new Map(this.api.methods.map((method) => [method.resource.path, method.resource]));
+    for (const resource of resources.values()) {
+      resource.addCorsPreflight({
+        allowOrigins: [origin],
+        allowMethods: ['GET', 'POST'],
+        allowHeaders: ['authorization', 'content-type', 'accept', 'x-correlation-id'],
+        maxAge: Duration.hours(1),
+      });
+    }
+    const staffFunctions = new Set(
+      (routes as readonly RouteDeclaration[])
+        .filter((route) => route.auth.kind === 'staff')
+        .map((r) => r.function),
+    );
+    for (const name of staffFunctions)
+      this.functions[name].addEnvironment(webAppDeclaration.originEnvVar, origin);
+  }
+
+  /** Answers that API Gateway gives by itself carry the contract's error body too, and CORS for the web app. */
+  private addErrorResponses(api: apigateway.RestApi, webOrigin: string): void {
     const body = (code: string, message: string) =>
       `{"error":{"code":"${code}","message":${message.startsWith('$') ? message : JSON.stringify(message)}}}`;
     const responses: [string, apigateway.ResponseType, string | undefined, string][] = [
@@ -636,7 +690,13 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       ],
     ];
     for (const [id, type, statusCode, template] of responses) {
-      api.addGatewayResponse(id, { type, statusCode, templates: { 'application/json': template } });
+      api.addGatewayResponse(id, {
+        type,
+        statusCode,
+        templates: { 'application/json': template },
+        // The web app reads these answers too (a 401 signs it out): its origin, quoted as API Gateway wants.
+        responseHeaders: { 'Access-Control-Allow-Origin': `'${webOrigin}'`, Vary: "'Origin'" },
+      });
     }
   }
 }
@@ -656,3 +716,5 @@ function mapRecord<K extends string, V, R>(
     (Object.entries(record) as [K, V][]).map(([key, value]) => [key, build(key, value)]),
   ) as Record<K, R>;
 }
+
+export { ManagedPolicyRole };

@@ -1,8 +1,23 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { backoff } from '../core/backoff.js';
 import { type Fetched, mergePage, type Sortable, type StreamPosition } from '../core/paging.js';
-import { TASK_SHARDS, type TaskStatus, taskIndexKeys } from '../core/tasks.js';
-import { cancellationReasons, documentClient, tableName } from './dynamo.js';
+import {
+  type HoldActor,
+  type HoldChange,
+  heldAfter,
+  holdRefusal,
+  TASK_SHARDS,
+  type TaskStatus,
+  taskIndexKeys,
+} from '../core/tasks.js';
+import { auditPut } from './audit.js';
+import {
+  cancellationReasons,
+  documentClient,
+  isConditionalCheckFailed,
+  itemOfFailedCondition,
+  tableName,
+} from './dynamo.js';
 import type { TransactItems } from './idempotent.js';
 
 export interface TaskRecord {
@@ -33,7 +48,51 @@ const LISTED = [
   'escalatedAt',
   'completedAt',
   'outcome',
+  'heldBy',
+  'heldSince',
+  'doNotContact',
 ] as const;
+
+/** A task as lists show it: the listed fields only, never contact details. */
+export function summaryOf(item: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    LISTED.filter((field) => item[field] !== undefined).map((field) => [field, item[field]]),
+  );
+}
+
+/**
+ * What a task list may be narrowed to. Site, kind and holder are filters (a page reads past the tasks
+ * they leave out, until it has `limit` or the shard ends); overdue is a key condition on `dueAt`.
+ */
+export interface TaskFilter {
+  readonly siteId?: string;
+  readonly kind?: string;
+  readonly heldBy?: string;
+  /** Only tasks due before this time (ISO 8601): overdue ones. */
+  readonly dueBefore?: string;
+}
+
+function filterQuery(filter: TaskFilter) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const filters: string[] = [];
+  const equal = (attribute: string, value: string | undefined) => {
+    if (value === undefined) return;
+    names[`#${attribute}`] = attribute;
+    values[`:${attribute}`] = value;
+    filters.push(`#${attribute} = :${attribute}`);
+  };
+  equal('siteId', filter.siteId);
+  equal('kind', filter.kind);
+  equal('heldBy', filter.heldBy);
+  if (filter.dueBefore !== undefined) values[':dueBefore'] = filter.dueBefore;
+  return {
+    condition: filter.dueBefore !== undefined ? 'dueAt < :dueBefore' : undefined,
+    filter: filters.length ? filters.join(' AND ') : undefined,
+    names: filters.length ? names : undefined,
+    values,
+  };
+}
 
 export const TASK_INDEX = 'byStatusShard';
 
@@ -94,23 +153,21 @@ export async function listTaskPage(
   statuses: readonly TaskStatus[],
   limit: number,
   positions?: readonly StreamPosition[],
+  filter: TaskFilter = {},
 ): Promise<TaskPage> {
   const streams = taskStreams(statuses);
   const from = positions ?? streams.map((): StreamPosition => 'start');
+  const query = filterQuery(filter);
   const fetched = await Promise.all(
     streams.map((stream, s) =>
       from[s] === 'done'
         ? Promise.resolve({ items: [], more: false })
-        : fetchStream(stream, from[s] as StreamPosition, limit),
+        : fetchStream(stream, from[s] as StreamPosition, limit, query),
     ),
   );
   const page = mergePage(fetched, from, limit);
   return {
-    tasks: page.items.map((item) =>
-      Object.fromEntries(
-        LISTED.filter((field) => item[field] !== undefined).map((field) => [field, item[field]]),
-      ),
-    ),
+    tasks: page.items.map(summaryOf),
     positions: page.more ? page.positions : undefined,
   };
 }
@@ -226,4 +283,85 @@ export async function kioskEscalations(now: Date): Promise<{ due: TaskRecord[]; 
   const due = pending.filter((task) => String(task.escalateAt) <= at);
   const later = pending.map((task) => String(task.escalateAt)).filter((escalateAt) => escalateAt > at);
   return { due, nextAt: later.sort()[0] };
+}
+
+export type HoldOutcome =
+  | { readonly status: 'changed' | 'already'; readonly task: Record<string, unknown> }
+  | { readonly status: 'completed' | 'held'; readonly task: Record<string, unknown> }
+  | { readonly status: 'missing' };
+
+/** How many times a change of holder is tried when a concurrent transaction on the task cancels it. */
+const HOLD_ATTEMPTS = 8;
+
+/** The conditional update of one change of holder (functions/core/tasks.ts `holdRefusal` says why one fails). */
+function holdUpdate(taskId: string, change: HoldChange, actor: HoldActor, at: Date) {
+  const names = { '#status': 'status' };
+  const open = { ':open': 'open' };
+  const base = { TableName: tableName('tasks'), Key: { taskId }, ExpressionAttributeNames: names };
+  switch (change.kind) {
+    case 'claim':
+      return {
+        ...base,
+        UpdateExpression: 'SET heldBy = :me, heldSince = :at',
+        ConditionExpression: '#status = :open AND attribute_not_exists(heldBy)',
+        ExpressionAttributeValues: { ...open, ':me': actor.id, ':at': at.toISOString() },
+      };
+    case 'handover':
+      return {
+        ...base,
+        UpdateExpression: 'SET heldBy = :to, heldSince = :at, handedOverBy = :me',
+        ConditionExpression: actor.admin
+          ? '#status = :open AND (attribute_not_exists(heldBy) OR heldBy <> :to)'
+          : '#status = :open AND (attribute_not_exists(heldBy) OR (heldBy = :me AND heldBy <> :to))',
+        ExpressionAttributeValues: { ...open, ':me': actor.id, ':to': change.to, ':at': at.toISOString() },
+      };
+    case 'release':
+      return {
+        ...base,
+        UpdateExpression: 'REMOVE heldBy, heldSince, handedOverBy',
+        ConditionExpression: actor.admin
+          ? '#status = :open AND attribute_exists(heldBy)'
+          : '#status = :open AND heldBy = :me',
+        ExpressionAttributeValues: actor.admin ? open : { ...open, ':me': actor.id },
+      };
+  }
+}
+
+/**
+ * Claims, hands over or releases an open task, and records who did it in the audit trail in the same
+ * transaction. The task is read first: a change that is refused, or already made (the same request
+ * again), writes nothing. The write is conditioned on what the rules need, so a change made meanwhile
+ * by someone else is read again and judged again; a transaction cancelled by a concurrent one is tried again.
+ */
+export async function changeHolder(
+  taskId: string,
+  change: HoldChange,
+  actor: HoldActor,
+  at: Date,
+): Promise<HoldOutcome> {
+  const audit = auditPut(
+    `task:${taskId}`,
+    actor.id,
+    change.kind,
+    at,
+    change.kind === 'handover' ? { to: change.to } : {},
+  );
+  for (let attempt = 1; ; attempt += 1) {
+    const task = await getTask(taskId);
+    const refusal = holdRefusal(task, change, actor);
+    if (!task || refusal === 'missing') return { status: 'missing' };
+    if (refusal) return { status: refusal, task: summaryOf(task) };
+    try {
+      await documentClient.send(
+        new TransactWriteCommand({
+          TransactItems: [{ Update: holdUpdate(taskId, change, actor, at) }, { Put: audit }],
+        }),
+      );
+      return { status: 'changed', task: summaryOf(heldAfter(task, change, actor, at)) };
+    } catch (error) {
+      // Cancelled: the task changed since it was read (judge it again), or a concurrent transaction.
+      if (!cancellationReasons(error) || attempt >= HOLD_ATTEMPTS) throw error;
+      if (attempt > 1) await backoff(attempt);
+    }
+  }
 }

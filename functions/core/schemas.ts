@@ -191,8 +191,32 @@ export const siteListQuerySchema = z.object(pageQuery).meta({ id: 'SiteListQuery
 export const kioskListQuerySchema = z.object(pageQuery).meta({ id: 'KioskListQuery' });
 
 export const taskListQuerySchema = z
-  .object({ status: z.enum(['open', 'completed']).optional(), ...pageQuery })
+  .object({
+    status: z.enum(['open', 'completed']).optional(),
+    siteId: text(1, 100).optional().meta({ description: 'Only tasks of this site' }),
+    kind: text(1, 64)
+      .optional()
+      .meta({ description: 'Only tasks of this kind (kiosk-contact, a checkpoint, overdose-urgent, …)' }),
+    overdue: z
+      .literal('true', { error: 'must be true (leave it out for every task)' })
+      .optional()
+      .meta({ description: 'Only tasks due before the backend clock’s now' }),
+    mine: z
+      .enum(['true', 'false'])
+      .optional()
+      .meta({ description: 'true: only tasks the caller holds (claimed, or handed to them)' }),
+    ...pageQuery,
+  })
   .meta({ id: 'TaskListQuery' });
+export type TaskListQuery = z.infer<typeof taskListQuerySchema>;
+
+/** Whom an open task goes to: a colleague's username (`GET /v1/staff`), e-mail address in AWS. */
+export const taskHandoverSchema = z
+  .strictObject({ to: text(1, 128).transform((name) => name.toLowerCase()) })
+  .meta({ id: 'TaskHandover' });
+
+/** Claim and release take no body; an empty object is accepted too. */
+export const emptyBodySchema = z.strictObject({}).meta({ id: 'Empty' });
 
 export const reportQuerySchema = z
   .object({

@@ -60,3 +60,67 @@ export function enrollmentTaskId(
   if (!enrollment.taskKey) return `T-${enrollment.enrollmentId}-${reason}`;
   return `T-${createHash('sha256').update(`${enrollment.taskKey}\u0000${reason}`).digest('hex').slice(0, 32)}`;
 }
+
+/** Who holds an open task (claimed it, or was handed it): the one person working it. */
+export type HoldChange =
+  | { readonly kind: 'claim' }
+  | { readonly kind: 'handover'; readonly to: string }
+  | { readonly kind: 'release' };
+
+export interface HoldActor {
+  readonly id: string;
+  /** Administrators may hand over or release a task someone else holds (someone is away). */
+  readonly admin: boolean;
+}
+
+/**
+ * Why a change of holder was not made, judged from the task as it was (the write is conditional and
+ * hands the task back when its condition fails): `already` when the task is already as asked (the
+ * same request again answers as the first did), `completed`, `held` by someone else, or `missing`.
+ * Undefined when the change may be made.
+ */
+export function holdRefusal(
+  task: { readonly status?: unknown; readonly heldBy?: unknown } | undefined,
+  change: HoldChange,
+  actor: HoldActor,
+): 'already' | 'completed' | 'held' | 'missing' | undefined {
+  if (!task) return 'missing';
+  if (task.status !== 'open') return 'completed';
+  const holder = typeof task.heldBy === 'string' ? task.heldBy : undefined;
+  switch (change.kind) {
+    case 'claim':
+      if (holder === actor.id) return 'already';
+      return holder ? 'held' : undefined;
+    case 'handover':
+      if (holder === change.to) return 'already';
+      return !holder || holder === actor.id || actor.admin ? undefined : 'held';
+    case 'release':
+      if (!holder) return 'already';
+      return holder === actor.id || actor.admin ? undefined : 'held';
+  }
+}
+
+/** The task as a change of holder leaves it. */
+export function heldAfter<T extends Record<string, unknown>>(
+  task: T,
+  change: HoldChange,
+  actor: HoldActor,
+  at: Date,
+): Record<string, unknown> {
+  const { heldBy: _heldBy, heldSince: _heldSince, handedOverBy: _handedOverBy, ...rest } = task;
+  if (change.kind === 'release') return rest;
+  if (change.kind === 'claim') return { ...rest, heldBy: actor.id, heldSince: at.toISOString() };
+  return { ...rest, heldBy: change.to, heldSince: at.toISOString(), handedOverBy: actor.id };
+}
+
+/**
+ * What a task-list cursor continues: the status listed, and the filters when there are any (hashed, so a
+ * cursor stays short whatever the site id). A listing without filters keeps the scope it always had.
+ */
+export function listingScope(status: string, filters: Record<string, string | undefined>): string {
+  const set = Object.entries(filters)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  if (set.length === 0) return status;
+  return `${status}?${createHash('sha256').update(JSON.stringify(set)).digest('base64url').slice(0, 22)}`;
+}

@@ -9,6 +9,7 @@ import {
   reportQuerySchema,
   siteListQuerySchema,
   taskCompletionSchema,
+  taskHandoverSchema,
   taskListQuerySchema,
   useReportSchema,
 } from '../core/schemas.js';
@@ -30,6 +31,7 @@ const requestBodies: Record<string, z.ZodType> = {
   'POST /v1/kiosk/events': kioskEventSchema,
   'POST /v1/naloxone/use-reports': useReportSchema,
   'POST /v1/outreach/tasks/{taskId}/complete': taskCompletionSchema,
+  'POST /v1/outreach/tasks/{taskId}/handover': taskHandoverSchema,
   'POST /v1/moud/enrollments': enrollmentSchema,
   'POST /v1/moud/enrollments/{enrollmentId}/events': enrollmentEventSchema,
 };

@@ -173,6 +173,8 @@ const taskFields = {
   doNotContact: z.boolean().optional().meta({
     description: 'True for a task of an enrollment without outreach consent now: no contact details',
   }),
+  heldBy: z.string().optional().meta({ description: 'Who holds the task (claimed it, or was handed it)' }),
+  heldSince: isoTime.optional(),
 };
 
 export const taskSummary = z.looseObject(taskFields).meta({ id: 'TaskSummary' });
@@ -219,6 +221,27 @@ export const taskDetailResponse = z
 export const taskCompletedResponse = z
   .looseObject({ ...taskFields, outcome: z.string(), completedAt: isoTime.optional() })
   .meta({ id: 'TaskCompleted' });
+
+export const taskHeldResponse = z
+  .looseObject(taskFields)
+  .meta({ id: 'TaskHolder', description: 'The task as listed, with who holds it now (no heldBy: nobody)' });
+
+export const staffListResponse = z
+  .looseObject({
+    staff: z.array(
+      z.looseObject({
+        username: z
+          .string()
+          .meta({ description: 'E-mail address in AWS; the npm run staff username embedded' }),
+        groups: z.array(z.enum(['admin', 'outreach'])),
+      }),
+    ),
+  })
+  .meta({ id: 'StaffList' });
+
+export const callerResponse = z
+  .looseObject({ username: z.string(), groups: z.array(z.enum(['admin', 'outreach'])) })
+  .meta({ id: 'Caller' });
 
 export const enrollmentRecordedResponse = z
   .looseObject({
@@ -382,6 +405,17 @@ export const successResponses: Record<
       schema: taskCompletedResponse,
     },
   ],
+  'POST /v1/outreach/tasks/{taskId}/claim': [
+    { status: 200, description: 'Claimed by the caller (or already theirs)', schema: taskHeldResponse },
+  ],
+  'POST /v1/outreach/tasks/{taskId}/handover': [
+    { status: 200, description: 'Held by the colleague now (or already)', schema: taskHeldResponse },
+  ],
+  'POST /v1/outreach/tasks/{taskId}/release': [
+    { status: 200, description: 'Held by nobody now (or already)', schema: taskHeldResponse },
+  ],
+  'GET /v1/staff': [{ status: 200, description: 'The named staff, by group', schema: staffListResponse }],
+  'GET /v1/me': [{ status: 200, description: 'The caller', schema: callerResponse }],
   'GET /v1/reports/naloxone': [
     {
       status: 200,

@@ -8,6 +8,7 @@ import {
   type Role,
   type RouteDeclaration,
   routes,
+  webApp,
 } from '../../lib/manifest.js';
 import { now } from '../adapters/clock.js';
 import { logger } from '../adapters/logger.js';
@@ -120,14 +121,36 @@ function actorFrom(event: APIGatewayProxyEvent): Actor | undefined {
     .replace(/^\[|\]$/g, '')
     .split(/[\s,]+/)
     .filter((group): group is Role => group === 'admin' || group === 'outreach');
-  const id = String(claims['cognito:username'] ?? claims.sub ?? '');
+  // A person is named by the e-mail they sign in with (an ID token carries it; the pool's username is a
+  // UUID when e-mail is the sign-in alias), so claims and audit entries say who; else the username.
+  const email = typeof claims.email === 'string' && claims.email ? claims.email.toLowerCase() : undefined;
+  const id = String(email ?? claims['cognito:username'] ?? claims.sub ?? '');
   return id ? { id, roles: groups } : undefined;
+}
+
+/**
+ * CORS for the staff web app in AWS (lib/web.ts): a request from its origin (WEB_ORIGIN) is answered with
+ * that origin, and a request from any other origin with nothing. Embedded, the page is on the same origin.
+ */
+export function corsHeaders(event: APIGatewayProxyEvent | undefined): Record<string, string> {
+  const allowed = process.env[webApp.originEnvVar];
+  if (!allowed) return {};
+  const origin = Object.entries(event?.headers ?? {}).find(([name]) => name.toLowerCase() === 'origin')?.[1];
+  if (origin !== allowed) return { vary: 'Origin' };
+  return {
+    'access-control-allow-origin': allowed,
+    'access-control-expose-headers': 'x-correlation-id, content-disposition',
+    vary: 'Origin',
+  };
 }
 
 /** Every answer names its correlation id, so a caller can quote it and an operator find its log lines. */
 function toResult(answer: HttpAnswer, event?: APIGatewayProxyEvent): APIGatewayProxyResult {
   const correlationId = correlationIdOf(event);
-  const correlation: Record<string, string> = correlationId ? { 'x-correlation-id': correlationId } : {};
+  const correlation: Record<string, string> = {
+    ...corsHeaders(event),
+    ...(correlationId ? { 'x-correlation-id': correlationId } : {}),
+  };
   if (answer.text !== undefined) {
     return { statusCode: answer.status, headers: { ...answer.headers, ...correlation }, body: answer.text };
   }

@@ -26,4 +26,7 @@ function openApi(request: HttpRequest) {
 export const handler = routeGroup('meta', {
   'GET /health': async () => json(200, { status: 'ok', now: now().toISOString(), ...healthDetails() }),
   'GET /openapi.json': async (request) => json(200, openApi(request)),
+  // Who the caller is, as the authorizer says: the web app shows it and picks the pages the groups allow.
+  'GET /v1/me': async (request) =>
+    json(200, { username: request.actor?.id ?? 'unknown', groups: [...(request.actor?.roles ?? [])] }),
 });

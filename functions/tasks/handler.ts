@@ -7,27 +7,55 @@ import { documentClient } from '../adapters/dynamo.js';
 import { consentsNow, touchEnrollment } from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
 import { sealer } from '../adapters/sealer.js';
-import { completeTask, getContact, getTask, listTaskPage, taskStreams } from '../adapters/task-store.js';
+import { listColleagues } from '../adapters/staff-directory.js';
+import {
+  changeHolder,
+  completeTask,
+  getContact,
+  getTask,
+  listTaskPage,
+  type TaskFilter,
+  taskStreams,
+} from '../adapters/task-store.js';
 import { workflows } from '../adapters/workflows.js';
 import { canonicalUuid } from '../core/canonical.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { completionCounters, countsInOutreach, outreachCounterKey } from '../core/outreach.js';
 import { decodeCursor, encodeCursor } from '../core/paging.js';
-import { DEFAULT_PAGE_LIMIT, keyId, taskCompletionSchema, taskListQuerySchema } from '../core/schemas.js';
-import { TASK_STATUSES } from '../core/tasks.js';
+import {
+  DEFAULT_PAGE_LIMIT,
+  emptyBodySchema,
+  keyId,
+  taskCompletionSchema,
+  taskHandoverSchema,
+  taskListQuerySchema,
+} from '../core/schemas.js';
+import { type HoldChange, listingScope, TASK_STATUSES } from '../core/tasks.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
 const taskIdSchema = z.strictObject({ taskId: keyId.transform(canonicalUuid) });
 
 async function list(request: HttpRequest) {
-  const { status, limit, next } = validate(taskListQuerySchema, request.query);
+  const { status, limit, next, siteId, kind, overdue, mine } = validate(taskListQuerySchema, request.query);
   const statuses = status ? [status] : TASK_STATUSES;
-  const scope = status ?? 'all';
+  const filter: TaskFilter = {
+    siteId,
+    kind,
+    heldBy: mine === 'true' ? actorOf(request).id : undefined,
+    dueBefore: overdue ? now().toISOString() : undefined,
+  };
+  // A cursor continues the listing it came from only: the same status and the same filters.
+  const scope = listingScope(status ?? 'all', {
+    siteId: filter.siteId,
+    kind: filter.kind,
+    heldBy: filter.heldBy,
+    overdue,
+  });
   const cursor = next === undefined ? undefined : decodeCursor(next, scope, taskStreams(statuses).length);
   if (next !== undefined && !cursor)
     throw invalid('invalid_request', [{ path: 'next', message: 'is not a cursor of this listing' }]);
-  const page = await listTaskPage(statuses, limit ?? DEFAULT_PAGE_LIMIT, cursor?.positions);
+  const page = await listTaskPage(statuses, limit ?? DEFAULT_PAGE_LIMIT, cursor?.positions, filter);
   const consents = await consentsNow(
     page.tasks.map((task) => task.enrollmentId).filter((id): id is string => typeof id === 'string'),
   );
@@ -107,8 +135,57 @@ async function complete(request: HttpRequest) {
   return json(200, { ...withoutIndexKeys(result.task), contactId: undefined, pendingNotice: undefined });
 }
 
+function actorOf(request: HttpRequest) {
+  const actor = request.actor;
+  return { id: actor?.id ?? 'unknown', admin: actor?.roles.includes('admin') ?? false };
+}
+
+/** Claim and release take no body, or an empty object. */
+function noBody(request: HttpRequest): void {
+  if (request.rawBody.length > 0) jsonBody(request, emptyBodySchema);
+}
+
+async function hold(request: HttpRequest, change: HoldChange) {
+  const { taskId } = validate(taskIdSchema, request.params);
+  const result = await changeHolder(taskId, change, actorOf(request), now());
+  if (result.status === 'missing') throw notFound('No such task.');
+  if (result.status === 'completed')
+    throw conflict('task_already_completed', 'This task is completed; nobody can hold it any more.');
+  if (result.status === 'held')
+    throw conflict('task_held', `This task is held by ${String(result.task.heldBy)}.`);
+  // Staff names only, never contact details: who holds what may be logged.
+  if (result.status === 'changed') logger.info('task holder changed', { taskId, change: change.kind });
+  return json(200, result.task);
+}
+
+async function claim(request: HttpRequest) {
+  noBody(request);
+  return hold(request, { kind: 'claim' });
+}
+
+async function release(request: HttpRequest) {
+  noBody(request);
+  return hold(request, { kind: 'release' });
+}
+
+async function handover(request: HttpRequest) {
+  const { to } = jsonBody(request, taskHandoverSchema);
+  const colleagues = await listColleagues();
+  if (!colleagues.some((colleague) => colleague.username === to))
+    throw invalid('invalid_request', [{ path: 'to', message: 'is not a member of staff (GET /v1/staff)' }]);
+  return hold(request, { kind: 'handover', to });
+}
+
+async function staff() {
+  return json(200, { staff: await listColleagues() });
+}
+
 export const handler = routeGroup('tasks', {
   'GET /v1/outreach/tasks': list,
   'GET /v1/outreach/tasks/{taskId}': show,
   'POST /v1/outreach/tasks/{taskId}/complete': complete,
+  'POST /v1/outreach/tasks/{taskId}/claim': claim,
+  'POST /v1/outreach/tasks/{taskId}/handover': handover,
+  'POST /v1/outreach/tasks/{taskId}/release': release,
+  'GET /v1/staff': staff,
 });

@@ -24,6 +24,7 @@ export function firstSteps(options: {
     : `Staff tokens: ${tokens.file}${tokens.generated ? '' : ' (kept from the first start)'}.`;
   return [
     where,
+    `Staff web app: ${url}/ (sign in with a staff token; named staff: ${dataDir !== '.data' ? `DATA_DIR=${dataDir} ` : ''}npm run -s staff -- add NAME --group outreach)`,
     'Next, in another shell:',
     `  eval "$(${prefix}npm run -s tokens)"          # BRIDGEWAY_URL, ADMIN_TOKEN, OUTREACH_TOKEN`,
     '  curl -s "$BRIDGEWAY_URL/health"',

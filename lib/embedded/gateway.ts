@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { bodyLimitBytes, type FunctionName, type Role, type RouteDeclaration, routes } from '../manifest.js';
+import { STATIC_HEADERS, type StaticSite } from './static-site.js';
 
 export type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -30,12 +31,19 @@ export const DEFAULT_CLIENT_TIMEOUTS: ClientTimeouts = {
   checkEveryMs: 1_000,
 };
 
+/** Who a bearer token stands for (a Map will do; the embedded runtime's StaffDirectory re-reads its file). */
+export interface Principals {
+  get(token: string): Principal | undefined;
+}
+
 export interface GatewayOptions {
   readonly handlers: Record<FunctionName, LambdaHandler>;
-  readonly principals: ReadonlyMap<string, Principal>;
+  readonly principals: Principals;
   readonly timeouts?: Partial<ClientTimeouts>;
   /** Routes of the embedded backend only (lib/embedded/control.ts), each with its handler. */
   readonly controlRoutes?: readonly { readonly route: ControlRoute; readonly handler: LambdaHandler }[];
+  /** The staff web app's files (lib/embedded/static-site.ts), served on GET and HEAD where no route is. */
+  readonly site?: StaticSite;
 }
 
 /**
@@ -135,7 +143,7 @@ const tooLarge: Refusal = {
  */
 function screen(
   req: IncomingMessage,
-  principals: ReadonlyMap<string, Principal>,
+  principals: Principals,
   compiled: readonly CompiledRoute[],
 ): { refusal: Refusal } | { match: CompiledRoute; path: string; query: string; principal?: Principal } {
   const { path, query } = splitTarget(req.url ?? '/');
@@ -211,11 +219,40 @@ export function createGateway(options: GatewayOptions): Server {
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (serveStatic(req, res)) return;
     handle(req, res).catch(fail(res));
   });
+
+  /**
+   * The web app's files: GET or HEAD of a path that no route matches and the site has. Decided from
+   * the request line alone; no body is ever read (one declared is refused). Routes always win.
+   */
+  function serveStatic(req: IncomingMessage, res: ServerResponse): boolean {
+    const method = req.method ?? 'GET';
+    if (!options.site || (method !== 'GET' && method !== 'HEAD')) return false;
+    const { path } = splitTarget(req.url ?? '/');
+    if (compiled.some(({ pattern }) => pattern.test(path))) return false;
+    const file = options.site.get(path);
+    if (!file) return false;
+    if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined) {
+      refuse(req, res, {
+        status: 400,
+        code: 'invalid_request',
+        message: 'A page request takes no body.',
+      });
+      return true;
+    }
+    const headers = { ...STATIC_HEADERS, 'content-type': file.type, 'cache-control': file.cacheControl };
+    if (method === 'HEAD') {
+      res.writeHead(200, { ...headers, 'content-length': file.body.length });
+      res.end();
+    } else send(res, 200, headers, file.body);
+    return true;
+  }
   // `Expect: 100-continue`: the client waits for our go-ahead before it sends the body, so a refusal
   // decided from the headers costs it no upload at all.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (serveStatic(req, res)) return;
     const screened = screen(req, options.principals, compiled);
     if ('refusal' in screened) {
       refuse(req, res, screened.refusal);

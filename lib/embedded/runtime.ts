@@ -8,6 +8,7 @@ import { useHealthDetails } from '../../functions/adapters/diagnostics.js';
 import { dynamoClient } from '../../functions/adapters/dynamo.js';
 import { snsClient } from '../../functions/adapters/publisher.js';
 import { kmsClient } from '../../functions/adapters/sealer.js';
+import { cognitoClient } from '../../functions/adapters/staff-directory.js';
 import { sfnClient } from '../../functions/adapters/workflows.js';
 import type { ScheduledRun } from '../../functions/core/schedule.js';
 import {
@@ -15,6 +16,7 @@ import {
   functions,
   idKey,
   sealingKey,
+  staffDirectory as staffDirectoryDeclaration,
   tables,
   topics,
   workflows as workflowDeclarations,
@@ -30,11 +32,13 @@ import {
   injectServiceFaults,
   removeFaults,
 } from './faults.js';
-import { createGateway, type LambdaHandler, type Principal } from './gateway.js';
+import { createGateway, type LambdaHandler } from './gateway.js';
 import { type StaffTokens, staffTokens } from './local-adapters.js';
 import { migrateTables } from './migrate.js';
 import { type ScheduledJob, Scheduler } from './scheduler.js';
-import { localKms, outboxFile, topicArn, useLocalTransport } from './transports.js';
+import { StaffDirectory } from './staff.js';
+import { staticSite } from './static-site.js';
+import { localKms, localStaffDirectory, outboxFile, topicArn, useLocalTransport } from './transports.js';
 import {
   FOLLOW_UP_ARN,
   type LocalWorkflowEngine,
@@ -58,6 +62,8 @@ export interface BackendOptions {
   readonly clock?: BackendClock;
   /** Replaces FAULT_RATE / FAULT_SEED / FAULT_KINDS (tests force the fault they need). */
   readonly faults?: FaultInjector;
+  /** The built staff web app, served at `/` (default web/dist of the repository; `npm run build:web`). */
+  readonly webRoot?: string;
 }
 
 export interface Backend {
@@ -165,10 +171,10 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   admin.destroy();
 
   const tokens = staffTokens(dataDir, env);
-  const principals = new Map<string, Principal>([
-    [tokens.admin, { username: 'admin', groups: ['admin'] }],
-    [tokens.outreach, { username: 'outreach', groups: ['outreach'] }],
-  ]);
+  // The two role tokens, and the named staff of DATA_DIR/staff.json (npm run staff), re-read when it changes.
+  const principals = new StaffDirectory(dataDir, tokens);
+  process.env[staffDirectoryDeclaration.envVar] = 'local-staff';
+  useLocalTransport(cognitoClient, localStaffDirectory((group) => principals.list(group)).serve);
 
   const scheduled = (name: FunctionName) =>
     handlers[name] as unknown as (event: { minAgeMs?: number }) => Promise<ScheduledRun>;
@@ -207,6 +213,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const server = createGateway({
     handlers,
     principals,
+    site: staticSite(options.webRoot ?? resolve(ROOT, 'web/dist')),
     controlRoutes: controlRoutes.map((route) => ({
       route,
       handler: controlHandler(scheduler) as LambdaHandler,

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { InvalidCiphertextException, type KMSClient } from '@aws-sdk/client-kms';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
@@ -16,7 +17,7 @@ import type { TopicName } from '../manifest.js';
  */
 
 type Json = Record<string, unknown>;
-type Client = SNSClient | KMSClient | SFNClient;
+type Client = SNSClient | KMSClient | SFNClient | CognitoIdentityProviderClient;
 type Serve = (command: string, input: Json) => Promise<Json>;
 
 export const LOCAL_REGION = 'us-east-1';
@@ -151,3 +152,24 @@ export function localKms(dataDir: string) {
 
 export const stateMachineArn = (name: string) =>
   `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
+
+/**
+ * Cognito's staff groups → the embedded staff list (lib/embedded/staff.ts): `ListUsersInGroup`
+ * answers the named staff of a group, as the user pool would (one page; a staff list is short).
+ */
+export function localStaffDirectory(list: (group: 'admin' | 'outreach') => { username: string }[]) {
+  const serve: Serve = async (command, input) => {
+    if (command !== 'ListUsersInGroup') throw new Error(`the embedded Cognito does not serve ${command}`);
+    const group = String(input.GroupName);
+    const members = group === 'admin' || group === 'outreach' ? list(group) : [];
+    return {
+      Users: members.map((member) => ({
+        Username: member.username,
+        Enabled: true,
+        UserStatus: 'CONFIRMED',
+        Attributes: [],
+      })),
+    };
+  };
+  return { serve };
+}

@@ -8,6 +8,7 @@ import {
   functions,
   type RouteDeclaration,
   routes,
+  staffDirectory,
   type TableDeclaration,
   type TableName,
   type TopicName,
@@ -15,6 +16,7 @@ import {
   topics,
   type WorkflowName,
   type WorkflowUse,
+  webApp,
   workflows,
 } from '../../lib/manifest.js';
 import type { BridgewayStack } from '../../lib/stack.js';
@@ -193,17 +195,58 @@ const tableEntries = Object.entries(tables) as [TableName, TableDeclaration][];
 // ---------------------------------------------------------------------------
 
 describe('the REST API', () => {
-  it('has one method per manifest route and no other', () => {
+  it('has one method per manifest route and no other, besides the CORS preflights', () => {
     // Arrange
     const declared = routes.length;
 
     // Act
     const methods = Object.values(resources).filter(
-      (resource) => resource.Type === 'AWS::ApiGateway::Method',
+      (resource) =>
+        resource.Type === 'AWS::ApiGateway::Method' && resource.Properties!.HttpMethod !== 'OPTIONS',
     );
 
     // Assert
     expect(methods).toHaveLength(declared);
+  });
+
+  it('answers the CORS preflight of every route for the staff web app’s origin only, in API Gateway itself', () => {
+    // Arrange
+    const paths = new Set(routes.map((route) => route.path));
+
+    // Act
+    const preflights = Object.values(resources).filter(
+      (resource) =>
+        resource.Type === 'AWS::ApiGateway::Method' && resource.Properties!.HttpMethod === 'OPTIONS',
+    );
+
+    // Assert
+    expect(preflights).toHaveLength(paths.size);
+    for (const preflight of preflights) {
+      const integration = preflight.Properties!.Integration as {
+        Type: string;
+        IntegrationResponses: { ResponseParameters: Record<string, unknown> }[];
+      };
+      expect(integration.Type).toBe('MOCK');
+      const allowed = integration.IntegrationResponses[0]!.ResponseParameters[
+        'method.response.header.Access-Control-Allow-Origin'
+      ] as { 'Fn::Join': [string, unknown[]] };
+      expect(referencedIds(allowed)).toEqual([logicalId(stack.webApp.distribution)]);
+      expect(allowed['Fn::Join'][1][0]).toBe("'https://");
+    }
+  });
+
+  it('names the staff web app’s origin in the answers API Gateway gives by itself, a 401 included', () => {
+    // Act
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse')) as Resource[];
+
+    // Assert
+    expect(responses.length).toBeGreaterThan(0);
+    for (const response of responses) {
+      const headers = response.Properties!.ResponseParameters as Record<string, unknown>;
+      expect(referencedIds(headers['gatewayresponse.header.Access-Control-Allow-Origin'])).toEqual([
+        logicalId(stack.webApp.distribution),
+      ]);
+    }
   });
 
   it.each(routes as readonly RouteDeclaration[])(
@@ -335,6 +378,22 @@ describe('the REST API', () => {
     });
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
   });
+
+  it('names the staff member of each request in the access log by the e-mail of their ID token', () => {
+    // Arrange
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage')) as Resource[];
+
+    // Act
+    const format = JSON.parse((stage!.Properties!.AccessLogSetting as { Format: string }).Format);
+
+    // Assert
+    expect(format).toMatchObject({
+      user: '$context.authorizer.claims.email',
+      requestId: '$context.requestId',
+      status: '$context.status',
+      resourcePath: '$context.resourcePath',
+    });
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -346,8 +405,13 @@ describe('the functions', () => {
     // Arrange
     const names = Object.keys(functions) as FunctionName[];
 
-    // Act
-    const declared = Object.values(resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+    // Act: besides CDK's own deploy-time function that copies the web app's files into its bucket
+    const copier = logicalId(
+      stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'))!,
+    );
+    const declared = Object.entries(resources).filter(
+      ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && id !== copier,
+    );
 
     // Assert
     expect(declared).toHaveLength(names.length);
@@ -376,6 +440,11 @@ describe('the functions', () => {
       expected.SEALING_KEY_ID = { 'Fn::GetAtt': [logicalId(stack.sealingKey), 'Arn'] };
     }
     if (declaration.idMac) expected.ID_KEY_ID = { 'Fn::GetAtt': [logicalId(stack.idKey), 'Arn'] };
+    if ('staffDirectory' in declaration && declaration.staffDirectory)
+      expected[staffDirectory.envVar] = { Ref: logicalId(stack.userPool) };
+    // Functions that serve staff routes answer the web app's origin in CORS.
+    if (routes.some((route) => route.function === name && route.auth.kind === 'staff'))
+      expected[webApp.originEnvVar] = stack.resolve(stack.webApp.origin);
     // The state machine's ARN is spelled out from its fixed name (no Ref, which would be a cycle).
     for (const [workflow] of workflowUses(declaration))
       expected[workflows[workflow].envVar] = workflowArn(workflow);
@@ -386,7 +455,9 @@ describe('the functions', () => {
     const environment = Object.fromEntries(
       Object.entries(variables).map(([key, value]) => [
         key,
-        (value as Record<string, unknown>)['Fn::Join'] ? renderPseudo(value) : value,
+        (value as Record<string, unknown>)['Fn::Join'] && key !== webApp.originEnvVar
+          ? renderPseudo(value)
+          : value,
       ]),
     );
 
@@ -503,6 +574,7 @@ describe('the permissions of each function', () => {
       // Arrange
       const services = new Set(['logs', 'xray', 'dynamodb', 'kms', 'sns']);
       if (declaration.scheduleMinutes !== undefined) services.add('sqs');
+      if ('staffDirectory' in declaration && declaration.staffDirectory) services.add('cognito-idp');
       if (workflowUses(declaration).length > 0) services.add('states');
 
       // Act
@@ -520,6 +592,29 @@ describe('the permissions of each function', () => {
         expect([logicalId(stack.dataKey), logicalId(stack.sealingKey), logicalId(stack.idKey)]).toContain(
           key,
         );
+    },
+  );
+
+  it.each(functionEntries)(
+    'let %s list the staff groups of the user pool only when the manifest says so, and nothing else in Cognito',
+    (name, declaration) => {
+      // Arrange
+      const expected =
+        'staffDirectory' in declaration && declaration.staffDirectory
+          ? [`cognito-idp:ListUsersInGroup on ${logicalId(stack.userPool)}`]
+          : [];
+
+      // Act
+      const granted = grantsOf(name)
+        .filter((grant) => grant.action.startsWith('cognito-idp:'))
+        .map((grant) => `${grant.action} on ${grant.resource}`);
+      const environment = resources[functionId(name)]!.Properties!.Environment as {
+        Variables: Record<string, unknown>;
+      };
+
+      // Assert
+      expect(granted).toEqual(expected);
+      expect(Object.keys(environment.Variables).includes(staffDirectory.envVar)).toBe(expected.length > 0);
     },
   );
 
@@ -978,9 +1073,11 @@ describe('the staff user pool', () => {
       (group) => (group as { Properties: { GroupName: string } }).Properties.GroupName,
     );
     expect(groups.sort()).toEqual(['admin', 'outreach']);
-    // The staff web client (SRP) and the terminal's (password then TOTP: npm run staff:aws), no other.
+    // The SRP client, the terminal's (password then TOTP: npm run staff:aws) and the web app's (hosted UI only).
     const clients = Object.values(template.findResources('AWS::Cognito::UserPoolClient')).map((client) =>
-      (client as { Properties: { ExplicitAuthFlows: string[] } }).Properties.ExplicitAuthFlows.sort(),
+      [
+        ...((client as { Properties: { ExplicitAuthFlows?: string[] } }).Properties.ExplicitAuthFlows ?? []),
+      ].sort(),
     );
     expect(clients).toEqual(
       expect.arrayContaining([
@@ -988,7 +1085,27 @@ describe('the staff user pool', () => {
         ['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_PASSWORD_AUTH'],
       ]),
     );
-    expect(clients).toHaveLength(2);
+    expect(clients).toHaveLength(3);
+  });
+
+  it('signs the web app’s staff in through the hosted UI with an authorization code, no secret, back to its own address only', () => {
+    // Act
+    const client = resources[logicalId(stack.webApp.client)]!.Properties!;
+
+    // Assert
+    expect(client).toMatchObject({
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthScopes: expect.arrayContaining(['openid', 'email']),
+      GenerateSecret: false,
+      SupportedIdentityProviders: ['COGNITO'],
+    });
+    expect(client.AllowedOAuthFlows).not.toContain('implicit');
+    expect((client.CallbackURLs as unknown[]).map((url) => referencedIds(url))).toEqual([
+      [logicalId(stack.webApp.distribution)],
+    ]);
+    expect(client.ExplicitAuthFlows ?? []).not.toContain('ALLOW_USER_PASSWORD_AUTH');
+    template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
   });
 
   it('publishes the API URL, the user pool, its client and every topic as outputs', () => {
@@ -1037,6 +1154,97 @@ describe('cdk-nag', () => {
     expect(acknowledged.length).toBeGreaterThan(0);
     for (const violation of acknowledged)
       expect(violation.reason?.length, violation.ruleName).toBeGreaterThan(40);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The staff web app: S3 behind CloudFront, the Cognito hosted UI
+// ---------------------------------------------------------------------------
+
+describe('the staff web app in AWS', () => {
+  const only = (type: string) => {
+    const found = Object.entries(resources).filter(([, resource]) => resource.Type === type);
+    expect(found, type).toHaveLength(1);
+    return found[0]!;
+  };
+
+  it('keeps the page in a private, SSL-only bucket that only its distribution reads', () => {
+    // Act
+    const [bucketId, bucket] = only('AWS::S3::Bucket');
+    const [, policy] = only('AWS::S3::BucketPolicy');
+    const [distributionId, distribution] = only('AWS::CloudFront::Distribution');
+    const statements = (policy.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] })
+      .Statement;
+    const reads = statements.filter(
+      (statement) => statement.Effect === 'Allow' && statement.Action === 's3:GetObject',
+    );
+    const config = distribution.Properties!.DistributionConfig as {
+      Origins: { OriginAccessControlId?: unknown; DomainName: unknown }[];
+      DefaultCacheBehavior: { ViewerProtocolPolicy: string; AllowedMethods: string[] };
+    };
+
+    // Assert
+    expect(bucket.Properties!.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.Principal).toEqual({ Service: 'cloudfront.amazonaws.com' });
+    expect(referencedIds(reads[0]!.Condition)).toContain(distributionId);
+    expect(referencedIds(config.Origins[0]!.DomainName)).toEqual([bucketId]);
+    expect(config.Origins[0]!.OriginAccessControlId).toBeDefined();
+    expect(config.DefaultCacheBehavior).toMatchObject({
+      ViewerProtocolPolicy: 'redirect-to-https',
+      AllowedMethods: ['GET', 'HEAD'],
+    });
+  });
+
+  it('lets the page load only its own files and talk only to the API and the hosted UI', () => {
+    // Act
+    const [, headers] = only('AWS::CloudFront::ResponseHeadersPolicy');
+    const security = (
+      headers.Properties!.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, unknown> }
+    ).SecurityHeadersConfig;
+    const csp = (security.ContentSecurityPolicy as { ContentSecurityPolicy: unknown }).ContentSecurityPolicy;
+    const text = (csp as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]
+      .map((part) => (typeof part === 'string' ? part : '<token>'))
+      .join('');
+
+    // Assert
+    expect(text).toContain("default-src 'self'; script-src 'self'; style-src 'self'");
+    expect(text).toMatch(
+      /connect-src 'self' https:\/\/<token>\.execute-api\.<token>\.<token> https:\/\/bridgeway-prod-<token>\.auth\.<token>\.amazoncognito\.com;/,
+    );
+    expect(text).toContain("frame-ancestors 'none'");
+    expect(text).not.toContain('unsafe-inline');
+    expect(referencedIds(csp)).toContain(logicalId(stack.api));
+    expect(security).toMatchObject({
+      ContentTypeOptions: { Override: true },
+      FrameOptions: { FrameOption: 'DENY' },
+      StrictTransportSecurity: expect.objectContaining({ AccessControlMaxAgeSec: 31_536_000 }),
+    });
+  });
+
+  it('writes config.json next to the page: the API’s address, the hosted UI and the web client', () => {
+    // Act
+    const [, deployment] = only('Custom::CDKBucketDeployment');
+    const markers = deployment.Properties!.SourceMarkers as Record<string, unknown>[];
+
+    // Assert: the page's files, then config.json, whose values CloudFormation fills in at deploy time
+    expect(markers).toHaveLength(2);
+    const filled = referencedIds(markers[1]);
+    expect(filled).toContain(logicalId(stack.api));
+    expect(filled).toContain(logicalId(stack.api.deploymentStage));
+    expect(filled).toContain(logicalId(stack.webApp.client));
+    expect(referencedIds(deployment.Properties!.DestinationBucketName)).toEqual([
+      logicalId(stack.webApp.bucket),
+    ]);
+    expect(deployment.Properties!.DistributionPaths).toEqual(['/index.html', '/config.json']);
   });
 });
 

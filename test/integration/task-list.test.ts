@@ -5,7 +5,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedDynamo } from '../../lib/embedded/dynamo.js';
 import { dispense, OUTREACH, startTestBackend } from '../support/backend.js';
@@ -46,6 +51,12 @@ async function earlierDataDir(): Promise<string> {
       ],
     }),
   );
+  // dynalite creates a table a moment later (CREATING, then ACTIVE), as DynamoDB does: wait for it, or a
+  // busy machine's PutItem finds no table yet.
+  while (
+    (await client.send(new DescribeTableCommand({ TableName: 'tasks' }))).Table?.TableStatus !== 'ACTIVE'
+  )
+    await new Promise((resolve) => setTimeout(resolve, 20));
   await client.send(
     new PutItemCommand({
       TableName: 'tasks',

@@ -12,6 +12,8 @@ export function apiEvent(options: {
   pathParameters?: Record<string, string>;
   role?: Role;
   username?: string;
+  /** The e-mail claim of a Cognito ID token. */
+  email?: string;
 }): APIGatewayProxyEvent {
   const body =
     options.body === undefined
@@ -41,6 +43,7 @@ export function apiEvent(options: {
               sub: options.username ?? `${options.role}-1`,
               'cognito:username': options.username ?? `${options.role}-1`,
               'cognito:groups': options.role,
+              ...(options.email ? { email: options.email } : {}),
             },
           }
         : null,

@@ -1,8 +1,12 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway, type LambdaHandler, splitTarget } from '../../lib/embedded/gateway.js';
+import { type StaticSite, staticSite } from '../../lib/embedded/static-site.js';
 import type { FunctionName } from '../../lib/manifest.js';
 import { head, rawExchange } from '../support/raw-http.js';
 
@@ -22,10 +26,10 @@ const echo: LambdaHandler = async (event) => {
   };
 };
 
-async function start(timeouts = {}): Promise<number> {
+async function start(timeouts = {}, site?: StaticSite): Promise<number> {
   seen = [];
   const handlers = new Proxy({} as Record<FunctionName, LambdaHandler>, { get: () => echo });
-  server = createGateway({ handlers, principals: new Map(), timeouts });
+  server = createGateway({ handlers, principals: new Map(), timeouts, site });
   await new Promise<void>((ready) => server!.listen(0, '127.0.0.1', () => ready()));
   return (server!.address() as AddressInfo).port;
 }
@@ -130,6 +134,100 @@ describe('the event the embedded gateway hands a handler', () => {
     const { queryStringParameters, headers } = seen[0]!;
     expect(queryStringParameters!.constructor).toBeUndefined();
     expect(headers.toString).toBeUndefined();
+  });
+});
+
+describe('the web app the embedded gateway serves', () => {
+  let dir: string;
+  let outside: string;
+
+  /** A build as Vite leaves it, and a secret beside it that no path may reach. */
+  function site(): StaticSite {
+    dir = mkdtempSync(join(tmpdir(), 'bridgeway-site-'));
+    outside = mkdtempSync(join(tmpdir(), 'bridgeway-outside-'));
+    mkdirSync(join(dir, 'assets'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Bridgeway</title>');
+    writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
+    writeFileSync(join(outside, 'secret.txt'), 'do not serve');
+    symlinkSync(join(outside, 'secret.txt'), join(dir, 'assets', 'linked.txt'));
+    return staticSite(dir);
+  }
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('answers the page at / with a strict content security policy, and hashed assets as immutable', async () => {
+    // Arrange
+    const port = await start({}, site());
+
+    // Act
+    const page = await fetch(`http://127.0.0.1:${port}/?from=link`);
+    const asset = await fetch(`http://127.0.0.1:${port}/assets/index-abc123.js`);
+    const config = await fetch(`http://127.0.0.1:${port}/config.json`);
+
+    // Assert
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(await page.text()).toContain('<title>Bridgeway</title>');
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(await config.json()).toEqual({ mode: 'token', apiUrl: '' });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('serves only the files it read at start-up: no traversal, no link out, no other method', async () => {
+    // Arrange
+    const port = await start({}, site());
+    const ask = (method: string, target: string) =>
+      rawExchange(port, (socket) => socket.write(head(`${method} ${target} HTTP/1.1`, {}))).closed;
+
+    // Act
+    const answers = await Promise.all([
+      ask('GET', '/assets/../../secret.txt'),
+      ask('GET', '/assets/%2e%2e/%2e%2e/secret.txt'),
+      ask('GET', '/assets/linked.txt'),
+      ask('GET', '//index.html'),
+      ask('POST', '/index.html'),
+    ]);
+
+    // Assert
+    expect(answers.map((answer) => answer.status)).toEqual([404, 404, 404, 404, 404]);
+    for (const answer of answers) expect(answer.body).not.toContain('do not serve');
+  });
+
+  it('leaves every API route to its handler, and refuses a page request that sends a body', async () => {
+    // Arrange
+    const port = await start({}, site());
+
+    // Act
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    const withBody = await rawExchange(port, (socket) =>
+      socket.write(`${head('GET / HTTP/1.1', { 'content-length': 5 })}hello`),
+    ).closed;
+
+    // Assert
+    expect(health.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    expect(withBody.status).toBe(400);
+  });
+
+  it('says how to build the page when it is not built, and still answers the API', async () => {
+    // Arrange
+    const empty = mkdtempSync(join(tmpdir(), 'bridgeway-unbuilt-'));
+    dir = empty;
+    outside = empty;
+    const port = await start({}, staticSite(empty));
+
+    // Act
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+
+    // Assert
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('npm run build:web');
   });
 });
 

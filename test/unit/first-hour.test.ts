@@ -75,6 +75,8 @@ describe('what npm start prints once it listens', () => {
     expect(text).toContain(`Staff tokens: ${join(dir, '.data/tokens.json')} (kept from the first start).`);
     expect(text).toContain('eval "$(npm run -s tokens)"');
     expect(text).toContain('npm run kiosk -- --help');
+    expect(text).toContain('Staff web app: http://127.0.0.1:3000/');
+    expect(text).toContain('npm run -s staff -- add NAME --group outreach');
   });
 
   it('carries a non-default DATA_DIR and PORT into the commands it suggests', () => {

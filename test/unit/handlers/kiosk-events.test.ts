@@ -564,10 +564,13 @@ describe('retries and races', () => {
 
   it('gives up with 503 rather than retrying forever when the stock keeps changing', async () => {
     ddb.on(TransactWriteCommand).callsFake(cancelledAt(1, kioskItem({ stock: { [SKU]: 6 } })));
+    // The backoff between attempts is random up to a bound; drawn at 0 here, so the test does not wait.
+    vi.spyOn(Math, 'random').mockReturnValue(0);
 
     const response = await invoke(handler, signed(dispense()));
 
     expect(response.status).toBe(503);
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 40);
     expect(response.body.error.code).toBe('service_unavailable');
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
   });
