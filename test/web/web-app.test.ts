@@ -3,6 +3,7 @@
  * embedded backend, seeded through its API on a manual clock. Every wait is on something a person
  * would see (playwright's auto-waiting locators), never on time; the clock only moves when told.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,31 +211,42 @@ describe('the work list', () => {
 
 describe('a task without consent to outreach', () => {
   it('says not to contact the person, and why, and shows no contact details', async () => {
-    // Arrange: the detail read as the contract words it (doNotContact, no contact); faked while issue 9 is not merged
+    // Arrange: an enrollment without outreach consent, and the urgent task its non-fatal overdose opens
+    const enrolled = await api.staff(OUTREACH, 'POST', '/v1/moud/enrollments', {
+      participantRef: 'P-WEB-DNC',
+      siteId: 'site-south',
+      enrolledOn: '2026-11-18',
+      medication: 'methadone',
+      overdosesPrior12m: 1,
+      consent: { outreach: false, part2: true },
+      contact: { phone: '+15555550199' },
+    });
+    expect(enrolled.status).toBe(201);
+    const enrollmentId: string = enrolled.body.enrollmentId;
+    const overdose = await api.staff(OUTREACH, 'POST', `/v1/moud/enrollments/${enrollmentId}/events`, {
+      eventId: randomUUID(),
+      type: 'overdose',
+      occurredOn: '2026-11-19',
+      fatal: false,
+    });
+    expect(overdose.status).toBe(201);
+    await backend.settle();
+    const open = await api.staff(OUTREACH, 'GET', '/v1/outreach/tasks?status=open&siteId=site-south');
+    const taskId: string = open.body.tasks.find(
+      (t: { enrollmentId?: string }) => t.enrollmentId === enrollmentId,
+    ).taskId;
     const { context, page, problems } = await newPage(browser, backend.url);
-    await page.route(/\/v1\/outreach\/tasks\/T-web-dnc$/, (route) =>
-      route.fulfill({
-        json: {
-          taskId: 'T-web-dnc',
-          kind: 'checkpoint-7d',
-          siteId: 'site-north',
-          dueAt: CLOCK_START,
-          status: 'open',
-          doNotContact: true,
-          contact: null,
-        },
-      }),
-    );
     await signIn(page, seeded.maria);
 
     // Act
-    await page.goto(`${backend.url}/#/tasks/T-web-dnc`);
+    await page.goto(`${backend.url}/#/tasks/${taskId}`);
     await page.getByRole('heading', { name: 'Do not contact' }).waitFor();
     const text = await page.getByRole('main').textContent();
 
     // Assert
     expect(text).toContain('has not consented to outreach');
     expect(text).not.toContain('Phone');
+    expect(text).not.toContain('5555550199');
     expect(await page.getByRole('heading', { name: 'Contact', exact: true }).count()).toBe(0);
     expect(problems).toEqual([]);
     await context.close();
