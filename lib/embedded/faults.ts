@@ -157,6 +157,40 @@ interface WithStack {
   middlewareStack: unknown;
 }
 
+/** How much shorter the SDK's waits between retries are on the embedded backend. */
+export const RETRY_WAIT_DIVISOR = 25;
+
+interface BackoffStrategy {
+  computeNextBackoffDelay(attempt: number): number;
+  setDelayBase(delay: number): void;
+}
+const shortened = new WeakSet<object>();
+
+/**
+ * The SDK waits between its retries in real time (a throttle: up to 1 s times 2^attempt, with full
+ * jitter). An injected fault is a coin, not a load that a wait lets drain, so the embedded backend
+ * waits 1/RETRY_WAIT_DIVISOR of each wait the SDK computes: the same attempts, the same retry quota,
+ * the same errors and give-up, and a chaos run that is not mostly sleep. Deployed clients keep the
+ * SDK's own waits. (The standard strategy keeps its backoff in `retryBackoffStrategy`, the field
+ * the SDK's own ConfiguredRetryStrategy sets; a strategy without one is left as it is.)
+ */
+export function shortenRetryWaits(client: { config: unknown }): void {
+  const config = client.config as { retryStrategy: () => Promise<object> };
+  if (shortened.has(config)) return;
+  shortened.add(config);
+  const original = config.retryStrategy;
+  config.retryStrategy = async () => {
+    const strategy = (await original()) as { retryBackoffStrategy?: BackoffStrategy };
+    const backoff = strategy.retryBackoffStrategy;
+    if (backoff && !shortened.has(backoff)) {
+      const compute = backoff.computeNextBackoffDelay.bind(backoff);
+      backoff.computeNextBackoffDelay = (attempt) => Math.floor(compute(attempt) / RETRY_WAIT_DIVISOR);
+      shortened.add(backoff);
+    }
+    return strategy;
+  };
+}
+
 /** Takes the fault middleware off a client (a backend started again in this process without faults). */
 export function removeFaults(client: WithStack): void {
   (client.middlewareStack as Stack).remove('bridgewayFaults');

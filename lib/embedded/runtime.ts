@@ -31,6 +31,7 @@ import {
   injectDynamoFaults,
   injectServiceFaults,
   removeFaults,
+  shortenRetryWaits,
 } from './faults.js';
 import { createGateway, type LambdaHandler } from './gateway.js';
 import { type StaffTokens, staffTokens } from './local-adapters.js';
@@ -133,7 +134,10 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   (dynamoClient.config as { requestHandler: unknown }).requestHandler = dynamo.requestHandler;
   dynamoClient.middlewareStack.remove('httpSigningMiddleware');
   const faults = options.faults ?? FaultInjector.fromEnv(env);
-  for (const client of [dynamoClient, snsClient, kmsClient, sfnClient]) removeFaults(client);
+  for (const client of [dynamoClient, snsClient, kmsClient, sfnClient]) {
+    removeFaults(client);
+    shortenRetryWaits(client);
+  }
   if (faults) {
     injectDynamoFaults(dynamoClient, faults);
     injectServiceFaults(snsClient, 'sns', faults);

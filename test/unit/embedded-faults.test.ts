@@ -8,7 +8,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo.js';
-import { FAULT_KINDS, FaultInjector, injectDynamoFaults } from '../../lib/embedded/faults.js';
+import {
+  FAULT_KINDS,
+  FaultInjector,
+  injectDynamoFaults,
+  RETRY_WAIT_DIVISOR,
+  shortenRetryWaits,
+} from '../../lib/embedded/faults.js';
 
 describe('FaultInjector', () => {
   it('fails about the configured share of calls, the same ones for the same seed', () => {
@@ -98,6 +104,32 @@ describe('DynamoDB faults in front of the client', () => {
 
     expect(out.$metadata.attempts).toBe(2);
     expect(await exists('F-2')).toBe(true);
+  });
+
+  it('retries throttles as often as the SDK does, waiting a 25th of the SDK backoff each time', async () => {
+    // Arrange: a client whose waits are shortened; two throttles in a row, then as many as the SDK attempts
+    const client = new DynamoDBClient({ endpoint: db.endpoint });
+    injectDynamoFaults(client, faults);
+    shortenRetryWaits(client);
+    const shortDoc = DynamoDBDocumentClient.from(client);
+    faults.force('dynamodb-throttle', { command: 'PutItem', times: 2 });
+    const maxAttempts = await client.config.maxAttempts();
+
+    // Act
+    const landed = await shortDoc.send(new PutCommand({ TableName: table, Item: { kioskId: 'F-2b' } }));
+    faults.force('dynamodb-throttle', { command: 'PutItem', times: maxAttempts });
+    const refused = await shortDoc
+      .send(new PutCommand({ TableName: table, Item: { kioskId: 'F-2c' } }))
+      .catch((error: { name: string; $metadata: { attempts?: number } }) => error);
+
+    // Assert: the SDK's throttle backoff is full jitter under 1 s and 2 s; a 25th is under 40 and 80 ms
+    expect(landed.$metadata.attempts).toBe(3);
+    expect(landed.$metadata.totalRetryDelay).toBeLessThan(RETRY_WAIT_DIVISOR === 25 ? 120 : 0);
+    expect(refused).toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+      $metadata: { attempts: maxAttempts },
+    });
+    client.destroy();
   });
 
   it('applies a write whose answer is then lost to an internal error, and the SDK sends it again', async () => {
