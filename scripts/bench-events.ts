@@ -76,7 +76,7 @@ export async function measureIngest(
           kioskId: `BENCH-IN${String(i + 1).padStart(3, '0')}`,
           siteId: `site-${(i % 5) + 1}`,
           lowStockThreshold: 5,
-          inventory: { 'naloxone-nasal-4mg': 10_000_000 },
+          inventory: { 'naloxone-nasal-4mg': 100_000 }, // the contract's maximum; far above what a run takes
         }),
       ),
     );
