@@ -74,13 +74,13 @@ export const writeUnits = (before: number, after: number) =>
 /** Read units of `bytes` read in one go (standard, strongly consistent); at least one. */
 export const readUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 4096));
 
-interface IndexShape {
+export interface IndexShape {
   readonly keys: readonly string[];
   /** undefined: every attribute (projection ALL). */
   readonly include?: readonly string[];
 }
 
-interface TableShape {
+export interface TableShape {
   readonly keys: readonly string[];
   readonly indexes: readonly IndexShape[];
 }
