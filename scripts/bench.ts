@@ -8,7 +8,7 @@
  *
  * --quick   small sizes, for a CI smoke run (under a minute on 2 cores)
  * (default) report population to 10,000 and 100,000 events
- * --full    also 1,000,000 events (about 50 minutes of population on 2 shared cores)
+ * --full    also 1,000,000 events (40–50 minutes of population on 2 shared cores)
  *
  * The per-area benches stay runnable alone: bench:events, bench:reports, bench:store, bench:fleet.
  */
@@ -110,7 +110,7 @@ export async function runBench(mode: Mode, log: (line: string) => void): Promise
     notes.sizes =
       mode === 'quick'
         ? 'a --quick run (small sizes, a smoke test): the figures are not the ones to quote'
-        : 'report population ran to 100,000 events; 1,000,000 takes about 50 minutes here (`npm run bench -- --full`)';
+        : 'report population ran to 100,000 events; 1,000,000 takes 40–50 minutes here (about 400 events/s) (`npm run bench -- --full`)';
   }
   const ingest = results.ingest as BenchResults['ingest'];
   return {
