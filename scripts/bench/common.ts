@@ -18,7 +18,7 @@ import { type FunctionName, functions } from '../../lib/manifest.js';
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 export const ADMIN_TOKEN = 'bench-admin-token';
-const OUTREACH_TOKEN = 'bench-outreach-token';
+export const OUTREACH_TOKEN = 'bench-outreach-token';
 
 // ---------------------------------------------------------------------------
 // Command line

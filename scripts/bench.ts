@@ -1,0 +1,153 @@
+/**
+ * `npm run bench`: every comparison of issue 12 measured in one run on the embedded stack, written
+ * to docs/benchmarks.md with the machine, the date and the commit. Each section runs in a child
+ * process (scripts/bench/section.ts); a section that fails is named in the document, the others
+ * still run. Progress goes to stderr.
+ *
+ *   npm run bench [-- --quick | --full] [--out docs/benchmarks.md]
+ *
+ * --quick   small sizes, for a CI smoke run (under a minute on 2 cores)
+ * (default) report population to 10,000 and 100,000 events
+ * --full    also 1,000,000 events (40–50 minutes of population on 2 shared cores)
+ *
+ * The per-area benches stay runnable alone: bench:events, bench:reports, bench:store, bench:fleet.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type BenchResults, renderMarkdown } from './bench/markdown.js';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+export type Mode = 'quick' | 'default' | 'full';
+
+/** What each section is asked to do, by mode. */
+export function sizes(mode: Mode) {
+  const quick = mode === 'quick';
+  return {
+    requests: { samples: quick ? 3 : 20 },
+    bundles: { runs: quick ? 1 : 10 },
+    ingest: { events: quick ? 200 : 2000, concurrencies: [1, 8, 32] },
+    store: { ops: quick ? 200 : 2000, rounds: quick ? 1 : 3, concurrencies: [1, 8, 32] },
+    reports:
+      mode === 'full'
+        ? { events: 1_000_000, checkpoints: [10_000, 100_000, 1_000_000] }
+        : quick
+          ? { events: 1000, checkpoints: [300, 1000] }
+          : { events: 100_000, checkpoints: [10_000, 100_000] },
+    transitions: {},
+  } as const;
+}
+
+type Section = keyof ReturnType<typeof sizes>;
+
+function runSection(section: Section, options: unknown, dir: string): Promise<unknown> {
+  const outFile = join(dir, `${section}.json`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'scripts/bench/section.ts'), section, JSON.stringify(options), outFile],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`section ${section} exited with ${code}`));
+      try {
+        resolvePromise(JSON.parse(readFileSync(outFile, 'utf8')));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+function commit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runBench(mode: Mode, log: (line: string) => void): Promise<BenchResults> {
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'bridgeway-bench-run-'));
+  const plan = sizes(mode);
+  const machine = {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    loadAverage: loadavg(),
+    platform: `${process.platform} ${process.arch}`,
+  };
+  const notes: Record<string, string> = {};
+  const results: Record<string, unknown> = {};
+  try {
+    for (const section of Object.keys(plan) as Section[]) {
+      const t0 = performance.now();
+      log(`[bench] ${section}: ${JSON.stringify(plan[section])}`);
+      try {
+        results[section] = await runSection(section, plan[section], dir);
+        log(`[bench] ${section} done in ${Math.round((performance.now() - t0) / 1000)} s`);
+      } catch (error) {
+        notes[section] = `failed in this run: ${(error as Error).message}`;
+        log(`[bench] ${section} FAILED: ${(error as Error).message}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (results.transitions === null) delete results.transitions;
+  if (mode !== 'full') {
+    notes.sizes =
+      mode === 'quick'
+        ? 'a --quick run (small sizes, a smoke test): the figures are not the ones to quote'
+        : 'report population ran to 100,000 events; 1,000,000 takes 40–50 minutes here (about 400 events/s) (`npm run bench -- --full`)';
+  }
+  const ingest = results.ingest as BenchResults['ingest'];
+  return {
+    date: new Date().toISOString(),
+    commit: commit(),
+    mode,
+    seconds: (performance.now() - started) / 1000,
+    machine,
+    requests: results.requests as BenchResults['requests'],
+    bundles: results.bundles as BenchResults['bundles'],
+    bundleRuns: plan.bundles.runs,
+    ingest,
+    store: results.store as BenchResults['store'],
+    reports: results.reports as BenchResults['reports'],
+    transitions: results.transitions as BenchResults['transitions'],
+    notes,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'docs/benchmarks.md' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('npm run bench -- [--quick | --full] [--out docs/benchmarks.md]');
+    process.exit(0);
+  }
+  if (values.quick && values.full) throw new Error('--quick and --full exclude each other');
+  const mode: Mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
+  const results = await runBench(mode, (line) => process.stderr.write(`${line}\n`));
+  const out = resolve(process.cwd(), values.out);
+  writeFileSync(out, renderMarkdown(results));
+  process.stderr.write(`[bench] wrote ${out} in ${Math.round(results.seconds)} s\n`);
+  if (Object.keys(results.notes).some((section) => section !== 'sizes')) process.exitCode = 1;
+}

@@ -1,0 +1,299 @@
+/**
+ * DynamoDB round trips and capacity units per request type, counted at the SDK (capacity.ts) on the
+ * embedded backend with a manual clock: each request is sent alone over HTTP, as a kiosk or a member
+ * of staff would send it, and whatever it causes (a follow-up workflow it starts or wakes included)
+ * is allowed to finish before the next one.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { dynamoClient } from '../../functions/adapters/dynamo.js';
+import { countCapacity } from './capacity.js';
+import {
+  ADMIN_TOKEN,
+  type Kiosk,
+  memoryBackedDir,
+  OUTREACH_TOKEN,
+  registerKiosk,
+  signedHeaders,
+  startBenchBackend,
+} from './common.js';
+
+export interface RequestTypeFigures {
+  readonly request: string;
+  readonly samples: number;
+  /** DynamoDB calls per request (round trips), and by operation. */
+  readonly roundTrips: number;
+  readonly byOperation: Record<string, number>;
+  readonly writeUnits: number;
+  readonly readUnits: number;
+  /** SNS messages published per request (outbox file lines). */
+  readonly notices: number;
+  /** Median wall time of the request on the embedded backend, ms (a proxy for Lambda duration). */
+  readonly medianMs: number;
+  readonly note?: string;
+}
+
+const SKU = 'naloxone-nasal-4mg';
+const THRESHOLD = 5;
+
+export async function measureRequestTypes(
+  options: { samples?: number; progress?: (line: string) => void } = {},
+): Promise<RequestTypeFigures[]> {
+  const samples = Math.max(1, options.samples ?? 20);
+  const progress = options.progress ?? (() => undefined);
+  // The manual clock starts at the real time: kiosk signatures are checked against the wall clock,
+  // event times against the backend's.
+  const start = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  const bench = await startBenchBackend({
+    base: memoryBackedDir(),
+    env: { TIME_SCALE: 'manual', CLOCK_START: start.toISOString() },
+  });
+  const { backend } = bench;
+  const probe = new DynamoDBClient({
+    endpoint: backend.dynamo.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  (probe.config as { requestHandler: unknown }).requestHandler = backend.dynamo.requestHandler;
+  const counter = countCapacity(dynamoClient, probe);
+  const today = start.toISOString().slice(0, 10);
+  const outboxLines = () => {
+    try {
+      return readFileSync(backend.outboxFile, 'utf8').split('\n').filter(Boolean).length;
+    } catch {
+      return 0;
+    }
+  };
+
+  const call = async (
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`${backend.url}${path}`, { method, headers, body });
+    return { status: res.status, text: await res.text() };
+  };
+  const staff = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+  const kioskSend = (kiosk: Kiosk, raw: string) =>
+    call('POST', '/v1/kiosk/events', signedHeaders(kiosk, raw), raw);
+  const dispense = (extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      eventId: randomUUID(),
+      type: 'dispense',
+      occurredAt: new Date(start.getTime() - 60_000).toISOString(),
+      items: [{ sku: SKU, quantity: 1 }],
+      ...extra,
+    });
+
+  /** Sends `count` requests one at a time, each settled, and divides what they cost. */
+  const measure = async (
+    request: string,
+    status: number,
+    count: number,
+    send: (index: number) => Promise<{ status: number; text: string }>,
+    note?: string,
+  ): Promise<RequestTypeFigures> => {
+    progress(`  ${request}…`);
+    // Workflows, not backend.settle(): settling runs the scheduled jobs too (sweeps, relay), whose
+    // reads would be charged to the request. They are measured on their own below.
+    await backend.workflows.idle();
+    await counter.idle();
+    counter.reset();
+    const published = outboxLines();
+    const times: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const started = performance.now();
+      const answer = await send(i);
+      times.push(performance.now() - started);
+      if (answer.status !== status)
+        throw new Error(`${request}: expected ${status}, got ${answer.status} ${answer.text}`);
+      await backend.workflows.idle();
+      await counter.idle();
+    }
+    const total = counter.snapshot();
+    if (total.pricingFailures > 0)
+      throw new Error(`${request}: ${total.pricingFailures} calls could not be priced`);
+    times.sort((a, b) => a - b);
+    const per = (value: number) => Math.round((value / count) * 100) / 100;
+    return {
+      request,
+      samples: count,
+      roundTrips: per(total.calls),
+      byOperation: Object.fromEntries(Object.entries(total.byOperation).map(([op, n]) => [op, per(n)])),
+      writeUnits: per(total.writeUnits),
+      readUnits: per(total.readUnits),
+      notices: per(outboxLines() - published),
+      medianMs: Math.round((times[Math.floor((times.length - 1) / 2)] ?? 0) * 10) / 10,
+      note,
+    };
+  };
+
+  try {
+    const register = (id: string, stock: number) =>
+      registerKiosk(backend.url, {
+        kioskId: id,
+        siteId: 'site-1',
+        lowStockThreshold: THRESHOLD,
+        inventory: { [SKU]: stock },
+      });
+    const kiosk = await register('BENCH-RT-1', 100_000);
+    const nearlyEmpty: Kiosk[] = [];
+    for (let i = 0; i < samples; i += 1) nearlyEmpty.push(await register(`BENCH-RT-LOW-${i}`, THRESHOLD + 1));
+    // Warm-up: the kiosk's record in the container, module code paths. Not counted.
+    for (let i = 0; i < 5; i += 1) await kioskSend(kiosk, dispense());
+
+    const rows: RequestTypeFigures[] = [];
+    const recorded: string[] = [];
+    rows.push(
+      await measure('new kiosk event (dispense)', 201, samples, async () => {
+        const raw = dispense();
+        recorded.push(raw);
+        return kioskSend(kiosk, raw);
+      }),
+    );
+    rows.push(
+      await measure('duplicate kiosk event', 200, samples, (i) =>
+        kioskSend(kiosk, recorded[i % recorded.length] as string),
+      ),
+    );
+    rows.push(
+      await measure('kiosk event with a notice (low stock)', 201, samples, (i) =>
+        kioskSend(nearlyEmpty[i] as Kiosk, dispense()),
+      ),
+    );
+    rows.push(
+      await measure('kiosk event with a contact request (task + notice)', 201, samples, () =>
+        kioskSend(kiosk, dispense({ contactRequest: { phone: '+15555550123', topic: 'treatment' } })),
+      ),
+    );
+    rows.push(
+      await measure('heartbeat', 201, samples, () =>
+        kioskSend(
+          kiosk,
+          JSON.stringify({
+            eventId: randomUUID(),
+            type: 'heartbeat',
+            occurredAt: new Date(start.getTime() - 30_000).toISOString(),
+            temperatureC: 21,
+          }),
+        ),
+      ),
+    );
+    rows.push(
+      await measure('use report', 201, samples, () =>
+        call(
+          'POST',
+          '/v1/naloxone/use-reports',
+          staff(OUTREACH_TOKEN),
+          JSON.stringify({
+            reportId: randomUUID(),
+            usedOn: today,
+            siteId: 'site-1',
+            outcome: 'survived',
+            emsCalled: true,
+            dosesUsed: 2,
+          }),
+        ),
+      ),
+    );
+    const enrollments: string[] = [];
+    rows.push(
+      await measure(
+        'enrollment',
+        201,
+        samples,
+        async (i) => {
+          const answer = await call(
+            'POST',
+            '/v1/moud/enrollments',
+            staff(OUTREACH_TOKEN),
+            JSON.stringify({
+              participantRef: `P-BENCH-${i}`,
+              siteId: 'site-1',
+              enrolledOn: today,
+              medication: 'buprenorphine-er-monthly',
+              overdosesPrior12m: 1,
+              consent: { outreach: true, part2: true },
+              contact: { phone: '+15555550123' },
+            }),
+          );
+          if (answer.status === 201)
+            enrollments.push((JSON.parse(answer.text) as { enrollmentId: string }).enrollmentId);
+          return answer;
+        },
+        'with the follow-up workflow it starts, until parked',
+      ),
+    );
+    rows.push(
+      await measure(
+        'MOUD event (dose)',
+        201,
+        samples,
+        (i) =>
+          call(
+            'POST',
+            `/v1/moud/enrollments/${enrollments[i % enrollments.length]}/events`,
+            staff(OUTREACH_TOKEN),
+            JSON.stringify({ eventId: randomUUID(), type: 'dose', occurredOn: today, daysSupply: 14 }),
+          ),
+        'with any workflow wake it causes',
+      ),
+    );
+    rows.push(
+      await measure('task list page (open, 100)', 200, samples, () =>
+        call('GET', '/v1/outreach/tasks?status=open&limit=100', staff(OUTREACH_TOKEN)),
+      ),
+    );
+    const listed = await call(
+      'GET',
+      '/v1/outreach/tasks?status=open&kind=kiosk-contact&limit=500',
+      staff(ADMIN_TOKEN),
+    );
+    const contactTasks = (JSON.parse(listed.text) as { tasks: { taskId: string }[] }).tasks.map(
+      (task) => task.taskId,
+    );
+    const completions = Math.min(samples, contactTasks.length);
+    if (completions > 0) {
+      rows.push(
+        await measure('task completion (kiosk contact)', 200, completions, (i) =>
+          call(
+            'POST',
+            `/v1/outreach/tasks/${contactTasks[i]}/complete`,
+            staff(OUTREACH_TOKEN),
+            JSON.stringify({ outcome: 'reached' }),
+          ),
+        ),
+      );
+    }
+    const month = today.slice(0, 7);
+    rows.push(
+      await measure('naloxone report (one month)', 200, samples, () =>
+        call('GET', `/v1/reports/naloxone?from=${month}-01&to=${today}`, staff(ADMIN_TOKEN)),
+      ),
+    );
+    rows.push(
+      await measure('MOUD report (one month)', 200, samples, () =>
+        call('GET', `/v1/reports/moud?from=${month}-01&to=${today}`, staff(ADMIN_TOKEN)),
+      ),
+    );
+    rows.push(
+      await measure(
+        'outbox relay run (nothing to publish)',
+        200,
+        samples,
+        async () => {
+          await backend.relayOutbox();
+          return { status: 200, text: '' };
+        },
+        'scheduled every 5 minutes in AWS',
+      ),
+    );
+    return rows;
+  } finally {
+    counter.remove();
+    probe.destroy();
+    await bench.stop();
+  }
+}
