@@ -58,6 +58,7 @@ export interface BenchResults {
       populationEventsPerSecond: number;
     }[];
     readonly config: Record<string, unknown>;
+    readonly retriedAfter503?: number;
   };
   readonly transitions?: { rows: { profile: string; transitions: number; endedOnDay: number | null }[] };
   /** Sections that failed or were skipped, and why. */
@@ -216,7 +217,8 @@ export function renderMarkdown(results: BenchResults): string {
     out.push(
       `Events (97 % dispenses, 2 % restocks, 1 % faults, on ${c.sites} sites × ${c.days} days, ${c.kiosksPerSite} kiosks a site) ` +
         `handed to the kiosk-events handler in-process, ${c.concurrency} in flight, on the manual clock standing still, ` +
-        'CPU-bound; then the naloxone report for the month. Population time is cumulative.',
+        'CPU-bound; then the naloxone report for the month. Population time is cumulative. ' +
+        `An event answered 503 (too many concurrent changes to one kiosk) is sent again, as a kiosk would: ${int(results.reports.retriedAfter503 ?? 0)} times in this run.`,
       '',
     );
     out.push(
