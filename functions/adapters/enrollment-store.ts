@@ -60,18 +60,22 @@ export async function getEnrollment(enrollmentId: string): Promise<EnrollmentRec
  * Tells the follow-up workflow that something changed: bumps `changeSeq` and
  * hands back the token of the parked execution, if any. The Park step stores
  * its token only if `changeSeq` is what its plan saw, so a change is never missed.
+ * The follow-up is due to be heard from now (`parkedUntil`): a live execution parks
+ * again at once and says until when; one that died is restarted by the follow-up sweep
+ * within the hour, not at the end of a park that may have had months to go.
  */
 export async function touchEnrollment(
   enrollmentId: string,
+  at: Date,
   closed?: { readonly taskId: string; readonly followUp: boolean },
 ): Promise<string | undefined> {
   // A closed follow-up task is remembered: the checks that fell due while it was open, and that the
   // workflow did not wake for, are folded into it when the plan after its completion judges them.
   const expression = !closed
-    ? 'ADD changeSeq :one'
+    ? 'SET parkedUntil = :at ADD changeSeq :one'
     : closed.followUp
-      ? 'SET closedFollowUpTask = :taskId ADD changeSeq :one DELETE openTasks :closed'
-      : 'ADD changeSeq :one DELETE openTasks :closed';
+      ? 'SET parkedUntil = :at, closedFollowUpTask = :taskId ADD changeSeq :one DELETE openTasks :closed'
+      : 'SET parkedUntil = :at ADD changeSeq :one DELETE openTasks :closed';
   const out = await documentClient.send(
     new UpdateCommand({
       TableName: tableName('enrollments'),
@@ -80,6 +84,7 @@ export async function touchEnrollment(
       ConditionExpression: 'attribute_exists(enrollmentId)',
       ExpressionAttributeValues: {
         ':one': 1,
+        ':at': at.toISOString(),
         ...(closed ? { ':closed': new Set([closed.taskId]) } : {}),
         ...(closed?.followUp ? { ':taskId': closed.taskId } : {}),
       },

@@ -355,7 +355,7 @@ async function resumeFollowUp(enrollmentId: string, name: string, request: HttpR
 
 async function wakeFollowUp(enrollmentId: string): Promise<void> {
   try {
-    const token = await touchEnrollment(enrollmentId);
+    const token = await touchEnrollment(enrollmentId, now());
     if (token) await workflows().wake(token);
   } catch (error) {
     // The event is recorded; the workflow sees it at its next due time anyway.

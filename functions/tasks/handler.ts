@@ -129,7 +129,7 @@ async function complete(request: HttpRequest) {
   }
   if (typeof result.task.enrollmentId === 'string') {
     // Lets the follow-up workflow go on: the task leaves the enrollment's open set and a parked execution wakes.
-    const token = await touchEnrollment(result.task.enrollmentId, {
+    const token = await touchEnrollment(result.task.enrollmentId, at, {
       taskId,
       followUp: result.task.urgent !== true,
     });

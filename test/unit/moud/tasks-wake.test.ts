@@ -124,9 +124,10 @@ describe('completing a task of an enrollment', () => {
     expect(touch.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
     // The plan this wakes folds into the task the checks that fell due while it was open.
     expect(touch.UpdateExpression).toBe(
-      'SET closedFollowUpTask = :taskId ADD changeSeq :one DELETE openTasks :closed',
+      'SET parkedUntil = :at, closedFollowUpTask = :taskId ADD changeSeq :one DELETE openTasks :closed',
     );
     expect(touch.ExpressionAttributeValues?.[':taskId']).toBe(TASK_ID);
+    expect(touch.ExpressionAttributeValues?.[':at']).toBe(NOW.toISOString());
     expect(touch.ExpressionAttributeValues?.[':one']).toBe(1);
     expect(touch.ExpressionAttributeValues?.[':closed']).toEqual(new Set([TASK_ID]));
     expect(touch.ConditionExpression).toBe('attribute_exists(enrollmentId)');
@@ -141,7 +142,7 @@ describe('completing a task of an enrollment', () => {
     await complete(TASK_ID);
 
     const [touch] = enrollmentUpdates();
-    expect(touch.UpdateExpression).toBe('ADD changeSeq :one DELETE openTasks :closed');
+    expect(touch.UpdateExpression).toBe('SET parkedUntil = :at ADD changeSeq :one DELETE openTasks :closed');
   });
 
   it('answers without the contact id or a pending notice', async () => {
