@@ -24,7 +24,8 @@ export interface TableDeclaration {
     readonly partitionKey: KeyAttribute;
     readonly sortKey?: KeyAttribute;
     /**
-     * Attributes copied into the index besides the keys (INCLUDE projection); all of them when left out.
+     * Attributes copied into the index besides the keys (INCLUDE projection; none: KEYS_ONLY); all of them
+     * when left out.
      * An index whose key moves with every write (a heartbeat's silence deadline) copies only what its
      * reader needs, so each write to it stays small.
      */
@@ -127,6 +128,15 @@ export const tables = {
         indexName: 'byFollowUpDue',
         partitionKey: { name: 'followUpActive', type: 'S' },
         sortKey: { name: 'parkedUntil', type: 'S' },
+      },
+      {
+        // Sparse: running follow-ups with a supply check ahead, by when it falls due (written with the
+        // event that moves it, and by the workflow's plan). The follow-up sweep wakes the ones due, so
+        // no workflow wakes to re-check supply. Keys only: the sweep needs nothing else.
+        indexName: 'bySupplyDue',
+        partitionKey: { name: 'followUpActive', type: 'S' },
+        sortKey: { name: 'supplyDueAt', type: 'S' },
+        include: [],
       },
     ],
   },
@@ -304,11 +314,11 @@ export const functions = {
   followUpSweep: {
     entry: 'functions/follow-up-sweep/handler.ts',
     description:
-      'Restarts MOUD follow-ups whose workflow execution died (failed, timed out, never started) and says so',
+      'Restarts MOUD follow-ups whose workflow execution died (failed, timed out, never started) and says so; wakes those whose supply check fell due',
     tables: { enrollments: 'readWrite' },
     topics: [],
     sealing: [],
-    workflows: { followUp: ['start', 'describe'] },
+    workflows: { followUp: ['start', 'describe', 'wake'] },
     scheduleMinutes: 60,
   },
   accessLog: {

@@ -375,9 +375,11 @@ export class BridgewayStack extends Stack implements BridgewayResources {
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         sortKey: index.sortKey ? attribute(index.sortKey) : undefined,
-        ...(index.include
+        ...(index.include?.length
           ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
-          : {}),
+          : index.include
+            ? { projectionType: dynamodb.ProjectionType.KEYS_ONLY }
+            : {}),
       });
     }
     return table;

@@ -39,6 +39,10 @@ export interface EnrollmentRecord {
   readonly followUpEndedAt?: string;
   readonly followUpActive?: string;
   readonly executionName?: string;
+  /** When the supply sweep wakes the follow-up for its supply check (core/followup.ts supplyDueOf); sparse index `bySupplyDue`. */
+  readonly supplyDueAt?: string;
+  /** The follow-up task completed last: the planner folds into it the checks that fell due while it was open. */
+  readonly closedFollowUpTask?: string;
   /** Consent in force since the latest consent event (absent until one is recorded). */
   readonly consentNow?: { readonly outreach: boolean; readonly part2: boolean };
   readonly recordedAt?: string;
@@ -56,20 +60,33 @@ export async function getEnrollment(enrollmentId: string): Promise<EnrollmentRec
  * Tells the follow-up workflow that something changed: bumps `changeSeq` and
  * hands back the token of the parked execution, if any. The Park step stores
  * its token only if `changeSeq` is what its plan saw, so a change is never missed.
+ * The follow-up is due to be heard from now (`parkedUntil`): a live execution parks
+ * again at once and says until when; one that died is restarted by the follow-up sweep
+ * within the hour, not at the end of a park that may have had months to go.
  */
 export async function touchEnrollment(
   enrollmentId: string,
-  closedTaskId?: string,
+  at: Date,
+  closed?: { readonly taskId: string; readonly followUp: boolean },
 ): Promise<string | undefined> {
+  // A closed follow-up task is remembered: the checks that fell due while it was open, and that the
+  // workflow did not wake for, are folded into it when the plan after its completion judges them.
+  const expression = !closed
+    ? 'SET parkedUntil = :at ADD changeSeq :one'
+    : closed.followUp
+      ? 'SET parkedUntil = :at, closedFollowUpTask = :taskId ADD changeSeq :one DELETE openTasks :closed'
+      : 'SET parkedUntil = :at ADD changeSeq :one DELETE openTasks :closed';
   const out = await documentClient.send(
     new UpdateCommand({
       TableName: tableName('enrollments'),
       Key: { enrollmentId },
-      UpdateExpression: closedTaskId ? 'ADD changeSeq :one DELETE openTasks :closed' : 'ADD changeSeq :one',
+      UpdateExpression: expression,
       ConditionExpression: 'attribute_exists(enrollmentId)',
       ExpressionAttributeValues: {
         ':one': 1,
-        ...(closedTaskId ? { ':closed': new Set([closedTaskId]) } : {}),
+        ':at': at.toISOString(),
+        ...(closed ? { ':closed': new Set([closed.taskId]) } : {}),
+        ...(closed?.followUp ? { ':taskId': closed.taskId } : {}),
       },
       ReturnValues: 'ALL_NEW',
     }),
@@ -108,6 +125,64 @@ export async function nextFollowUpDue(): Promise<string | undefined> {
     }),
   );
   return out.Items?.[0]?.parkedUntil as string | undefined;
+}
+
+export interface SupplyCheckDue {
+  readonly enrollmentId: string;
+  readonly supplyDueAt: string;
+}
+
+/** Running follow-ups whose supply check has fallen due by `now` (the sparse index: only those, never every enrollment). */
+export async function supplyChecksDue(now: string): Promise<SupplyCheckDue[]> {
+  return (await queryAll({
+    TableName: tableName('enrollments'),
+    IndexName: 'bySupplyDue',
+    KeyConditionExpression: 'followUpActive = :yes AND supplyDueAt <= :now',
+    ExpressionAttributeValues: { ':yes': 'yes', ':now': now },
+  })) as unknown as SupplyCheckDue[];
+}
+
+/** When the earliest supply check of a running follow-up falls due. */
+export async function nextSupplyCheckDue(): Promise<string | undefined> {
+  const out = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName('enrollments'),
+      IndexName: 'bySupplyDue',
+      KeyConditionExpression: 'followUpActive = :yes',
+      ExpressionAttributeValues: { ':yes': 'yes' },
+      Limit: 1,
+    }),
+  );
+  return out.Items?.[0]?.supplyDueAt as string | undefined;
+}
+
+/**
+ * Claims the wake of a follow-up for its supply check, once: takes it out of the index, tells a plan in
+ * progress that something changed (`changeSeq`, so it plans again), and makes the follow-up due to be
+ * heard from now, so the restart sweep looks at it if its execution does not answer. Answers the parked
+ * execution's token (to wake), or false when the check moved or was judged meanwhile.
+ */
+export async function claimSupplyWake(
+  check: SupplyCheckDue,
+  now: string,
+): Promise<{ readonly token?: string } | false> {
+  try {
+    const out = await documentClient.send(
+      new UpdateCommand({
+        TableName: tableName('enrollments'),
+        Key: { enrollmentId: check.enrollmentId },
+        UpdateExpression: 'SET parkedUntil = :now REMOVE supplyDueAt ADD changeSeq :one',
+        ConditionExpression: 'followUpActive = :yes AND supplyDueAt = :due',
+        ExpressionAttributeValues: { ':now': now, ':one': 1, ':yes': 'yes', ':due': check.supplyDueAt },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const token = (out.Attributes as EnrollmentRecord | undefined)?.parkToken;
+    return token ? { token } : {};
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }
 
 /**
@@ -189,6 +264,8 @@ export interface EnrollmentEventWrite {
   readonly resume?: { readonly executionName: string; readonly at: string };
   /** Consent in force today after the event (kept for readers that list tasks). */
   readonly consentNow?: { readonly outreach: boolean; readonly part2: boolean };
+  /** The event moved the supply check: when the supply sweep should wake the follow-up now (null: never). */
+  readonly supplyDueAt?: string | null;
 }
 
 /**
@@ -216,6 +293,10 @@ export function enrollmentEventUpdate(record: EnrollmentRecord, write: Enrollmen
     values[':consentNow'] = write.consentNow;
     sets.push('consentNow = :consentNow');
   }
+  if (write.supplyDueAt) {
+    values[':supplyDueAt'] = write.supplyDueAt;
+    sets.push('supplyDueAt = :supplyDueAt');
+  } else if (write.supplyDueAt === null) removes.push('supplyDueAt');
   if (write.openedTaskId) {
     values[':task'] = new Set([write.openedTaskId]);
     adds.push('openTasks :task');

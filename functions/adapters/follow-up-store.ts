@@ -77,6 +77,13 @@ export async function writePlan(
     removes.push('followUpActive');
     values[':at'] = at.toISOString();
   }
+  // The supply sweep's view (sparse index bySupplyDue): when to wake the follow-up for its supply check.
+  if (decided.supplyDueAt !== enrollment.supplyDueAt) {
+    if (decided.supplyDueAt) {
+      sets.push('supplyDueAt = :supplyDueAt');
+      values[':supplyDueAt'] = decided.supplyDueAt;
+    } else removes.push('supplyDueAt');
+  }
   // Each task write with what it adds to the reports' outreach figures (core/outreach.ts).
   const countedWith: { key: ReturnType<typeof outreachCounterKey>; counters: Record<string, number> }[][] =
     [];
@@ -135,7 +142,7 @@ export async function writePlan(
       },
     });
   }
-  if (items.length === 0 && adds.length === 0 && sets.length === 0) return 'nothing';
+  if (items.length === 0 && adds.length === 0 && sets.length === 0 && removes.length === 0) return 'nothing';
 
   const unchanged: string[] = [];
   const guardValues: Record<string, unknown> = {};

@@ -96,6 +96,8 @@ export interface FollowUpTask {
   readonly escalatedAt?: string;
   readonly urgent?: boolean;
   readonly pendingNotice?: 'outreach' | 'escalation';
+  /** When staff completed it (a completed task is given to the planner only as the last closed follow-up task). */
+  readonly completedAt?: string;
 }
 
 export interface Check {
@@ -167,10 +169,28 @@ export interface FollowUpPlan {
   readonly next: NextStep;
   /** True when the follow-up is over and the enrollment should be marked so. */
   readonly finished: boolean;
+  /**
+   * When the supply sweep should wake the follow-up for its supply check (`supplyDueOf`): the
+   * workflow does not park for it. Undefined when there is none to wake for: no supply check
+   * ahead within the follow-up, the follow-up is over, or a follow-up task is open (the check
+   * would only be folded into it; the plan after its completion sets this again).
+   */
+  readonly supplyDueAt?: string;
 }
 
-/** Step Functions timers are capped so an embedded timer never overflows (2^31 ms); the workflow simply re-plans. */
-export const MAX_PARK_MS = 20 * DAY_MS;
+/**
+ * The due time of the supply check the supply sweep should wake the follow-up for, from the whole
+ * history (so the same whatever the order the events came in): undefined when there is none ahead
+ * within the follow-up or it is already judged. The event handler writes it with each event that
+ * moves the check; the planner keeps it (`FollowUpPlan.supplyDueAt`).
+ */
+export function supplyDueOf(
+  state: Pick<FollowUpState, 'enrolledOn' | 'enrolledAt' | 'medication' | 'history' | 'judged'>,
+): { readonly id: string; readonly dueAt: string } | undefined {
+  const check = supplyCheck(state as FollowUpState);
+  if (!check || state.judged.includes(check.id)) return undefined;
+  return { id: check.id, dueAt: check.dueAt };
+}
 
 /**
  * What the follow-up workflow does now, given everything recorded.
@@ -181,8 +201,12 @@ export const MAX_PARK_MS = 20 * DAY_MS;
  *    engaged → nothing; otherwise a task opens, unless a follow-up task is open,
  *    in which case the check is folded into it (at most one open follow-up task).
  * 3. Open tasks past their escalation time are escalated once.
- * 4. A pending notice goes out first; otherwise park until the next due time,
- *    or end when every checkpoint is judged and no task is open.
+ * 4. A pending notice goes out first; otherwise end when every checkpoint is judged (or the
+ *    follow-up ended) and no open task waits to be escalated, else park until the next checkpoint
+ *    or escalation (never for a supply check: the supply sweep wakes it, see `supplyDueAt`).
+ *
+ * Every check is judged by when it fell due, not by when the plan runs (a check that fell due
+ * while a follow-up task was open is folded into it), so waking later changes no decision.
  */
 export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[], now: Date): FollowUpPlan {
   // Ended (disenrolled, fatal overdose): nothing new opens; tasks already open are still escalated once.
@@ -193,6 +217,18 @@ export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[
   let open: FollowUpPlan['open'];
   const openFollowUp = () =>
     open !== undefined || tasks.some((task) => task.status === 'open' && !task.urgent);
+  // A check that fell due while a follow-up task was open was folded into it, even when it is judged
+  // only later: the workflow does not wake for checks while such a task is open, and the plan that
+  // follows its completion judges them by when they fell due (the task's createdAt to completedAt).
+  const heldByClosedTask = (check: Check) =>
+    tasks.some(
+      (task) =>
+        task.status === 'completed' &&
+        !task.urgent &&
+        task.completedAt !== undefined &&
+        task.createdAt <= check.dueAt &&
+        check.dueAt < task.completedAt,
+    );
 
   const due: (Check & { engaged: boolean })[] = CHECKPOINTS.map((checkpoint, index) => ({
     id: checkpoint.id,
@@ -208,7 +244,7 @@ export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[
   for (const check of due) {
     if (ended || judgedBefore.has(check.id) || Date.parse(check.dueAt) > nowMs) continue;
     judged.push(check.id);
-    if (check.engaged || openFollowUp()) continue;
+    if (check.engaged || openFollowUp() || heldByClosedTask(check)) continue;
     const createdAt = now.toISOString();
     open = {
       checkId: check.id,
@@ -220,6 +256,10 @@ export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[
       ...(state.consentOutreach ? { pendingNotice: 'outreach' as const } : {}),
     };
   }
+
+  const unjudged = (check: Check) => !judgedBefore.has(check.id) && !judged.includes(check.id);
+  const folding = openFollowUp();
+  const supplyDueAt = !ended && !folding && supply && unjudged(supply) ? { supplyDueAt: supply.dueAt } : {};
 
   const openTasks = tasks.filter((task) => task.status === 'open');
   const escalate = openTasks
@@ -236,31 +276,48 @@ export function planFollowUp(state: FollowUpState, tasks: readonly FollowUpTask[
           .filter((task) => task.pendingNotice)
           .map((task) => ({ taskId: task.taskId, notice: task.pendingNotice! }))[0]
       : undefined);
-  if (pending) return { judged, open, escalate, next: { action: 'notify', ...pending }, finished: false };
+  if (pending)
+    return {
+      judged,
+      open,
+      escalate,
+      next: { action: 'notify', ...pending },
+      finished: false,
+      ...supplyDueAt,
+    };
 
   const allJudged = CHECKPOINTS.every(
     (checkpoint) => judgedBefore.has(checkpoint.id) || judged.includes(checkpoint.id),
   );
-  const awaitingEscalation = openTasks.some((task) => !task.escalatedAt && !escalate.includes(task.taskId));
-  if (ended ? !awaitingEscalation : allJudged && openTasks.length === 0 && !open) {
+  const awaitingEscalation = openTasks.filter((task) => !task.escalatedAt && !escalate.includes(task.taskId));
+  // Over when nothing is left to judge (day 180 judged, or the follow-up ended) and no task waits to be
+  // escalated: an open task already escalated needs nothing more from the workflow. Anything that later
+  // needs it again (a late overdose's urgent task) starts it again (functions/enrollments/handler.ts).
+  if ((ended || allJudged) && awaitingEscalation.length === 0 && !open) {
     return { judged, open, escalate, next: { action: 'end' }, finished: true };
   }
 
+  // Parks until the next time the workflow itself has something to do, and nothing sooner: a checkpoint
+  // to judge, or an escalation. Supply checks are not waited for: the supply sweep wakes the follow-up
+  // when one falls due (`supplyDueAt`). While a follow-up task is open, a checkpoint would only be folded
+  // into it, so only the last one is waited for (it ends the follow-up); completing the task wakes it.
+  const last = CHECKPOINTS[CHECKPOINTS.length - 1].id;
   const wakeTimes = [
     ...due
-      .filter((check) => !ended && !judgedBefore.has(check.id) && !judged.includes(check.id))
+      .filter((check) => !ended && unjudged(check) && check.id.startsWith('checkpoint-'))
+      .filter((check) => !folding || check.id === last)
       .map((check) => Date.parse(check.dueAt)),
-    ...openTasks
-      .filter((task) => !task.escalatedAt && !escalate.includes(task.taskId))
-      .map((task) => Date.parse(task.escalateAt)),
+    ...awaitingEscalation.map((task) => Date.parse(task.escalateAt)),
     ...(open ? [Date.parse(open.escalateAt)] : []),
   ].filter((time) => time > nowMs);
-  const until = Math.min(nowMs + MAX_PARK_MS, ...wakeTimes);
+  // Never reached (an unjudged checkpoint or an escalation always lies ahead); parks a day rather than spin.
+  const until = wakeTimes.length ? Math.min(...wakeTimes) : nowMs + DAY_MS;
   return {
     judged,
     open,
     escalate,
     next: { action: 'park', until: new Date(until).toISOString() },
     finished: false,
+    ...supplyDueAt,
   };
 }

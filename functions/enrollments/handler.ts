@@ -35,8 +35,9 @@ import {
   urgentTaskId,
 } from '../core/enrollments.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
+import { supplyDueOf } from '../core/followup.js';
 import { stableUuid } from '../core/ids.js';
-import { consentOn, encodeEntry } from '../core/moud-history.js';
+import { consentOn, encodeEntry, type HistoryEntry } from '../core/moud-history.js';
 import { openedCounters, outreachCounterKey } from '../core/outreach.js';
 import {
   type Enrollment,
@@ -44,6 +45,7 @@ import {
   enrollmentEventSchema,
   enrollmentSchema,
   keyId,
+  type Medication,
 } from '../core/schemas.js';
 import { escalateAtOf, messageKindOf, taskIndexKeys } from '../core/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
@@ -99,6 +101,14 @@ async function enroll(request: HttpRequest) {
       followUpActive: 'yes',
       executionName: enrollmentId,
       parkedUntil: at.toISOString(),
+      // The supply sweep's view: when the first supply check falls due (the workflow does not wake for it).
+      supplyDueAt: supplyDueOf({
+        enrolledOn: enrollment.enrolledOn,
+        enrolledAt,
+        medication: enrollment.medication,
+        history: [],
+        judged: [],
+      })?.dueAt,
     }),
     ...(sealed
       ? [
@@ -203,12 +213,25 @@ async function recordEvent(request: HttpRequest) {
         ? { executionName: `${enrollmentId}-u${(enrollment.eventSeq ?? 0) + 1}`, at: at.toISOString() }
         : undefined;
     const withdrawn = change.outreachBefore && !change.outreachAfter;
+    // The supply sweep finds a gap by this (the workflow does not wake for supply checks): written with
+    // the event that moves the check, left alone otherwise (the planner keeps it between events).
+    const supply = (entries: readonly HistoryEntry[]) =>
+      supplyDueOf({
+        enrolledOn: enrollment!.enrolledOn,
+        enrolledAt: enrollment!.enrolledAt,
+        medication: enrollment!.medication as Medication,
+        history: entries,
+        judged: [...(enrollment!.judged ?? [])],
+      });
+    const supplyBefore = supply(history);
+    const supplyAfter = supply(change.history);
     const update = enrollmentEventUpdate(enrollment, {
       history: change.history.map(encodeEntry),
       contribution: change.contribution,
       end: change.end,
       openedTaskId: urgent ? taskId : undefined,
       resume,
+      ...(supplyAfter?.id !== supplyBefore?.id ? { supplyDueAt: supplyAfter?.dueAt ?? null } : {}),
       ...(event.type === 'consent' ? { consentNow: consentOn(consent, change.history, today) } : {}),
     });
     const written = await writeOnce(
@@ -332,7 +355,7 @@ async function resumeFollowUp(enrollmentId: string, name: string, request: HttpR
 
 async function wakeFollowUp(enrollmentId: string): Promise<void> {
   try {
-    const token = await touchEnrollment(enrollmentId);
+    const token = await touchEnrollment(enrollmentId, now());
     if (token) await workflows().wake(token);
   } catch (error) {
     // The event is recorded; the workflow sees it at its next due time anyway.

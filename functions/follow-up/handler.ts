@@ -95,7 +95,10 @@ async function plan(enrollmentId: string): Promise<PlanOutput> {
     const enrollment = await getEnrollment(enrollmentId);
     if (!enrollment) throw new Error(`enrollment ${enrollmentId} not found`);
     const at = now();
-    const tasks = await getTasks(list(enrollment.openTasks));
+    // The open tasks, and the follow-up task completed last (the checks that fell due while it was open are folded into it).
+    const closed = enrollment.closedFollowUpTask;
+    const open = list(enrollment.openTasks);
+    const tasks = await getTasks(closed && !open.includes(closed) ? [...open, closed] : open);
     const state = await stateOf(enrollment, at);
     const decided = planFollowUp(state, tasks, at);
     const seq = enrollment.changeSeq ?? 0;

@@ -129,7 +129,10 @@ async function complete(request: HttpRequest) {
   }
   if (typeof result.task.enrollmentId === 'string') {
     // Lets the follow-up workflow go on: the task leaves the enrollment's open set and a parked execution wakes.
-    const token = await touchEnrollment(result.task.enrollmentId, taskId);
+    const token = await touchEnrollment(result.task.enrollmentId, at, {
+      taskId,
+      followUp: result.task.urgent !== true,
+    });
     if (token) await workflows().wake(token);
   }
   return json(200, { ...withoutIndexKeys(result.task), contactId: undefined, pendingNotice: undefined });

@@ -1136,9 +1136,11 @@ function createTableInput(tableName: string, declaration: TableDeclaration) {
   const GlobalSecondaryIndexes: GlobalSecondaryIndex[] | undefined = declaration.indexes?.map((index) => ({
     IndexName: index.indexName,
     KeySchema: keySchema(index.partitionKey, index.sortKey),
-    Projection: index.include
+    Projection: index.include?.length
       ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] }
-      : { ProjectionType: 'ALL' },
+      : index.include
+        ? { ProjectionType: 'KEYS_ONLY' }
+        : { ProjectionType: 'ALL' },
   }));
   return {
     TableName: tableName,

@@ -110,23 +110,41 @@ function resolveTokens(
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
 }
 
+/** The longest a Node timer holds (2^31 - 1 ms; a longer one fires at once), in whole seconds: 24.8 days. */
+export const INTERPRETER_TIMEOUT_SECONDS = Math.floor(2_147_483_647 / 1000);
+
 /**
  * aws-local-stepfunctions 3 resolves `TimeoutSecondsPath` against the effective
  * input (after Parameters) where AWS resolves it against the state input, so
  * `$.plan.waitSeconds` would not be found. Park's timeout is enforced here on the
- * backend clock anyway (that is what TIME_SCALE needs), so for the interpreter
- * the path becomes a fixed ceiling that never fires first (the plan parks at most
- * 20 days, 1,728,000 s).
+ * backend clock anyway (that is what TIME_SCALE and the manual clock need), and a
+ * park lasts as long as the plan says (up to day 180, months). The interpreter
+ * arms a real-time Node timer for every Task, which holds at most 24.8 days; so
+ * for the interpreter Park's timeout is that ceiling, and when it is reached (a
+ * long park on a slow clock) a retrier for the interpreter only takes the state
+ * up again, and the runtime's park handler carries on with the same wait: the
+ * timer is chained, never capped. A retry is not a state entered: no transition.
  */
 export function forInterpreter(definition: Json): Json {
   const copy = structuredClone(definition) as { States: Record<string, Json> };
   const park = copy.States[FOLLOW_UP_STATES.park];
   if (park?.TimeoutSecondsPath) {
     delete park.TimeoutSecondsPath;
-    park.TimeoutSeconds = 2_000_000;
+    park.TimeoutSeconds = INTERPRETER_TIMEOUT_SECONDS;
+    park.Retry = [
+      { ErrorEquals: ['States.Timeout'], MaxAttempts: 99_999_999, IntervalSeconds: 1, BackoffRate: 1 },
+      ...((park.Retry as Json[] | undefined) ?? []),
+    ];
   }
   return copy;
 }
+
+/**
+ * The Park state's timeout on the backend clock: the normal way on (its Catch goes to Plan), and
+ * never retried, unlike the interpreter's own real-time ceiling (`forInterpreter`).
+ */
+const parkTimedOut = () =>
+  Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout', isRetryable: false });
 
 export interface LocalWorkflowStats {
   readonly executions: number;
@@ -240,14 +258,20 @@ export function localWorkflows(options: {
     return { MessageId: randomUUID() };
   };
 
+  /** Waits in progress by execution token, plan and due time: the interpreter's retry after its own ceiling finds its wait here. */
+  const waits = new Map<string, Promise<unknown>>();
   const park = (input: Json) => {
+    const given = input.Payload as { token: string; until: string; seq?: number };
+    const key = `${given.token}|${given.seq}|${given.until}`;
+    const going = waits.get(key);
+    if (going) return going; // the same wait, taken up again after the interpreter's 24.8-day ceiling
     // Every wait gets a token of its own, as in AWS: a callback with an old token finds nothing.
-    const given = input.Payload as { token: string; until: string };
     const payload = { ...given, token: `${given.token}:${randomUUID()}` };
-    return new Promise<unknown>((resolvePark, rejectPark) => {
+    const wait = new Promise<unknown>((resolvePark, rejectPark) => {
       const sleep = options.clock.sleepUntil(new Date(payload.until));
       const settle = () => {
         parked.delete(payload.token);
+        waits.delete(key);
         sleep.cancel();
       };
       const entry = {
@@ -266,7 +290,7 @@ export function localWorkflows(options: {
       sleep.promise.then(() => {
         if (!parked.has(payload.token)) return;
         settle();
-        rejectPark(Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout' }));
+        rejectPark(parkTimedOut());
       });
       // The same Lambda as in AWS stores the token (or wakes itself if something changed since the plan).
       invoke(FOLLOW_UP_STATES.park, payload as unknown as Json).then(
@@ -281,6 +305,8 @@ export function localWorkflows(options: {
         },
       );
     });
+    waits.set(key, wait);
+    return wait;
   };
 
   const S = FOLLOW_UP_STATES;
@@ -297,7 +323,8 @@ export function localWorkflows(options: {
     retryIntervalOverrides: Object.fromEntries(
       [S.plan, S.markNotified, S.notifyOutreach, S.notifyEscalation, S.park].map((state) => [
         state,
-        [5, 10, 20, 40, 80, 160],
+        // Park's first retrier is the interpreter's ceiling (forInterpreter): taken up again at once.
+        state === S.park ? [0, 5, 10, 20, 40, 80, 160] : [5, 10, 20, 40, 80, 160],
       ]),
     ),
   };
@@ -395,9 +422,7 @@ export function localWorkflows(options: {
       }
     },
     timeOut(token) {
-      parked
-        .get(token)
-        ?.reject(Object.assign(new Error('Parked until its next due time'), { name: 'States.Timeout' }));
+      parked.get(token)?.reject(parkTimedOut());
     },
     async resume(list) {
       for (const { name, enrollmentId } of list) if (!running.has(name)) run(name, { enrollmentId });

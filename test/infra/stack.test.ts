@@ -1044,6 +1044,46 @@ describe('the scheduled functions', () => {
     });
   });
 
+  it('give the follow-up sweep a sparse keys-only index of supply checks, so it wakes only follow-ups in a gap', () => {
+    // Act
+    const enrollments = resources[tableId('enrollments')]!.Properties!;
+    const bySupplyDue = (
+      enrollments.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[]
+    ).find((index) => index.IndexName === 'bySupplyDue');
+
+    // Assert: only running follow-ups (followUpActive) with a supply check ahead (supplyDueAt) are in it.
+    expect(bySupplyDue).toEqual({
+      IndexName: 'bySupplyDue',
+      KeySchema: [
+        { AttributeName: 'followUpActive', KeyType: 'HASH' },
+        { AttributeName: 'supplyDueAt', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    });
+  });
+
+  it('let the follow-up sweep restart, describe and wake follow-ups, and nothing else in Step Functions', () => {
+    // Arrange
+    const grants = grantsOf('followUpSweep');
+    const followUp = workflowArn('followUp');
+
+    // Act
+    const states = grants.filter((g) => g.action.startsWith('states:'));
+
+    // Assert
+    expect(allows(grants, 'states:SendTaskSuccess', followUp)).toBe(true);
+    expect(allows(grants, 'states:StartExecution', followUp)).toBe(true);
+    expect(states.some((g) => g.action === 'states:*' || g.action === 'states:SendTaskFailure')).toBe(false);
+    expect(new Set(states.map((g) => g.action))).toEqual(
+      new Set(['states:StartExecution', 'states:SendTaskSuccess', 'states:DescribeExecution']),
+    );
+    // It reads its indexes and updates enrollments; it touches no task, contact or sealing key.
+    expect(allows(grants, 'dynamodb:UpdateItem', tableId('enrollments'))).toBe(true);
+    expect(grants.some((g) => g.resource === tableId('tasks'))).toBe(false);
+    expect(grants.some((g) => g.resource === tableId('contacts'))).toBe(false);
+    expect(grants.some((g) => g.resource === logicalId(stack.sealingKey))).toBe(false);
+  });
+
   it('leave functions that serve only routes without a schedule or DLQ', () => {
     for (const [name, declaration] of functionEntries) {
       if (declaration.scheduleMinutes !== undefined) continue;

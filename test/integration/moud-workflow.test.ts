@@ -20,12 +20,14 @@ afterAll(async () => {
 const today = () => clock.now().toISOString().slice(0, 10);
 const settle = () => api.backend.workflows.idle();
 
-/** Moves the backend clock a day at a time, letting every workflow act on each day. */
+/**
+ * Moves the backend clock a day at a time as `POST /local/clock` does: every workflow wake, escalation
+ * and scheduled sweep (the supply sweep among them) fires in time order, and the backend is quiet after.
+ */
 async function walk(days: number, eachDay?: () => Promise<void>) {
   for (let day = 0; day < days; day += 1) {
     if (eachDay) await eachDay();
-    clock.advance(DAY);
-    await settle();
+    await api.backend.advanceTo(new Date(clock.now().getTime() + DAY));
   }
 }
 
@@ -343,5 +345,69 @@ describe('the follow-up workflow over whole enrollments', () => {
     expect(detail.body.contact).toEqual({ phone: '+15555550133' });
     expect(JSON.stringify(api.outbox())).not.toContain('5555550133');
     expect(JSON.stringify(messagesOf(enrollmentId))).not.toMatch(/methadone|buprenorphine|naltrexone/);
+  });
+});
+
+describe('a follow-up workflow that sleeps until it is needed', () => {
+  const transitionsOf = (enrollmentId: string) =>
+    api.backend.workflows.stats().transitionsByExecution.get(enrollmentId) ?? 0;
+
+  it('ends a disengaged enrollment’s execution on day 180, its task escalated and never completed, within 24 state transitions', async () => {
+    const enrollmentId = await enroll({ medication: 'methadone' });
+
+    await walk(179);
+    expect(api.backend.workflows.isRunning(enrollmentId)).toBe(true);
+    await walk(1);
+
+    expect(api.backend.workflows.isRunning(enrollmentId)).toBe(false);
+    expect(transitionsOf(enrollmentId)).toBeLessThanOrEqual(24);
+    const [task] = await tasksOf(enrollmentId);
+    expect(await tasksOf(enrollmentId)).toEqual([
+      expect.objectContaining({ kind: 'checkpoint-72h', status: 'open' }),
+    ]);
+    expect(messagesOf(enrollmentId).map((m) => [m.topic, m.taskId])).toEqual([
+      ['outreach', task.taskId],
+      ['outreach-escalation', task.taskId],
+    ]);
+  });
+
+  it('starts the finished follow-up again for a late overdose, escalates its urgent task once, and ends again', async () => {
+    const enrollmentId = await enroll({ medication: 'methadone' });
+    await walk(180);
+    expect(api.backend.workflows.isRunning(enrollmentId)).toBe(false);
+
+    expect((await record(enrollmentId, 'overdose', { fatal: false })).status).toBe(201);
+    await settle();
+    const urgent = (await tasksOf(enrollmentId)).find((t) => t.kind === 'overdose-urgent');
+    expect(urgent).toMatchObject({ status: 'open' });
+    expect(api.backend.workflows.isRunning(enrollmentId)).toBe(true);
+    await walk(2);
+
+    const escalated = messagesOf(enrollmentId).filter(
+      (m) => m.topic === 'outreach-escalation' && m.taskId === urgent!.taskId,
+    );
+    expect(escalated).toHaveLength(1);
+    expect(api.backend.workflows.isRunning(enrollmentId)).toBe(false);
+  });
+
+  it('finds a supply gap through the sweep and wakes only the enrollment in it', async () => {
+    const steady = await enroll({ medication: 'buprenorphine-sublingual' });
+    const lapsing = await enroll({ medication: 'buprenorphine-sublingual' });
+    await walk(11, async () => {
+      await record(steady, 'dose');
+      await record(lapsing, 'dose');
+    });
+    const steadyBefore = transitionsOf(steady);
+    const lapsingBefore = transitionsOf(lapsing);
+
+    // The lapsing person's last dose was on day 10: the gap's 7th day is day 17. No checkpoint falls in between.
+    await walk(6, async () => {
+      await record(steady, 'dose');
+    });
+
+    expect(await tasksOf(steady)).toEqual([]);
+    expect(await tasksOf(lapsing)).toEqual([expect.objectContaining({ kind: 'supply-gap', status: 'open' })]);
+    expect(transitionsOf(steady)).toBe(steadyBefore);
+    expect(transitionsOf(lapsing)).toBeGreaterThan(lapsingBefore);
   });
 });

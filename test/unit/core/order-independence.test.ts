@@ -7,10 +7,12 @@ import {
   planEnrollmentEvent,
 } from '../../../functions/core/enrollments.js';
 import {
+  checkpoints,
   type FollowUpPlan,
   type FollowUpTask,
   followUpState,
   planFollowUp,
+  supplyCheck,
 } from '../../../functions/core/followup.js';
 import { moudReport } from '../../../functions/core/metrics/moud.js';
 import { followUpEnd, type HistoryEntry } from '../../../functions/core/moud-history.js';
@@ -85,6 +87,8 @@ const scenario = fc.record({
   // Two orders of the same events: a sort key per event, for each order.
   keysA: fc.array(fc.double({ noNaN: true }), { minLength: 30, maxLength: 30 }),
   keysB: fc.array(fc.double({ noNaN: true }), { minLength: 30, maxLength: 30 }),
+  // How long staff take to complete a follow-up task: from hours (before its escalation) to weeks.
+  completeAfterHours: fc.integer({ min: 1, max: 40 * 24 }),
 });
 
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
@@ -127,18 +131,30 @@ function record(s: Scenario, events: readonly EnrollmentEvent[]) {
   return { row: nonZero, history: snapshot.history, urgent };
 }
 
-/** The follow-up workflow played from enrollment to day 200 with the history known, staff completing each task after 30 hours. */
-function playFollowUp(s: Scenario, history: readonly HistoryEntry[]) {
+/**
+ * The follow-up workflow played from enrollment to day 200 with the history known, staff completing each
+ * task after the scenario's `completeAfterHours`. It wakes as the deployed one does: when its park ends, when the supply sweep finds
+ * its supply check due (`supplyDueAt`), and when a task is completed; the planner sees the open tasks and
+ * the follow-up task completed last, as the plan step reads them.
+ */
+function playFollowUp(s: Scenario, history: readonly HistoryEntry[], options: { eager?: boolean } = {}) {
+  const COMPLETED_AFTER_MS = s.completeAfterHours * 3_600_000;
   let judged: string[] = [];
-  let tasks: (FollowUpTask & { completedAt?: string })[] = [];
+  let tasks: FollowUpTask[] = [];
+  let lastClosed: string | undefined;
   let now = new Date(ENROLLED_AT);
+  const completesAt = (task: FollowUpTask) => Date.parse(task.createdAt) + COMPLETED_AFTER_MS;
   const log: { at: string; plan: FollowUpPlan }[] = [];
   for (let step = 0; step < 400; step += 1) {
-    tasks = tasks.map((task) =>
-      task.status === 'open' && Date.parse(task.createdAt) + 30 * 3_600_000 <= now.getTime()
-        ? { ...task, status: 'completed' as const }
-        : task,
-    );
+    tasks = tasks.map((task) => {
+      if (task.status !== 'open' || completesAt(task) > now.getTime()) return task;
+      lastClosed = task.taskId;
+      return {
+        ...task,
+        status: 'completed' as const,
+        completedAt: new Date(completesAt(task)).toISOString(),
+      };
+    });
     const state = followUpState(
       {
         enrollmentId: 'E-1',
@@ -153,7 +169,8 @@ function playFollowUp(s: Scenario, history: readonly HistoryEntry[]) {
       },
       now,
     );
-    const plan = planFollowUp(state, tasks, now);
+    const seen = tasks.filter((task) => task.status === 'open' || task.taskId === lastClosed);
+    const plan = planFollowUp(state, seen, now);
     log.push({ at: now.toISOString(), plan });
     judged = [...judged, ...plan.judged];
     if (plan.open) {
@@ -168,7 +185,20 @@ function playFollowUp(s: Scenario, history: readonly HistoryEntry[]) {
         : {}),
     }));
     if (plan.next.action === 'end') break;
-    if (plan.next.action === 'park') now = new Date(Math.max(now.getTime() + 1, Date.parse(plan.next.until)));
+    if (plan.next.action === 'park') {
+      const wakes = [
+        Date.parse(plan.next.until),
+        ...(plan.supplyDueAt ? [Date.parse(plan.supplyDueAt)] : []),
+        ...tasks.filter((task) => task.status === 'open').map(completesAt),
+        // Eager: as the workflow did before, waking at every check, even one that would only be folded.
+        ...(options.eager
+          ? [...checkpoints(ENROLLED_AT), ...(supplyCheck(state) ? [supplyCheck(state)!] : [])]
+              .map((check) => Date.parse(check.dueAt))
+              .filter((time) => time > now.getTime())
+          : []),
+      ];
+      now = new Date(Math.max(now.getTime() + 1, Math.min(...wakes)));
+    }
     if (now.getTime() > Date.parse(ENROLLED_AT) + 200 * DAY) break;
   }
   return log;
@@ -208,6 +238,24 @@ describe('one set of MOUD events recorded in any order', () => {
         const b = record(s, ordered(events, s.keysB));
 
         expect(playFollowUp(s, b.history)).toEqual(playFollowUp(s, a.history));
+      }),
+      { ...PARAMETERS, numRuns: 120 },
+    );
+  });
+
+  it('makes the same decisions waking only when needed as waking at every check: the same tasks opened when and as they were, the same escalations, the same end', () => {
+    const decisions = (log: { at: string; plan: FollowUpPlan }[]) => ({
+      opened: log.flatMap(({ at, plan }) => (plan.open ? [`${at} ${plan.open.checkId}`] : [])),
+      escalated: log.flatMap(({ at, plan }) => plan.escalate.map((taskId) => `${at} ${taskId}`)),
+      ended: log.find(({ plan }) => plan.next.action === 'end')?.at ?? null,
+    });
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const { history } = record(s, ordered(eventsOf(s), s.keysA));
+
+        expect(decisions(playFollowUp(s, history))).toEqual(
+          decisions(playFollowUp(s, history, { eager: true })),
+        );
       }),
       { ...PARAMETERS, numRuns: 120 },
     );

@@ -534,7 +534,9 @@ describe('recording an enrollment event', () => {
     const touch = ddb.commandCalls(UpdateCommand)[0].args[0].input;
     expect(touch.TableName).toBe(TABLE.enrollments);
     expect(touch.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
-    expect(touch.UpdateExpression).toBe('ADD changeSeq :one');
+    // Due to be heard from now: a woken execution parks again at once; a dead one is restarted within the hour.
+    expect(touch.UpdateExpression).toBe('SET parkedUntil = :at ADD changeSeq :one');
+    expect(touch.ExpressionAttributeValues?.[':at']).toBe(NOW.toISOString());
     expect(touch.ReturnValues).toBe('ALL_NEW');
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-1' });

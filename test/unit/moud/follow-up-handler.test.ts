@@ -116,7 +116,8 @@ afterEach(() => {
 
 describe('the plan step', () => {
   it('parks until the 72-hour checkpoint when nothing is due, and writes nothing', async () => {
-    stored(enrollment(1));
+    // Written at enrollment: the supply sweep's due time of the first supply check (day 7, methadone).
+    stored(enrollment(1, { supplyDueAt: '2026-11-26T09:00:00.000Z' }));
 
     const output = await plan();
 
@@ -131,6 +132,37 @@ describe('the plan step', () => {
     expect(ddb).toHaveReceivedCommandWith(GetCommand, { ConsistentRead: true });
     expect(ddb).not.toHaveReceivedCommand(BatchGetCommand);
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('keeps the supply sweep’s due time: writes it, guarded, when the stored one is missing or stale', async () => {
+    stored(enrollment(1));
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const output = await plan();
+
+    expect(output).toMatchObject({ action: 'park', until: '2026-11-22T09:00:00.000Z' });
+    const [write] = ddb.commandCalls(TransactWriteCommand);
+    const guard = write.args[0].input.TransactItems?.[0]?.Update;
+    expect(guard?.UpdateExpression).toBe('SET supplyDueAt = :supplyDueAt');
+    expect(guard?.ExpressionAttributeValues?.[':supplyDueAt']).toBe('2026-11-26T09:00:00.000Z');
+    expect(guard?.ConditionExpression).toContain('changeSeq = :changeSeq');
+  });
+
+  it('takes the supply check out of the sweep’s index while a follow-up task is open (it would only be folded)', async () => {
+    stored(
+      enrollment(4, {
+        supplyDueAt: '2026-11-23T09:00:00.000Z',
+        judged: new Set(['checkpoint-72h']),
+        openTasks: new Set([TASK_72H]),
+      }),
+      [openTask({ escalatedAt: '2026-11-20T09:00:00.000Z' })],
+    );
+    ddb.on(TransactWriteCommand).resolves({});
+
+    await plan();
+
+    const [write] = ddb.commandCalls(TransactWriteCommand);
+    expect(write.args[0].input.TransactItems?.[0]?.Update?.UpdateExpression).toBe('REMOVE supplyDueAt');
   });
 
   it('rounds the wait up to whole seconds, so that the park never ends before the due time', async () => {
@@ -381,7 +413,8 @@ describe('the plan step', () => {
     const output = await plan();
 
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
-    expect(output).toMatchObject({ action: 'park', until: '2026-11-23T09:00:00.000Z' });
+    // Enrolled 2026-11-16: the checkpoints before day 180 would only be folded into the open task.
+    expect(output).toMatchObject({ action: 'park', until: '2027-05-15T09:00:00.000Z' });
   });
 
   it('ends and marks the follow-up ended once the enrollment has ended', async () => {

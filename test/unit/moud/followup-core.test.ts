@@ -7,7 +7,6 @@ import {
   type FollowUpState,
   type FollowUpTask,
   followUpState,
-  MAX_PARK_MS,
   planFollowUp,
   supplyCheck,
 } from '../../../functions/core/followup.js';
@@ -80,7 +79,8 @@ function firstOpening(start: FollowUpState, from: Date) {
     if (plan.open) return { at: now.toISOString(), open: plan.open, judgedBefore: current.judged };
     current = { ...current, judged: [...current.judged, ...plan.judged] };
     if (plan.next.action !== 'park') return undefined;
-    now = new Date(plan.next.until);
+    // The workflow wakes when its park ends, or earlier when the supply sweep finds its supply check due.
+    now = new Date(Math.min(Date.parse(plan.next.until), Date.parse(plan.supplyDueAt ?? plan.next.until)));
   }
   throw new Error('the plan never opened a task nor ended');
 }
@@ -198,7 +198,7 @@ describe('planning the follow-up of an engaged person', () => {
     expect(plan.finished).toBe(false);
   });
 
-  it('parks until the supply check when it falls due before the next checkpoint', () => {
+  it('parks until the next checkpoint, not the supply check before it, and leaves that check to the supply sweep', () => {
     const engaged = state({
       doseDays: days(0, 4, 5, 6, 7, 8, 9, 10),
       judged: ['checkpoint-72h', 'checkpoint-7d'],
@@ -207,7 +207,9 @@ describe('planning the follow-up of an engaged person', () => {
     const plan = planFollowUp(engaged, [], atDay(10, HOUR));
 
     expect(plan.judged).toEqual([]);
-    expect(plan.next).toEqual({ action: 'park', until: iso(17) });
+    expect(plan.next).toEqual({ action: 'park', until: iso(30) });
+    // The last dose covers day 10: the sweep wakes the follow-up on day 17 if nothing comes before.
+    expect(plan.supplyDueAt).toBe(iso(17));
   });
 
   it('does not judge a check before its due time', () => {
@@ -284,6 +286,50 @@ describe('at most one open follow-up task', () => {
     expect(plan.open?.kind).toBe('checkpoint-72h');
   });
 
+  it('does not wake for a checkpoint that would only be folded into the open task, nor keep a supply check for the sweep', () => {
+    const plan = planFollowUp(
+      state({ judged: ['checkpoint-72h'] }),
+      [task({ escalatedAt: iso(4) })],
+      atDay(4),
+    );
+
+    expect(plan.next).toEqual({ action: 'park', until: iso(180) });
+    expect(plan.supplyDueAt).toBeUndefined();
+  });
+
+  it('folds the checks that fell due while a task was open when they are judged after its completion, and judges the later ones as usual', () => {
+    // The task opened on day 3 was completed on day 20: the plan its completion wakes runs a little later.
+    const closed = task({ status: 'completed', escalatedAt: iso(4), completedAt: iso(20) });
+
+    const afterCompletion = planFollowUp(state({ judged: ['checkpoint-72h'] }), [closed], atDay(20, HOUR));
+    const atDay30 = planFollowUp(
+      state({ judged: ['checkpoint-72h', ...afterCompletion.judged] }),
+      [closed],
+      atDay(30),
+    );
+
+    expect(afterCompletion.judged).toEqual(['checkpoint-7d', 'supply-none']);
+    expect(afterCompletion.open).toBeUndefined();
+    expect(afterCompletion.next).toEqual({ action: 'park', until: iso(30) });
+    expect(atDay30.open).toMatchObject({ checkId: 'checkpoint-30d' });
+  });
+
+  it('decides the same whether a plan ran at each check while the task was open or only after its completion', () => {
+    const closedOn = (dayIndex: number) =>
+      task({ status: 'completed', escalatedAt: iso(4), completedAt: iso(dayIndex) });
+    const openTask = task({ escalatedAt: iso(4) });
+    const eager = ['checkpoint-72h'];
+    for (const dayIndex of [7, 30])
+      eager.push(...planFollowUp(state({ judged: eager }), [openTask], atDay(dayIndex)).judged);
+
+    const eagerAfter = planFollowUp(state({ judged: eager }), [closedOn(40)], atDay(40));
+    const lazyAfter = planFollowUp(state({ judged: ['checkpoint-72h'] }), [closedOn(40)], atDay(40));
+
+    expect(lazyAfter.open).toEqual(eagerAfter.open);
+    expect(lazyAfter.next).toEqual(eagerAfter.next);
+    expect([...lazyAfter.judged].sort()).toEqual([...eager.slice(1), ...eagerAfter.judged].sort());
+  });
+
   it('opens a task again once the previous one is completed', () => {
     const plan = planFollowUp(
       state({ judged: ['checkpoint-72h'] }),
@@ -320,7 +366,8 @@ describe('escalation', () => {
     const plan = planFollowUp(opened(), [task({ escalatedAt: iso(4) })], atDay(5));
 
     expect(plan.escalate).toEqual([]);
-    expect(plan.next).toEqual({ action: 'park', until: iso(7) });
+    // Checkpoints falling due meanwhile would only be folded into the open task: the next wake is day 180.
+    expect(plan.next).toEqual({ action: 'park', until: iso(180) });
   });
 
   it('escalates without a message when there is no outreach consent', () => {
@@ -331,7 +378,7 @@ describe('escalation', () => {
     );
 
     expect(plan.escalate).toEqual([`T-${ENROLLMENT_ID}-checkpoint-72h`]);
-    expect(plan.next).toEqual({ action: 'park', until: iso(7) });
+    expect(plan.next).toEqual({ action: 'park', until: iso(180) });
   });
 
   it('does not escalate a completed task', () => {
@@ -427,15 +474,41 @@ describe('the end of the follow-up', () => {
     expect(plan.finished).toBe(true);
   });
 
-  it('does not end while a task is still open after the last checkpoint', () => {
+  it('does not end while a task opened at the last checkpoint still awaits its escalation, and parks exactly until then', () => {
     const plan = planFollowUp(
       state({ judged: CHECKPOINTS.map((checkpoint) => checkpoint.id) }),
-      [task({ escalatedAt: iso(4) })],
-      atDay(181),
+      [task({ createdAt: iso(180), escalateAt: iso(181) })],
+      atDay(180, HOUR),
     );
 
-    expect(plan.next.action).toBe('park');
+    expect(plan.next).toEqual({ action: 'park', until: iso(181) });
     expect(plan.finished).toBe(false);
+  });
+
+  it('ends when day 180 is judged and the task left open has been escalated: nobody completing it keeps no workflow running', () => {
+    const plan = planFollowUp(
+      state({ judged: ['checkpoint-72h', 'checkpoint-7d', 'checkpoint-30d', 'checkpoint-90d'] }),
+      [task({ escalatedAt: iso(4) })],
+      atDay(180),
+    );
+
+    // The checks that fell due while the task was open (the workflow did not wake for them) are folded into it.
+    expect(plan.judged).toEqual(['supply-none', 'checkpoint-180d']);
+    expect(plan.open).toBeUndefined();
+    expect(plan.next).toEqual({ action: 'end' });
+    expect(plan.finished).toBe(true);
+    expect(plan.supplyDueAt).toBeUndefined();
+  });
+
+  it('ends right after escalating the last task open at day 180, once its notice is out', () => {
+    const judgedAll = state({ judged: CHECKPOINTS.map((checkpoint) => checkpoint.id) });
+    const open = task({ createdAt: iso(180), escalateAt: iso(181) });
+
+    const escalating = planFollowUp(judgedAll, [open], atDay(181));
+    const afterNotice = planFollowUp(judgedAll, [{ ...open, escalatedAt: iso(181) }], atDay(181));
+
+    expect(escalating.next).toEqual({ action: 'notify', taskId: open.taskId, notice: 'escalation' });
+    expect(afterNotice.next).toEqual({ action: 'end' });
   });
 });
 
@@ -450,7 +523,7 @@ describe('long-acting injections', () => {
     expect(first?.open).toMatchObject({ checkId: 'supply-0', kind: 'missed-injection', dueAt: iso(31) });
   });
 
-  it('parks a monthly patient past day 30 until exactly day 31', () => {
+  it('parks a monthly patient past day 30 until the day-90 checkpoint, with the supply sweep due exactly on day 31', () => {
     const monthly = state({
       medication: 'buprenorphine-er-monthly',
       injectionDays: days(0),
@@ -460,7 +533,8 @@ describe('long-acting injections', () => {
     const plan = planFollowUp(monthly, [], atDay(31, -1));
 
     expect(plan.open).toBeUndefined();
-    expect(plan.next).toEqual({ action: 'park', until: iso(31) });
+    expect(plan.next).toEqual({ action: 'park', until: iso(90) });
+    expect(plan.supplyDueAt).toBe(iso(31));
   });
 
   it('opens a missed-injection task on day 9 after a weekly injection on day 0', () => {
@@ -563,7 +637,7 @@ describe('the planner’s view of an enrollment', () => {
 });
 
 describe('parking', () => {
-  it('never parks longer than MAX_PARK_MS', () => {
+  it('parks a monthly patient exactly until the next checkpoint, however far (no cap, no supply re-check wake)', () => {
     const monthly = state({
       medication: 'buprenorphine-er-monthly',
       injectionDays: days(0, 30),
@@ -572,8 +646,9 @@ describe('parking', () => {
 
     const plan = planFollowUp(monthly, [], atDay(31));
 
-    // Next due: supply check on day 61, checkpoint on day 90; capped at 20 days.
-    expect(plan.next).toEqual({ action: 'park', until: iso(31, MAX_PARK_MS) });
+    // 59 days: the day-90 checkpoint. The supply check of the day-30 injection (day 61) is the sweep's.
+    expect(plan.next).toEqual({ action: 'park', until: iso(90) });
+    expect(plan.supplyDueAt).toBe(iso(61));
   });
 
   it('parks until the earliest of the next check and the escalation of an open task', () => {

@@ -112,7 +112,7 @@ afterEach(() => {
 });
 
 describe('completing a task of an enrollment', () => {
-  it('takes the task out of the enrollment’s open set, touches it and wakes the parked workflow', async () => {
+  it('takes the task out of the enrollment’s open set, remembers it as the last closed follow-up task, touches it and wakes the parked workflow', async () => {
     completes(moudTask());
 
     const response = await complete(TASK_ID);
@@ -122,13 +122,27 @@ describe('completing a task of an enrollment', () => {
     expect(calls).toEqual(['tasks', 'enrollments', 'sfn']);
     const [touch] = enrollmentUpdates();
     expect(touch.Key).toEqual({ enrollmentId: ENROLLMENT_ID });
-    expect(touch.UpdateExpression).toBe('ADD changeSeq :one DELETE openTasks :closed');
+    // The plan this wakes folds into the task the checks that fell due while it was open.
+    expect(touch.UpdateExpression).toBe(
+      'SET parkedUntil = :at, closedFollowUpTask = :taskId ADD changeSeq :one DELETE openTasks :closed',
+    );
+    expect(touch.ExpressionAttributeValues?.[':taskId']).toBe(TASK_ID);
+    expect(touch.ExpressionAttributeValues?.[':at']).toBe(NOW.toISOString());
     expect(touch.ExpressionAttributeValues?.[':one']).toBe(1);
     expect(touch.ExpressionAttributeValues?.[':closed']).toEqual(new Set([TASK_ID]));
     expect(touch.ConditionExpression).toBe('attribute_exists(enrollmentId)');
     expect(touch.ReturnValues).toBe('ALL_NEW');
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'park-token-3' });
+  });
+
+  it('does not remember an urgent task as a closed follow-up task: checks are never folded into it', async () => {
+    completes(moudTask({ kind: 'overdose-urgent', urgent: true }));
+
+    await complete(TASK_ID);
+
+    const [touch] = enrollmentUpdates();
+    expect(touch.UpdateExpression).toBe('SET parkedUntil = :at ADD changeSeq :one DELETE openTasks :closed');
   });
 
   it('answers without the contact id or a pending notice', async () => {
