@@ -127,12 +127,13 @@ const isStreamEvent = (event: unknown): event is DynamoDBStreamEvent =>
  */
 async function scheduledRun(event?: { minAgeMs?: number }): Promise<ScheduledRun> {
   const at = now();
-  const escalations = await kioskEscalations(at);
-  const escalated = await escalateKioskTasks(at, escalations.due);
+  // Before escalating: an escalation's own row is the stream's to publish, not an orphan to republish.
   const { published, failed, pending, oldestPendingAt } = await republishUnconfirmed(
     at,
     event?.minAgeMs ?? RELAY_MIN_AGE_MS,
   );
+  const escalations = await kioskEscalations(at);
+  const escalated = await escalateKioskTasks(at, escalations.due);
   count('tasksEscalated', escalated);
   // Every run, 0 when nothing is unconfirmed: a missing value means the relay did not run (the alarm treats it so).
   gauge('outboxPending', pending, 'Count');
