@@ -33,6 +33,11 @@ export interface TableDeclaration {
   }[];
   /** Attribute holding an expiry epoch (seconds), when items are kept for a limited time. */
   readonly timeToLiveAttribute?: string;
+  /**
+   * A change stream (DynamoDB Streams; embedded, the store writes one in the same batch as each commit),
+   * with the item as it is after the change: what a function's `stream` trigger reads.
+   */
+  readonly stream?: 'NEW_IMAGE';
 }
 
 export const tables = {
@@ -151,8 +156,26 @@ export const tables = {
    * is used, kept in the same transaction as the fact, so that an administrator can spot a typo.
    */
   sites: { envVar: 'TABLE_SITES', partitionKey: { name: 'siteId', type: 'S' } },
-  /** Notifications written in the same transaction as the fact they announce, until published. */
-  outbox: { envVar: 'TABLE_OUTBOX', partitionKey: { name: 'messageId', type: 'S' } },
+  /**
+   * Notifications, each written in the same transaction as the fact it announces. The table's stream
+   * publishes them (the `outboxRelay` trigger), so no request waits for SNS or deletes a row; a row is
+   * marked published and kept until `expiresAt` (TTL), long enough for a redelivered stream record to
+   * find its mark. Sparse `byUnpublished`: the rows no publish has confirmed yet, oldest first — what
+   * the relay's schedule republishes and what the age alarm measures.
+   */
+  outbox: {
+    envVar: 'TABLE_OUTBOX',
+    partitionKey: { name: 'messageId', type: 'S' },
+    indexes: [
+      {
+        indexName: 'byUnpublished',
+        partitionKey: { name: 'unpublished', type: 'S' },
+        sortKey: { name: 'createdAt', type: 'S' },
+      },
+    ],
+    timeToLiveAttribute: 'expiresAt',
+    stream: 'NEW_IMAGE',
+  },
 } as const satisfies Record<string, TableDeclaration>;
 
 export type TableName = keyof typeof tables;
@@ -207,6 +230,24 @@ export const staffDirectory = { envVar: 'STAFF_USER_POOL_ID' } as const;
 export const webApp = { originEnvVar: 'WEB_ORIGIN' } as const;
 
 export type TableAccess = 'read' | 'write' | 'readWrite';
+
+export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
+
+/**
+ * A function run by a table's stream (AWS: an event source mapping; embedded: lib/embedded/streams.ts),
+ * with the same batch semantics in both: records in order, a batch retried from its first failed
+ * record (partial batch responses), split in two when the function fails as a whole, and after
+ * `retryAttempts` retries set aside (AWS: its description to an SQS dead-letter queue) and passed.
+ */
+export interface StreamTrigger {
+  readonly table: TableName;
+  /** Only these changes reach the function (an event filter: the others are never delivered). */
+  readonly events: readonly StreamEventName[];
+  readonly batchSize: number;
+  readonly retryAttempts: number;
+  /** Records older than this are set aside rather than delivered (AWS: MaximumRecordAgeInSeconds). */
+  readonly maxRecordAgeSeconds: number;
+}
 export type WorkflowUse = 'start' | 'wake' | 'describe';
 
 export interface FunctionDeclaration {
@@ -227,6 +268,8 @@ export interface FunctionDeclaration {
   readonly scheduleMinutes?: number;
   /** `start` starts executions, `wake` sends task success to a parked one, `describe` reads an execution's status. */
   readonly workflows?: Partial<Record<WorkflowName, readonly WorkflowUse[]>>;
+  /** Run by a table's stream (only this function may read that stream). */
+  readonly stream?: StreamTrigger;
 }
 
 export const functions = {
@@ -256,9 +299,10 @@ export const functions = {
       aggregates: 'write',
       tasks: 'write',
       contacts: 'write',
-      outbox: 'readWrite',
+      // Outbox rows only: the table's stream publishes them (outboxRelay).
+      outbox: 'write',
     },
-    topics: ['restock', 'kiosk-ops', 'outreach'],
+    topics: [],
     sealing: ['seal', 'open'],
   },
   useReports: {
@@ -294,10 +338,11 @@ export const functions = {
       contacts: 'readWrite',
       aggregates: 'write',
       sites: 'write',
-      outbox: 'readWrite',
+      // Writes notices, and deletes a withdrawn enrollment's unpublished ones; the stream publishes.
+      outbox: 'write',
       audit: 'write',
     },
-    topics: ['outreach'],
+    topics: [],
     sealing: ['seal', 'open'],
     idMac: true,
     workflows: { followUp: ['start', 'wake'] },
@@ -340,8 +385,8 @@ export const functions = {
     entry: 'functions/fleet-sweep/handler.ts',
     description:
       'Marks silent kiosks offline (one kiosk-ops message), counts offline time, sends lot expiry alerts',
-    tables: { kiosks: 'readWrite', kioskLots: 'readWrite', aggregates: 'write', outbox: 'readWrite' },
-    topics: ['kiosk-ops', 'restock'],
+    tables: { kiosks: 'readWrite', kioskLots: 'readWrite', aggregates: 'write', outbox: 'write' },
+    topics: [],
     sealing: [],
     scheduleMinutes: 15,
   },
@@ -362,11 +407,19 @@ export const functions = {
   outboxRelay: {
     entry: 'functions/outbox-relay/handler.ts',
     description:
-      'Publishes notifications whose first publish failed; escalates kiosk contact tasks open for 24 hours',
+      'Publishes outbox rows from the table stream; republishes rows the stream left unconfirmed; escalates kiosk contact tasks open for 24 hours',
     tables: { outbox: 'readWrite', tasks: 'readWrite', aggregates: 'write' },
     topics: ['restock', 'kiosk-ops', 'outreach', 'outreach-escalation'],
     sealing: [],
     scheduleMinutes: 5,
+    // New rows only: its own publish marks (MODIFY) and TTL expiry (REMOVE) never come back to it.
+    stream: {
+      table: 'outbox',
+      events: ['INSERT'],
+      batchSize: 25,
+      retryAttempts: 8,
+      maxRecordAgeSeconds: 6 * 3600,
+    },
   },
 } as const satisfies Record<string, FunctionDeclaration>;
 
@@ -581,7 +634,7 @@ export const metrics = {
     tasksEscalated: 'TasksEscalated',
     /** Follow-ups whose execution had died, restarted by the follow-up sweep. */
     followUpsRestarted: 'FollowUpsRestarted',
-    /** Age of the oldest notification still in the outbox after a relay run (0 when it is empty). */
+    /** Age of the oldest notification no publish has confirmed yet, after a relay run (0 when there is none). */
     outboxOldestAgeSeconds: 'OutboxOldestAgeSeconds',
     outboxPending: 'OutboxPending',
     /** Kiosks the fleet sweep marked offline (one kiosk-ops message each). */

@@ -44,6 +44,15 @@ export function acknowledgeFindings(stack: BridgewayStack): void {
 
   acknowledgeWorkflowFindings(stack);
   acknowledgeWebAppFindings(stack);
+  for (const [name, queue] of Object.entries(stack.streamDeadLetterQueues)) {
+    acknowledge(
+      queue!,
+      aws('SQS3'),
+      `This queue is a dead-letter queue: the on-failure destination of the ${name} function's table stream ` +
+        'mapping (DestinationConfig.OnFailure), which the rule does not recognise as one (it looks only at ' +
+        'Lambda DeadLetterConfig and SQS redrive policies). A dead-letter queue of its own would receive nothing.',
+    );
+  }
 
   acknowledge(
     stack.backupPlan,

@@ -26,6 +26,8 @@ export interface OperationsProps {
   readonly api: apigateway.RestApi;
   readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
   readonly deadLetterQueue: sqs.IQueue;
+  /** Where each stream trigger sets aside what it gave up on, by function. */
+  readonly streamDeadLetterQueues: Partial<Record<FunctionName, sqs.IQueue>>;
   readonly stateMachines: readonly sfn.StateMachine[];
 }
 
@@ -37,6 +39,7 @@ export const ALARM_IDS = {
   lambdaErrors: (fn: string) => `${fn}Errors`,
   lambdaThrottles: (fn: string) => `${fn}Throttles`,
   dlq: 'ScheduledDeadLetterQueueDepth',
+  streamDlq: (fn: string) => `${fn}StreamDeadLetterQueueDepth`,
   executionsFailed: (machine: string) => `${machine}ExecutionsFailed`,
   executionsTimedOut: (machine: string) => `${machine}ExecutionsTimedOut`,
   outboxAge: 'OutboxOldestUnpublished',
@@ -130,6 +133,23 @@ export class Operations extends Construct {
           'A scheduled run (outbox relay and escalations, follow-up sweep, fleet sweep) failed and its event is in the dead-letter queue.',
       },
     );
+    for (const [name, queue] of Object.entries(props.streamDeadLetterQueues) as [
+      FunctionName,
+      sqs.IQueue,
+    ][]) {
+      this.alarm(
+        ALARM_IDS.streamDlq(name[0]!.toUpperCase() + name.slice(1)),
+        queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+        {
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          description:
+            `The ${name} function gave up on a batch of its table stream after its retries (or the records ` +
+            'grew too old): the batch’s place in the stream is in the queue. Its outbox rows stay unpublished ' +
+            'until the relay’s schedule republishes them.',
+        },
+      );
+    }
     for (const machine of props.stateMachines) {
       const label = machine.node.id;
       this.alarm(

@@ -10,6 +10,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -27,6 +28,7 @@ import {
   metrics as metricsDeclaration,
   type RouteDeclaration,
   routes,
+  type StreamTrigger,
   sealingKey as sealingKeyDeclaration,
   staffDirectory as staffDirectoryDeclaration,
   type TableDeclaration,
@@ -97,6 +99,11 @@ export class BridgewayStack extends Stack implements BridgewayResources {
   readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
   /** Receives the events of scheduled invocations that failed; alarm on its depth. */
   readonly deadLetterQueue: sqs.Queue;
+  /**
+   * Where each stream trigger (manifest `stream`) sets aside a batch it gave up on, by function: Lambda
+   * sends the batch's place in the stream (shard, sequence numbers), not its records. Alarmed.
+   */
+  readonly streamDeadLetterQueues: Partial<Record<FunctionName, sqs.Queue>> = {};
   /** Daily and monthly backups of every table, on top of point-in-time recovery. */
   readonly backupPlan: backup.BackupPlan;
   readonly userPool: cognito.UserPool;
@@ -179,6 +186,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       api: this.api,
       functions: this.functions,
       deadLetterQueue: this.deadLetterQueue,
+      streamDeadLetterQueues: this.streamDeadLetterQueues,
       stateMachines: Object.values(this.stateMachines),
     });
     subscribeEndpoints(this.stage, { ...this.topics, ops: this.operations.topic });
@@ -367,6 +375,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.dataKey,
       timeToLiveAttribute: declaration.timeToLiveAttribute,
+      stream: declaration.stream === 'NEW_IMAGE' ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
       deletionProtection: this.stage.retainData,
       removalPolicy: removalPolicy(this.stage),
     });
@@ -475,6 +484,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       }
     }
 
+    if (declaration.stream) this.addStreamTrigger(name, fn, role, declaration.stream);
+
     if (scheduled) {
       this.deadLetterQueue.grantSendMessages(fn);
       new events.Rule(this, `${id}Schedule`, {
@@ -484,6 +495,56 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       });
     }
     return fn;
+  }
+
+  /**
+   * A table's stream runs the function (manifest `stream`): an event source mapping that filters the
+   * records (only the declared event names are delivered, and billed), reports partial batch failures,
+   * splits a failing batch, retries a bounded number of times and then sends the batch's place to an
+   * encrypted SQS queue. Only this function may read the stream: the four stream actions on that one
+   * stream's ARN, nothing on any other.
+   */
+  private addStreamTrigger(
+    name: FunctionName,
+    fn: NodejsFunction,
+    role: ManagedPolicyRole,
+    trigger: StreamTrigger,
+  ): void {
+    const id = `${pascal(name)}Function`;
+    const table = this.tables[trigger.table];
+    if (!table.tableStreamArn) throw new Error(`Function ${name}: table ${trigger.table} has no stream`);
+    const queue = new sqs.Queue(this, `${id}StreamDeadLetterQueue`, {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.dataKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.streamDeadLetterQueues[name] = queue;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'dynamodb:DescribeStream',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:ListStreams',
+        ],
+        resources: [table.tableStreamArn],
+      }),
+    );
+    const mapping = new lambda.EventSourceMapping(this, `${id}Stream`, {
+      target: fn,
+      eventSourceArn: table.tableStreamArn,
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: trigger.batchSize,
+      bisectBatchOnError: true,
+      retryAttempts: trigger.retryAttempts,
+      maxRecordAge: Duration.seconds(trigger.maxRecordAgeSeconds),
+      reportBatchItemFailures: true,
+      filters: [lambda.FilterCriteria.filter({ eventName: [...trigger.events] })],
+      onFailure: new SqsDlq(queue),
+    });
+    // Lambda checks the role can read the stream when it creates the mapping.
+    mapping.node.addDependency(role.permissions);
   }
 
   /**

@@ -1,25 +1,36 @@
-import { BatchWriteCommand, DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TopicName } from '../../lib/manifest.js';
+import { backoff } from '../core/backoff.js';
 import { stableUuid } from '../core/ids.js';
-import { documentClient, tableName } from './dynamo.js';
+import { documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
 import { logger } from './logger.js';
 import { count } from './observability.js';
 import { type Notification, publisher } from './publisher.js';
 
 /**
- * Transactional outbox. A notification is written in the same DynamoDB
- * transaction as the fact it announces, published right after the commit and
- * then deleted. If the publish fails (or the process dies first) the row stays
- * and the relay publishes it later, so no notification is silently dropped.
- * Delivery is at least once: each message carries its `messageId` attribute.
+ * Transactional outbox. A notification is written in the same DynamoDB transaction as the fact it
+ * announces, and that is all the request does: the table's stream hands the new row to the relay
+ * (functions/outbox-relay), which publishes it and marks it published. Nothing on the request path
+ * publishes or deletes. Rows expire by TTL (`expiresAt`) some days later, once no redelivered stream
+ * record can still need their mark. Delivery is at least once: every copy of a message carries the
+ * same `messageId`, derived from the fact, so consumers dedupe on it.
  */
+
+/** How long a row is kept after it was written: well past the stream's 24-hour retention, and a weekend. */
+export const OUTBOX_KEEP_DAYS = 3;
+
+/** The value of `unpublished` (byUnpublished's partition) on a row no publish has confirmed yet. */
+const UNPUBLISHED = 'pending';
+
+export type OutboxNotification = Notification & { readonly createdAt: string };
+
 export function newNotification(
   topic: TopicName,
   body: Record<string, unknown>,
   now: Date,
   /** What the message announces, unique to it (e.g. the task and the notice): its messageId derives from it. */
   fact: string,
-): Notification & { createdAt: string } {
+): OutboxNotification {
   const messageId = stableUuid(topic, fact);
   return {
     messageId,
@@ -30,89 +41,117 @@ export function newNotification(
   };
 }
 
-export function outboxPut(notification: Notification & { createdAt: string }) {
-  return { Put: { TableName: tableName('outbox'), Item: { ...notification } } };
+/** The transaction item that writes a notification: unpublished (in byUnpublished) until the relay confirms it. */
+export function outboxPut(notification: OutboxNotification) {
+  const expiresAt = Math.floor(Date.parse(notification.createdAt) / 1000) + OUTBOX_KEEP_DAYS * 86_400;
+  return {
+    Put: {
+      TableName: tableName('outbox'),
+      Item: { ...notification, unpublished: UNPUBLISHED, expiresAt },
+    },
+  };
 }
 
-/** Publishes committed notifications; returns how many are left for the relay. */
-export async function deliver(notifications: readonly Notification[]): Promise<number> {
-  if (notifications.length === 0) return 0;
-  const published: Notification[] = [];
-  for (const notification of notifications) {
-    try {
-      await publisher().publish(notification);
-      published.push(notification);
-    } catch (error) {
-      logger.warn('publish failed; left in the outbox for the relay', {
-        messageId: notification.messageId,
-        topic: notification.topic,
-        errorName: (error as Error).name,
-      });
-    }
-  }
-  count('notificationsPublished', published.length);
-  // BatchWriteItem takes 25 requests at most: a sweep may publish more than that at once.
-  for (let start = 0; start < published.length; start += 25) {
-    try {
-      await documentClient.send(
-        new BatchWriteCommand({
-          RequestItems: {
-            [tableName('outbox')]: published.slice(start, start + 25).map(({ messageId }) => ({
-              DeleteRequest: { Key: { messageId } },
-            })),
-          },
-        }),
-      );
-    } catch (error) {
-      // The messages went out; the relay will send them once more. Consumers dedupe on messageId.
-      logger.warn('outbox cleanup failed', { errorName: (error as Error).name });
-    }
-  }
-  return notifications.length - published.length;
+/** An outbox row as stored. */
+export interface OutboxRow extends OutboxNotification {
+  readonly publishedAt?: string;
 }
 
 /**
- * Publishes outbox rows older than `minAgeMs` (younger ones are still being
- * delivered by the request that wrote them). The outbox is empty but for
- * failures, so a scan is cheap.
+ * The rows of these messageIds as they are now (consistent reads): a row that is gone was withdrawn
+ * (a consent withdrawn before it went out) and must not be published; one with `publishedAt` went out
+ * already. Ids DynamoDB keeps handing back unprocessed are in `unread`.
  */
-export async function relayOutbox(
+export async function outboxRows(
+  messageIds: readonly string[],
+): Promise<{ rows: Map<string, OutboxRow>; unread: string[] }> {
+  const rows = new Map<string, OutboxRow>();
+  const table = tableName('outbox');
+  let unread: string[] = [];
+  for (let start = 0; start < messageIds.length; start += 100) {
+    let keys = [...new Set(messageIds.slice(start, start + 100))].map((messageId) => ({ messageId }));
+    for (let attempt = 1; keys.length > 0 && attempt <= 5; attempt += 1) {
+      if (attempt > 1) await backoff(attempt);
+      const out = await documentClient.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of out.Responses?.[table] ?? []) rows.set(String(item.messageId), item as OutboxRow);
+      keys = (out.UnprocessedKeys?.[table]?.Keys ?? []) as { messageId: string }[];
+    }
+    unread = [...unread, ...keys.map((key) => key.messageId)];
+  }
+  return { rows, unread };
+}
+
+/**
+ * Publishes a row, then marks it published (it leaves byUnpublished). Publish first: a crash between
+ * the two publishes it again later under the same messageId, never not at all. A row deleted meanwhile
+ * stays deleted (the mark is conditioned on the row being there).
+ */
+export async function publishRow(row: OutboxRow, now: Date): Promise<void> {
+  await publisher().publish(row);
+  count('notificationsPublished');
+  try {
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: tableName('outbox'),
+        Key: { messageId: row.messageId },
+        UpdateExpression: 'SET publishedAt = :at REMOVE unpublished',
+        ConditionExpression: 'attribute_exists(messageId)',
+        ExpressionAttributeValues: { ':at': now.toISOString() },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/**
+ * The safety net behind the stream: republishes rows still unconfirmed `minAgeMs` after they were
+ * written (the stream set their record aside after its retries, or was behind or disabled), and
+ * reports what is still unconfirmed after the run, for the age alarm. Reads byUnpublished only: a
+ * few items, whatever the number of published rows the table keeps until they expire.
+ */
+export async function republishUnconfirmed(
   now: Date,
   minAgeMs: number,
 ): Promise<{ published: number; failed: number; pending: number; oldestPendingAt?: string }> {
   const cutoff = new Date(now.getTime() - minAgeMs).toISOString();
   let published = 0;
   let failed = 0;
-  // What is still unpublished after this run (too young to relay, or failed again): the age alarm's input.
   let pending = 0;
   let oldestPendingAt: string | undefined;
-  const stillPending = (createdAt: string) => {
-    pending += 1;
-    if (!oldestPendingAt || createdAt < oldestPendingAt) oldestPendingAt = createdAt;
-  };
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await documentClient.send(
-      new ScanCommand({ TableName: tableName('outbox'), ExclusiveStartKey: startKey, Limit: 100 }),
+      new QueryCommand({
+        TableName: tableName('outbox'),
+        IndexName: 'byUnpublished',
+        KeyConditionExpression: 'unpublished = :pending',
+        ExpressionAttributeValues: { ':pending': UNPUBLISHED },
+        ExclusiveStartKey: startKey,
+        Limit: 100,
+      }),
     );
-    for (const row of page.Items ?? []) {
-      if (String(row.createdAt) > cutoff) {
-        stillPending(String(row.createdAt));
-        continue;
+    for (const item of page.Items ?? []) {
+      const row = item as OutboxRow;
+      if (row.createdAt <= cutoff) {
+        // The index may lag the table: the row as it is now decides (gone, or published meanwhile).
+        const { rows } = await outboxRows([row.messageId]);
+        const current = rows.get(row.messageId);
+        if (!current || current.publishedAt) continue;
+        try {
+          await publishRow(current, now);
+          published += 1;
+          continue;
+        } catch (error) {
+          failed += 1;
+          logger.warn('relay publish failed', { messageId: row.messageId, errorName: (error as Error).name });
+        }
       }
-      const notification = row as Notification;
-      try {
-        await publisher().publish(notification);
-        await documentClient.send(
-          new DeleteCommand({ TableName: tableName('outbox'), Key: { messageId: row.messageId } }),
-        );
-        published += 1;
-        count('notificationsPublished');
-      } catch (error) {
-        failed += 1;
-        stillPending(String(row.createdAt));
-        logger.warn('relay publish failed', { messageId: row.messageId, errorName: (error as Error).name });
-      }
+      // Still unconfirmed after this run (too young to republish, or failed again): the age alarm's input.
+      pending += 1;
+      if (!oldestPendingAt || row.createdAt < oldestPendingAt) oldestPendingAt = row.createdAt;
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);

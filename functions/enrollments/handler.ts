@@ -16,7 +16,7 @@ import { guardPut, writeOnce } from '../adapters/idempotent.js';
 import { idMac } from '../adapters/ids.js';
 import { logger } from '../adapters/logger.js';
 import { correlationIdOf, count } from '../adapters/observability.js';
-import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
+import { newNotification, outboxPut } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
 import { siteUse } from '../adapters/site-store.js';
 import { getContact } from '../adapters/task-store.js';
@@ -317,7 +317,7 @@ async function recordEvent(request: HttpRequest) {
       enrollment = current;
       continue;
     }
-    await deliver(notifications);
+    // The outbox table's stream publishes the urgent task's notice.
     count('moudEventsRecorded');
     if (urgent) count('tasksOpened');
     logger.info('enrollment event recorded', {

@@ -12,8 +12,7 @@ import {
 } from '../adapters/fleet-store.js';
 import { logger } from '../adapters/logger.js';
 import { count, observed } from '../adapters/observability.js';
-import { deliver, newNotification, outboxPut } from '../adapters/outbox.js';
-import type { Notification } from '../adapters/publisher.js';
+import { newNotification, outboxPut } from '../adapters/outbox.js';
 import { aggregateKey } from '../core/aggregates.js';
 import { expiryAlertChange, outageCount, silenceChange, silenceNotice } from '../core/fleet-sweep.js';
 import type { ScheduledRun } from '../core/schedule.js';
@@ -25,14 +24,14 @@ import type { ScheduledRun } from '../core/schedule.js';
  *
  * 1. Outages: the offline time of kiosks offline now (whole UTC days, as they pass) and of kiosks
  *    heard again (the rest) is added to the report counters, once (conditioned on how far it was counted).
- * 2. Silence: kiosks past their deadline are marked offline, each with one kiosk-ops message.
+ * 2. Silence: kiosks past their deadline are marked offline, each with one kiosk-ops message (an
+ *    outbox row written with the mark; the outbox table's stream publishes it).
  * 3. Expiry: each lot at a kiosk gets one restock alert, `expiryAlertDays` before it expires.
  */
 export const handler = observed(async (): Promise<ScheduledRun & { itemsRead: number }> => {
   const at = now();
   const atIso = at.toISOString();
   const reads = new ReadCounter();
-  const notifications: (Notification & { createdAt: string })[] = [];
   let counted = 0;
   let silent = 0;
   let expiryAlerts = 0;
@@ -74,7 +73,6 @@ export const handler = observed(async (): Promise<ScheduledRun & { itemsRead: nu
       stale += 1;
       continue;
     }
-    notifications.push(notice);
     silent += 1;
     logger.info('kiosk silent', { kioskId: kiosk.kioskId, silentAt: kiosk.silentAt });
   }
@@ -97,10 +95,7 @@ export const handler = observed(async (): Promise<ScheduledRun & { itemsRead: nu
       stale += 1;
       continue;
     }
-    if (notice) {
-      notifications.push(notice);
-      expiryAlerts += 1;
-    }
+    if (notice) expiryAlerts += 1;
   }
 
   // When there is next work: the next silence deadline (a kiosk is offline once it has passed), the next
@@ -114,7 +109,6 @@ export const handler = observed(async (): Promise<ScheduledRun & { itemsRead: nu
     outage ? Date.parse(outage) : undefined,
   ].filter((time): time is number => time !== undefined && time > at.getTime());
 
-  const failed = await deliver(notifications);
   count('kiosksSilent', silent);
   count('lotExpiryAlerts', expiryAlerts);
   if (counted || silent || expiryAlerts || stale)
@@ -122,7 +116,8 @@ export const handler = observed(async (): Promise<ScheduledRun & { itemsRead: nu
   return {
     // `stale` counts as work: a change raced an event, so the next settle round looks again.
     done: { counted, silent, expiryAlerts, stale },
-    failed,
+    // Its notices were written with its changes; the outbox table's stream publishes them.
+    failed: 0,
     ...(candidates.length ? { nextDueAt: new Date(Math.min(...candidates)).toISOString() } : {}),
     itemsRead: reads.items,
   };

@@ -11,7 +11,7 @@ import {
 } from '../adapters/kiosk-store.js';
 import { logger } from '../adapters/logger.js';
 import { count } from '../adapters/observability.js';
-import { deliver, newNotification } from '../adapters/outbox.js';
+import { newNotification } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
 import { backoff } from '../core/backoff.js';
 import { canonicalJson, withCanonicalEventId } from '../core/canonical.js';
@@ -211,7 +211,7 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
     if (outcome.status === 'exists') return sameOrConflict(outcome.stored, bodyFingerprint, body);
     if (outcome.status === 'recorded') {
       remember(kioskAfter(view, plan));
-      await deliver(notifications);
+      // Nothing else to do: the outbox table's stream publishes the notices this transaction wrote.
       count('kioskEventsRecorded');
       if (plan.task) count('tasksOpened');
       const quarantined = notifications.filter((n) => n.attributes.kind === 'quarantine').length;

@@ -1,17 +1,27 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { counterUpdates } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
 import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
 import { count, gauge, observed } from '../adapters/observability.js';
-import { deliver, newNotification, outboxPut, relayOutbox } from '../adapters/outbox.js';
+import {
+  newNotification,
+  outboxPut,
+  outboxRows,
+  publishRow,
+  republishUnconfirmed,
+} from '../adapters/outbox.js';
 import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
 import { countsInOutreach, escalationCounters, outreachCounterKey } from '../core/outreach.js';
 import type { ScheduledRun } from '../core/schedule.js';
 import { messageKindOf } from '../core/tasks.js';
 
-/** Rows younger than this are still being published by the request that wrote them. */
-export const RELAY_MIN_AGE_MS = 60_000;
+/**
+ * Rows younger than this are left to the stream: its retries (8, backing off) run their course in a few
+ * minutes. Older unconfirmed ones are the stream's leftovers, republished by the schedule.
+ */
+export const RELAY_MIN_AGE_MS = 10 * 60_000;
 
 /**
  * Escalates each kiosk contact task open for 24 hours, once: the escalation mark
@@ -60,28 +70,72 @@ async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise
       if (cancellationReasons(error)) continue; // completed or escalated meanwhile
       throw error;
     }
-    await deliver([notification]);
+    // Published from the outbox table's stream.
     escalated += 1;
   }
   return escalated;
 }
 
 /**
- * Scheduled: publishes notifications whose first publish failed, and escalates
- * kiosk contact tasks nobody completed within 24 hours. At start-up (and at every
- * step of a manual clock) the embedded runtime passes `minAgeMs: 0`: no request of
- * its own is in flight, so every outbox row left is an orphan.
+ * The outbox table's stream (new rows only: the event source mapping filters out the relay's own
+ * marks and TTL deletions): publishes each row not published yet, and answers the records whose
+ * publish failed, so that the stream retries from the first of them (ReportBatchItemFailures). A
+ * record delivered again finds its row marked and is passed over; a row that is gone was withdrawn.
  */
-export const handler = observed(async (event?: { minAgeMs?: number }): Promise<ScheduledRun> => {
+async function relayStream(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   const at = now();
-  const escalations = await kioskEscalations(at);
-  const escalated = await escalateKioskTasks(at, escalations.due);
-  const { published, failed, pending, oldestPendingAt } = await relayOutbox(
+  const records = event.Records.map((record) => ({
+    sequence: String(record.dynamodb?.SequenceNumber ?? ''),
+    messageId: record.dynamodb?.Keys?.messageId?.S,
+  }));
+  const { rows, unread } = await outboxRows(
+    records.flatMap(({ messageId }) => (messageId ? [messageId] : [])),
+  );
+  const failed: string[] = [];
+  let published = 0;
+  for (const { sequence, messageId } of records) {
+    if (messageId && unread.includes(messageId)) {
+      failed.push(sequence);
+      continue;
+    }
+    const row = messageId ? rows.get(messageId) : undefined;
+    if (!row || row.publishedAt) continue;
+    try {
+      await publishRow(row, at);
+      published += 1;
+    } catch (error) {
+      failed.push(sequence);
+      logger.warn('stream publish failed; the stream delivers it again', {
+        messageId,
+        topic: row.topic,
+        errorName: (error as Error).name,
+      });
+    }
+  }
+  if (failed.length) logger.info('outbox stream batch', { published, failed: failed.length });
+  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+const isStreamEvent = (event: unknown): event is DynamoDBStreamEvent =>
+  Array.isArray((event as { Records?: unknown } | undefined)?.Records);
+
+/**
+ * Scheduled: escalates kiosk contact tasks nobody completed within 24 hours (their notices go out
+ * through the stream), republishes outbox rows the stream left unconfirmed, and reports the age of
+ * the oldest unconfirmed one. At start-up (and at every step of a manual clock) the embedded runtime
+ * passes `minAgeMs: 0` once the stream has delivered all it had: every row left is an orphan.
+ */
+async function scheduledRun(event?: { minAgeMs?: number }): Promise<ScheduledRun> {
+  const at = now();
+  // Before escalating: an escalation's own row is the stream's to publish, not an orphan to republish.
+  const { published, failed, pending, oldestPendingAt } = await republishUnconfirmed(
     at,
     event?.minAgeMs ?? RELAY_MIN_AGE_MS,
   );
+  const escalations = await kioskEscalations(at);
+  const escalated = await escalateKioskTasks(at, escalations.due);
   count('tasksEscalated', escalated);
-  // Every run, 0 when the outbox is empty: a missing value means the relay did not run (the alarm treats it so).
+  // Every run, 0 when nothing is unconfirmed: a missing value means the relay did not run (the alarm treats it so).
   gauge('outboxPending', pending, 'Count');
   gauge(
     'outboxOldestAgeSeconds',
@@ -90,4 +144,12 @@ export const handler = observed(async (event?: { minAgeMs?: number }): Promise<S
   );
   if (published || failed || escalated) logger.info('outbox relayed', { published, failed, escalated });
   return { done: { published, escalated }, failed, nextDueAt: escalations.nextAt };
-});
+}
+
+/** One function, two triggers: the outbox table's stream, and its schedule. */
+export const handler = observed(
+  async (
+    event?: DynamoDBStreamEvent | { minAgeMs?: number },
+  ): Promise<DynamoDBBatchResponse | ScheduledRun> =>
+    isStreamEvent(event) ? relayStream(event) : scheduledRun(event),
+);

@@ -48,7 +48,14 @@ export interface LevelDb {
   batch(
     operations: ({ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string })[],
   ): Promise<void>;
-  iterator(options: { gte: string; lt: string }): AsyncIterable<[string, unknown]>;
+  iterator(options: {
+    gt?: string;
+    gte?: string;
+    lt?: string;
+    lte?: string;
+    reverse?: boolean;
+    limit?: number;
+  }): AsyncIterable<[string, unknown]>;
   close(): Promise<void>;
 }
 

@@ -26,8 +26,16 @@
  * - `ReturnValuesOnConditionCheckFailure: ALL_OLD` (plain and transactional) returns the item.
  * - UpdateTimeToLive / DescribeTimeToLive are remembered (in the store); TTL expiry is NOT
  *   emulated, expired items stay until something deletes them.
+ * - Streams, for the tables named in `streams`: every committed change of an item (transaction,
+ *   PutItem/UpdateItem/DeleteItem, BatchWriteItem) writes its stream record (INSERT, MODIFY or
+ *   REMOVE, with the new image) under the next sequence number IN THE SAME LevelDB batch as the
+ *   change itself. So a change is on disk with its record or not at all, across `kill -9` too, and
+ *   a record committed but not delivered yet is still there after a restart. A consumer's checkpoint
+ *   is kept in the store as well (lib/embedded/streams.ts reads and delivers them). A write that
+ *   changes nothing writes no record, as in DynamoDB. Records are kept until a consumer passed them
+ *   (DynamoDB keeps them 24 hours whatever happens; here the safety net is never needed sooner).
  *
- * Not emulated: ClientRequestToken idempotency, throttling, Streams, PartiQL.
+ * Not emulated: ClientRequestToken idempotency, throttling, PartiQL.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -68,8 +76,41 @@ export interface EmbeddedDynamo {
   endpoint: string;
   /** The store in-process, as an SDK HTTP handler: `client.config.requestHandler = requestHandler`. */
   requestHandler: InProcessHandler;
+  /** The change streams of the tables named in the options' `streams`. */
+  streams: EmbeddedStreams;
   close(): Promise<void>;
   stats(): { requests: number; byOperation: Record<string, number> };
+}
+
+export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
+
+/** One change of one item, as the store keeps it until a consumer has passed it. */
+export interface StoredStreamRecord {
+  /** 1, 2, 3... per table, in commit order (per item, the order of its changes). */
+  readonly sequence: number;
+  readonly eventName: StreamEventName;
+  readonly keys: AttributeMap;
+  /** The item after the change (NEW_IMAGE); absent for REMOVE. */
+  readonly newImage?: AttributeMap;
+  /** When it was committed (real epoch milliseconds). */
+  readonly committedAt: number;
+  readonly sizeBytes: number;
+}
+
+/** The stream side of the store: what lib/embedded/streams.ts delivers from. */
+export interface EmbeddedStreams {
+  /** Tables with a stream. */
+  readonly tables: readonly string[];
+  /** The highest sequence number below which every change is committed (none is still being written). */
+  watermark(table: string): number;
+  /** Up to `limit` records after `after`, up to `upTo`, in order. */
+  read(table: string, after: number, upTo: number, limit: number): Promise<StoredStreamRecord[]>;
+  /** Where the consumer stopped: every record up to it was handled (or set aside). */
+  checkpoint(table: string): Promise<number>;
+  /** Moves the checkpoint to `to` and forgets the records `passed` (one batch: both or neither). */
+  advance(table: string, to: number, passed: readonly number[]): Promise<void>;
+  /** Called after every commit that wrote a record of `table`. */
+  onCommit(table: string, listener: () => void): () => void;
 }
 
 export interface EmbeddedDynamoOptions {
@@ -81,6 +122,8 @@ export interface EmbeddedDynamoOptions {
    * the promise, and must settle it before close().
    */
   beforeTransactionCommit?: (transaction: { tables: string[] }) => Promise<void> | void;
+  /** Tables (physical names) whose changes go to a stream (lib/manifest.ts `stream`). */
+  streams?: readonly string[];
 }
 
 /** What the SDK asks of an HTTP handler (smithy's HttpHandler), for requests served in-process. */
@@ -134,6 +177,11 @@ const PID_FILE = 'embedded-dynamo.pid';
 const LEGACY_UNDO_LOG_FILE = 'transaction-undo.json';
 /** LevelDB key prefix of our own records, outside every prefix dynalite uses (table~, item-…). */
 const TTL_PREFIX = 'bridgeway-ttl~';
+/** Stream records, `<prefix><table>~<sequence, 16 digits>`, and each stream's consumer checkpoint. */
+const STREAM_PREFIX = 'bridgeway-stream~';
+const CHECKPOINT_PREFIX = 'bridgeway-stream-checkpoint~';
+const streamKey = (table: string, sequence: number) =>
+  `${STREAM_PREFIX}${table}~${String(sequence).padStart(16, '0')}`;
 const TRANSACT_KINDS: readonly TransactKind[] = ['ConditionCheck', 'Put', 'Delete', 'Update'];
 const WRITE_ACTION = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem' } as const;
 
@@ -410,11 +458,21 @@ class Engine {
    * Table operations get the store itself: they modify the description they read.
    */
   private readonly items: Store;
+  /** Per streamed table: the last sequence number handed out, and those whose batch is being written. */
+  private readonly streamState = new Map<
+    string,
+    { last: number; writing: Set<number>; listeners: Set<() => void> }
+  >();
+  /** Plain writes to an item of a streamed table, one after the other (they read, stage and commit). */
+  private readonly serial = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: Store,
     private readonly beforeTransactionCommit: EmbeddedDynamoOptions['beforeTransactionCommit'],
+    streamTables: readonly string[] = [],
   ) {
+    for (const table of streamTables)
+      this.streamState.set(table, { last: 0, writing: new Set(), listeners: new Set() });
     this.items = {
       ...this.store,
       getTable: (name, ...rest) => {
@@ -534,6 +592,12 @@ class Engine {
     const id = itemId(table.TableName, key);
     if (!this.locks.tryBeginWrite(id)) throw transactionConflictException();
     try {
+      if (this.streamState.has(table.TableName)) {
+        return {
+          status: 200,
+          body: await this.inTurn(id, () => this.writeStaged(operation, data, table, key)),
+        };
+      }
       return { status: 200, body: await runAction(action, this.items, data) };
     } catch (error) {
       if (returnOld && isDynamoError(error) && error.body.__type === CONDITIONAL_CHECK_FAILED) {
@@ -551,7 +615,8 @@ class Engine {
     const action = dynaliteActions.BatchWriteItem;
     const data = this.validate(action.validation, input);
     const requestItems = data.RequestItems as Record<string, Json[]>;
-    const targets: { tableName: string; request: Json; id: string }[] = [];
+    const targets: { tableName: string; request: Json; id: string; table: TableDescription; key: string }[] =
+      [];
     for (const [tableName, requests] of Object.entries(requestItems)) {
       const table = await getTable(this.items, tableName);
       const seen = new Set<string>();
@@ -568,10 +633,11 @@ class Engine {
           }
           throw invalid;
         }
-        const id = itemId(tableName, dynaliteDb.createKey(source, table));
+        const key = dynaliteDb.createKey(source, table);
+        const id = itemId(tableName, key);
         if (seen.has(id)) throw validationRefusal('Provided list of item keys contains duplicates');
         seen.add(id);
-        targets.push({ tableName, request, id });
+        targets.push({ tableName, request, id, table, key });
       }
     }
 
@@ -583,9 +649,27 @@ class Engine {
         else groupInto(unprocessed, target);
       }
       if (admitted.length === 0) return { status: 200, body: { UnprocessedItems: unprocessed } };
+      // Items of a streamed table are written one by one, each with its stream record (DynamoDB, too,
+      // applies a batch's requests one by one: each is its own change).
+      const streamed = admitted.filter((target) => this.streamState.has(target.tableName));
+      for (const { request, id, table, key, tableName } of streamed) {
+        const put = request.PutRequest as Json | undefined;
+        await this.inTurn(id, () =>
+          put
+            ? this.writeStaged('PutItem', { TableName: tableName, Item: put.Item }, table, key)
+            : this.writeStaged(
+                'DeleteItem',
+                { TableName: tableName, Key: (request.DeleteRequest as Json).Key },
+                table,
+                key,
+              ),
+        );
+      }
       const admittedItems: Record<string, Json[]> = {};
-      for (const target of admitted) groupInto(admittedItems, target);
-      const result = await runAction(action, this.items, { ...data, RequestItems: admittedItems });
+      for (const target of admitted) if (!streamed.includes(target)) groupInto(admittedItems, target);
+      const result = Object.keys(admittedItems).length
+        ? await runAction(action, this.items, { ...data, RequestItems: admittedItems })
+        : {};
       return { status: 200, body: { ...result, UnprocessedItems: unprocessed } };
     } finally {
       for (const target of admitted) this.locks.endWrite(target.id);
@@ -745,9 +829,124 @@ class Engine {
       );
     }
     await this.beforeTransactionCommit?.({ tables: planned.map((write) => write.table.TableName) });
-    await this.db.batch(staging.operations);
+    await this.commitBatch(staging, writes);
     return { status: 200, body: {} };
   }
+
+  /** A plain write to an item of a streamed table: read, staged and committed with its stream record. */
+  private async writeStaged(
+    operation: 'PutItem' | 'UpdateItem' | 'DeleteItem',
+    data: Json,
+    table: TableDescription,
+    key: string,
+  ): Promise<Json> {
+    const current = this.readNow(table.TableName, key);
+    const staging = new Staging(this.items, [[itemDbKey(table.TableName, key), current]]);
+    // dynalite's own action checks the condition against the item as read and answers as usual.
+    const body = await runAction(dynaliteActions[operation], staging.store, data);
+    await this.commitBatch(staging, [{ table, key, current }]);
+    return body;
+  }
+
+  /** One plain write at a time per item of a streamed table (each reads the item it then replaces). */
+  private async inTurn<T>(id: string, task: () => Promise<T>): Promise<T> {
+    const before = this.serial.get(id) ?? Promise.resolve();
+    const run = before.then(task, task);
+    const after = run.catch(() => undefined);
+    this.serial.set(id, after);
+    try {
+      return await run;
+    } finally {
+      if (this.serial.get(id) === after) this.serial.delete(id);
+    }
+  }
+
+  /**
+   * Writes staged changes as one LevelDB batch, with a stream record for each change of an item of a
+   * streamed table, numbered in commit order. The items are held (transaction) or taken in turn (plain
+   * write) until the batch is on disk, so an item's records are in the order of its changes.
+   */
+  private async commitBatch(
+    staging: Staging,
+    changed: readonly { table: TableDescription; key: string; current?: AttributeMap }[],
+  ): Promise<void> {
+    const records: { table: string; sequence: number }[] = [];
+    const operations: BatchOperation[] = [...staging.operations];
+    for (const { table, key, current } of changed) {
+      const state = this.streamState.get(table.TableName);
+      if (!state) continue;
+      const dbKey = itemDbKey(table.TableName, key);
+      const written = staging.operations.findLast((operation) => operation.key === dbKey);
+      if (!written) continue;
+      const after = written.type === 'put' ? (written.value as AttributeMap) : undefined;
+      if (!current && !after) continue;
+      if (current && after && JSON.stringify(current) === JSON.stringify(after)) continue; // no change
+      const eventName: StreamEventName = !current ? 'INSERT' : after ? 'MODIFY' : 'REMOVE';
+      const source = (after ?? current) as AttributeMap;
+      const keys = Object.fromEntries(
+        table.KeySchema.map(({ AttributeName }) => [AttributeName, source[AttributeName]]),
+      ) as AttributeMap;
+      state.last += 1;
+      const sequence = state.last;
+      state.writing.add(sequence);
+      records.push({ table: table.TableName, sequence });
+      const record: StoredStreamRecord = {
+        sequence,
+        eventName,
+        keys,
+        ...(after ? { newImage: after } : {}),
+        committedAt: Date.now(),
+        sizeBytes: dynaliteDb.itemSize(after ?? keys),
+      };
+      operations.push({ type: 'put', key: streamKey(table.TableName, sequence), value: record });
+    }
+    try {
+      await this.db.batch(operations);
+    } finally {
+      // Written, or not at all (a gap in the numbers, which readers pass over).
+      for (const { table, sequence } of records) this.streamState.get(table)?.writing.delete(sequence);
+      for (const table of new Set(records.map((record) => record.table))) {
+        for (const listener of this.streamState.get(table)?.listeners ?? []) listener();
+      }
+    }
+  }
+
+  /** The stream side of the store. */
+  readonly streams: EmbeddedStreams = {
+    tables: [],
+    watermark: (table) => {
+      const state = this.streamState.get(table);
+      if (!state) throw new Error(`Embedded DynamoDB: table ${table} has no stream`);
+      return state.writing.size ? Math.min(...state.writing) - 1 : state.last;
+    },
+    read: async (table, after, upTo, limit) => {
+      const records: StoredStreamRecord[] = [];
+      if (upTo <= after || limit <= 0) return records;
+      for await (const [, value] of this.db.iterator({
+        gt: streamKey(table, after),
+        lte: streamKey(table, upTo),
+        limit,
+      })) {
+        records.push(value as StoredStreamRecord);
+      }
+      return records;
+    },
+    checkpoint: async (table) => {
+      const value = this.db.getSync(CHECKPOINT_PREFIX + table);
+      return typeof value === 'number' ? value : 0;
+    },
+    advance: async (table, to, passed) => {
+      await this.db.batch([
+        { type: 'put', key: CHECKPOINT_PREFIX + table, value: to },
+        ...passed.map((sequence) => ({ type: 'del' as const, key: streamKey(table, sequence) })),
+      ]);
+    },
+    onCommit: (table, listener) => {
+      const listeners = this.streamState.get(table)?.listeners;
+      listeners?.add(listener);
+      return () => listeners?.delete(listener);
+    },
+  };
 
   private async restore(entry: UndoEntry): Promise<void> {
     if (entry.Item) {
@@ -772,6 +971,18 @@ class Engine {
     }
     for await (const [key, value] of this.db.iterator({ gte: TTL_PREFIX, lt: `${TTL_PREFIX}\uffff` })) {
       this.timeToLive.set(key.slice(TTL_PREFIX.length), value as Json);
+    }
+    // Numbering goes on after the last record kept, or after the checkpoint when every record was passed.
+    for (const [table, state] of this.streamState) {
+      for await (const [, value] of this.db.iterator({
+        gte: streamKey(table, 0),
+        lte: streamKey(table, Number.MAX_SAFE_INTEGER),
+        reverse: true,
+        limit: 1,
+      })) {
+        state.last = (value as StoredStreamRecord).sequence;
+      }
+      state.last = Math.max(state.last, await this.streams.checkpoint(table));
     }
   }
 
@@ -945,7 +1156,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   const release = dataDir === undefined ? async () => {} : await claimDataDir(dataDir);
 
   const store = dynaliteDb.create({ path: storePath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const engine = new Engine(store, options.beforeTransactionCommit);
+  const engine = new Engine(store, options.beforeTransactionCommit, options.streams);
   try {
     await store.db.open();
     await engine.recover(dataDir === undefined ? undefined : path.join(dataDir, LEGACY_UNDO_LOG_FILE));
@@ -1065,6 +1276,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requestHandler,
+    streams: { ...engine.streams, tables: [...(options.streams ?? [])] },
     stats: () => ({ requests, byOperation: { ...byOperation } }),
     close: () => {
       closed ??= (async () => {

@@ -33,7 +33,10 @@ export const FAULT_KINDS = [
   'kms',
   /** SendTaskSuccess: TaskTimedOut (the wait timed out as the callback came) or TaskDoesNotExist (lost). */
   'sfn-callback',
-  /** A Lambda task of the workflow fails (Lambda.ServiceException), before or after its step ran. */
+  /**
+   * A Lambda task of the workflow fails (Lambda.ServiceException), before or after its step ran; or a
+   * stream batch's invocation does, before the function ran or after (its answer lost: the batch comes again).
+   */
   'lambda',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -230,7 +233,7 @@ const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteIte
 export function injectDynamoFaults(client: WithStack, faults: FaultInjector): void {
   addFaultMiddleware(client, async (command, input, next) => {
     if (command === 'TransactWriteItems' || command === 'TransactGetItems') {
-      if (faults.roll('dynamodb-conflict', command)) {
+      if (faults.roll('dynamodb-conflict', command, input)) {
         const items = (input.TransactItems as unknown[]) ?? [];
         const victim = Math.floor(faults.coin() ? 0 : items.length - 1);
         throw new TransactionCanceledException({
@@ -244,20 +247,20 @@ export function injectDynamoFaults(client: WithStack, faults: FaultInjector): vo
         });
       }
     } else if (['PutItem', 'UpdateItem', 'DeleteItem'].includes(command)) {
-      if (faults.roll('dynamodb-conflict', command)) {
+      if (faults.roll('dynamodb-conflict', command, input)) {
         throw new TransactionConflictException({
           message: 'Transaction is ongoing for the item',
           $metadata: metadata(400),
         });
       }
     }
-    if (faults.roll('dynamodb-throttle', command)) {
+    if (faults.roll('dynamodb-throttle', command, input)) {
       throw new ProvisionedThroughputExceededException({
         message: 'The level of configured provisioned throughput for the table was exceeded.',
         $metadata: metadata(400),
       });
     }
-    if (faults.roll('dynamodb-internal', command)) {
+    if (faults.roll('dynamodb-internal', command, input)) {
       // A 500 may come after the write was applied: the answer is lost, the write is not.
       if (WRITES.has(command) && faults.variant()) await next();
       throw new InternalServerError({ message: 'Internal server error', $metadata: metadata(500) });
@@ -342,8 +345,8 @@ async function withheld(
 
 /** SNS and KMS's documented failures, in front of their local transports. */
 export function injectServiceFaults(client: WithStack, kind: 'sns' | 'kms', faults: FaultInjector): void {
-  addFaultMiddleware(client, async (command, _input, next) => {
-    if (!faults.roll(kind, command)) return next();
+  addFaultMiddleware(client, async (command, input, next) => {
+    if (!faults.roll(kind, command, input)) return next();
     const throttled = faults.variant();
     if (kind === 'sns') {
       throw throttled

@@ -10,6 +10,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { OUTBOX_KEEP_DAYS } from '../../functions/adapters/outbox.js';
 import { silenceDeadline } from '../../functions/core/fleet.js';
 import { type TaskStatus, taskIndexKeys } from '../../functions/core/tasks.js';
 import { type TableDeclaration, type TableName, tables } from '../manifest.js';
@@ -19,6 +20,8 @@ type Item = Record<string, AttributeValue>;
 
 /** What an item written by an earlier version needs to fit the current manifest, per table. */
 const upgrades: Partial<Record<TableName, (item: Record<string, unknown>) => Record<string, unknown>>> = {
+  // Rows written back go through the table's stream (INSERT): the relay publishes them, then marks them.
+  outbox: (item) => upgradeOutboxRow(item),
   // The task list's index moved from `status` to `statusShard` (functions/core/tasks.ts).
   tasks: (item) =>
     item.statusShard === undefined && typeof item.taskId === 'string' && typeof item.status === 'string'
@@ -38,6 +41,17 @@ const upgrades: Partial<Record<TableName, (item: Record<string, unknown>) => Rec
     };
   },
 };
+
+/** Outbox rows of versions that published on the request path: what is left was never published. */
+function upgradeOutboxRow(item: Record<string, unknown>): Record<string, unknown> {
+  if (item.publishedAt !== undefined || item.unpublished !== undefined || typeof item.createdAt !== 'string')
+    return item;
+  return {
+    ...item,
+    unpublished: 'pending',
+    expiresAt: Math.floor(Date.parse(item.createdAt) / 1000) + OUTBOX_KEEP_DAYS * 86_400,
+  };
+}
 
 const backupFile = (dataDir: string, table: string) => join(dataDir, `migration-${table}.json`);
 

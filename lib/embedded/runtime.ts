@@ -12,6 +12,7 @@ import { cognitoClient } from '../../functions/adapters/staff-directory.js';
 import { sfnClient } from '../../functions/adapters/workflows.js';
 import type { ScheduledRun } from '../../functions/core/schedule.js';
 import {
+  type FunctionDeclaration,
   type FunctionName,
   functions,
   idKey,
@@ -39,6 +40,7 @@ import { migrateTables } from './migrate.js';
 import { type ScheduledJob, Scheduler } from './scheduler.js';
 import { StaffDirectory } from './staff.js';
 import { staticSite } from './static-site.js';
+import { StreamConsumer, type StreamConsumerStats } from './streams.js';
 import { localKms, localStaffDirectory, outboxFile, topicArn, useLocalTransport } from './transports.js';
 import {
   FOLLOW_UP_ARN,
@@ -77,8 +79,17 @@ export interface Backend {
   readonly workflows: LocalWorkflowEngine;
   /** The faults being injected, if any. */
   readonly faults?: FaultInjector;
-  /** Runs the outbox relay once (it also runs on a timer, or at each step of a manual clock). */
+  /** Runs the outbox relay's schedule once (it also runs on a timer, or at each step of a manual clock). */
   relayOutbox(): Promise<ScheduledRun>;
+  /** The table streams and the functions they run (the outbox's: the relay), by function name. */
+  readonly streams: {
+    /** Holds delivery (changes keep being recorded) until resume(): tests count a request's own work. */
+    pause(): void;
+    resume(): void;
+    /** Resolves once every change committed so far has been delivered or set aside. */
+    drained(): Promise<void>;
+    stats(): Record<string, StreamConsumerStats>;
+  };
   /** Manual clock: moves it to `at`, firing everything due on the way; resolves once the backend is quiet. */
   advanceTo(at: Date): Promise<Date>;
   /** Resolves once every workflow is parked or ended and every due notification is published. */
@@ -99,7 +110,13 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   secureDataDir(dataDir);
 
   const clock = options.clock ?? openClock(dataDir, env);
-  const dynamo = await startEmbeddedDynamo({ dataDir });
+  const dynamo = await startEmbeddedDynamo({
+    dataDir,
+    // Physical names are the logical ones (ensureTables with no prefix).
+    streams: Object.entries(tables)
+      .filter(([, declaration]) => 'stream' in declaration)
+      .map(([name]) => name),
+  });
 
   // Handlers create their AWS clients at module scope from the environment.
   // Node 20 is supported here; the SDK's notice about its end of life is noise on every start.
@@ -174,6 +191,27 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   await workflows.resume(await unfinishedEnrollments(admin, physical.enrollments));
   admin.destroy();
 
+  // Each stream trigger of the manifest: the store's stream delivered to its function, as Lambda does it.
+  const consumers = new Map<string, StreamConsumer>();
+  for (const [name, declaration] of Object.entries(functions) as [FunctionName, FunctionDeclaration][]) {
+    if (!declaration.stream) continue;
+    const consumer = new StreamConsumer({
+      name,
+      trigger: declaration.stream,
+      table: physical[declaration.stream.table],
+      streams: dynamo.streams,
+      handler: handlers[name] as unknown as ConstructorParameters<typeof StreamConsumer>[0]['handler'],
+      deadLetterFile: resolve(dataDir, 'stream-dead-letters.jsonl'),
+      faults,
+      log: (entry) => log(JSON.stringify(entry)),
+    });
+    await consumer.start();
+    consumers.set(name, consumer);
+  }
+  const streamsDrained = async () => {
+    await Promise.all([...consumers.values()].map((consumer) => consumer.drained()));
+  };
+
   const tokens = staffTokens(dataDir, env);
   // The two role tokens, and the named staff of DATA_DIR/staff.json (npm run staff), re-read when it changes.
   const principals = new StaffDirectory(dataDir, tokens);
@@ -188,6 +226,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       name,
       everyMinutes: (declaration as { scheduleMinutes: number }).scheduleMinutes,
       async run({ catchUp }) {
+        // Catching up: what the streams are still delivering is not orphaned work; let them finish first.
+        if (catchUp) await streamsDrained();
         const run = await scheduled(name as FunctionName)(catchUp ? { minAgeMs: 0 } : {});
         return {
           busy: Object.values(run.done).some((count) => count > 0),
@@ -199,7 +239,12 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   const scheduler = new Scheduler(
     clock,
     jobs,
-    () => workflows.idle(),
+    // Quiet: every committed change delivered by its stream, every workflow parked or ended.
+    async () => {
+      await streamsDrained();
+      await workflows.idle();
+      await streamsDrained();
+    },
     (job, error) =>
       log(
         JSON.stringify({
@@ -239,6 +284,16 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     dynamo,
     outboxFile: outbox.file,
     relayOutbox,
+    streams: {
+      pause: () => {
+        for (const consumer of consumers.values()) consumer.pause();
+      },
+      resume: () => {
+        for (const consumer of consumers.values()) consumer.resume();
+      },
+      drained: streamsDrained,
+      stats: () => Object.fromEntries([...consumers].map(([name, consumer]) => [name, consumer.stats()])),
+    },
     advanceTo: (at) => scheduler.advanceTo(at),
     settle: () => scheduler.settleNow(),
     workflows,
@@ -246,6 +301,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     async stop() {
       scheduler.stop();
       workflows.stop();
+      for (const consumer of consumers.values()) await consumer.stop();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await dynamo.close();

@@ -63,9 +63,9 @@ export function memoryBackedDir(): string {
 
 /**
  * startBackend in a fresh data directory under `base`, on a free port. The
- * outbox relay's timer is pushed out of the way: events deliver their own
- * notifications, and a relay scan in the middle of a measurement would be
- * counted as a request of that measurement.
+ * outbox relay's timer is pushed out of the way: the outbox table's stream
+ * delivers the notices, and a scheduled relay run in the middle of a
+ * measurement would be counted as a request of that measurement.
  */
 export async function startBenchBackend(
   options: { base?: string; env?: Record<string, string> } = {},
@@ -237,14 +237,31 @@ export function requestsBetween(before: DynamoCount, after: DynamoCount): Dynamo
   return { requests: after.requests - before.requests, byOperation };
 }
 
-/** Counts the DynamoDB requests that `task` causes (nothing else may run meanwhile). */
+/**
+ * Counts the DynamoDB requests that `task` causes on the request path (nothing else may run meanwhile),
+ * the table streams held so that their deliveries are not counted with it; then releases them and counts
+ * what the stream consumers (the outbox relay) asked to deliver what `task` wrote, apart.
+ */
 export async function countRequests<T>(
   backend: Backend,
   task: () => Promise<T>,
-): Promise<{ result: T; requests: DynamoCount }> {
+): Promise<{ result: T; requests: DynamoCount; delivery: DynamoCount }> {
+  backend.streams.pause();
+  let result: T;
   const before = backend.dynamo.stats();
-  const result = await task();
-  return { result, requests: requestsBetween(before, backend.dynamo.stats()) };
+  let after: DynamoCount;
+  try {
+    result = await task();
+    after = backend.dynamo.stats();
+  } finally {
+    backend.streams.resume();
+  }
+  await backend.streams.drained();
+  return {
+    result,
+    requests: requestsBetween(before, after),
+    delivery: requestsBetween(after, backend.dynamo.stats()),
+  };
 }
 
 /** Runs task(0..count-1) with at most `concurrency` in flight. */

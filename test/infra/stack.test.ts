@@ -708,7 +708,7 @@ describe('the permissions of each function', () => {
     expect(grants.some((g) => g.action === 'sns:Publish')).toBe(false);
   });
 
-  it('let the fleet sweep mark kiosks, count offline time and alert on lots, publishing to kiosk-ops and restock only', () => {
+  it('let the fleet sweep mark kiosks, count offline time and write lot alerts to the outbox, publishing nothing', () => {
     // Arrange
     const grants = grantsOf('fleetSweep');
 
@@ -722,7 +722,8 @@ describe('the permissions of each function', () => {
     expect(allows(grants, 'dynamodb:UpdateItem', tableId('aggregates'))).toBe(true);
     expect(allows(grants, 'dynamodb:Query', tableId('aggregates'))).toBe(false);
     expect(allows(grants, 'dynamodb:GetItem', tableId('kioskEvents'))).toBe(false);
-    expect(new Set(published)).toEqual(new Set([topicId('kiosk-ops'), topicId('restock')]));
+    expect(allows(grants, 'dynamodb:PutItem', tableId('outbox'))).toBe(true);
+    expect(published).toEqual([]);
     expect(allows(grants, 'kms:Decrypt', logicalId(stack.sealingKey))).toBe(false);
   });
 
@@ -1089,6 +1090,158 @@ describe('the scheduled functions', () => {
       if (declaration.scheduleMinutes !== undefined) continue;
       expect(resources[functionId(name)]!.Properties!.DeadLetterConfig, name).toBeUndefined();
     }
+  });
+});
+
+describe('the outbox stream', () => {
+  const streamActions = [
+    'dynamodb:DescribeStream',
+    'dynamodb:GetRecords',
+    'dynamodb:GetShardIterator',
+    'dynamodb:ListStreams',
+  ];
+  /** The raw Resource of every statement of the function's policies that reaches a table stream. */
+  const streamResourcesOf = (name: FunctionName) => {
+    const [roleId] = referencedIds(resources[functionId(name)]!.Properties!.Role);
+    return (
+      Object.values(resources)
+        .filter(
+          (resource) =>
+            resource.Type === 'AWS::IAM::ManagedPolicy' &&
+            referencedIds(resource.Properties?.Roles).includes(roleId!),
+        )
+        .flatMap(
+          (policy) =>
+            (policy.Properties!.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
+              .Statement,
+        )
+        // A table ARN does not cover its stream (`table/<name>/stream/...`): only a stream ARN or '*' does.
+        .filter(
+          (statement) =>
+            JSON.stringify(statement.Resource).includes('StreamArn') ||
+            (asArray(statement.Resource).includes('*') &&
+              asArray(statement.Action as string | string[]).some((action) =>
+                streamActions.includes(action),
+              )),
+        )
+        .map((statement) => ({
+          actions: asArray(statement.Action as string[]),
+          resource: statement.Resource,
+        }))
+    );
+  };
+
+  it('is the outbox table’s, with new images, rows expiring by TTL and a sparse index of the unpublished ones', () => {
+    // Act
+    const outbox = resources[tableId('outbox')]!.Properties!;
+
+    // Assert
+    expect(outbox.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    expect(outbox.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(
+      (outbox.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[]).map((index) => [
+        index.IndexName,
+        index.KeySchema,
+      ]),
+    ).toEqual([
+      [
+        'byUnpublished',
+        [
+          { AttributeName: 'unpublished', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+      ],
+    ]);
+    for (const [name, declaration] of tableEntries) {
+      if (name === 'outbox') continue;
+      expect(resources[tableId(name)]!.Properties!.StreamSpecification, name).toBeUndefined();
+      expect((declaration as TableDeclaration).stream, name).toBeUndefined();
+    }
+  });
+
+  it('runs the relay on new rows only, with partial batch responses, bisection, bounded retries and an age limit', () => {
+    // Act
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as {
+      Properties: Record<string, unknown>;
+    }[];
+
+    // Assert
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]!.Properties;
+    expect(mapping.EventSourceArn).toEqual({ 'Fn::GetAtt': [tableId('outbox'), 'StreamArn'] });
+    expect(referencedIds(mapping.FunctionName)).toEqual([functionId('outboxRelay')]);
+    expect(mapping).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 25,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 8,
+      MaximumRecordAgeInSeconds: 6 * 3600,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+    });
+    expect(functions.outboxRelay.stream).toMatchObject({ table: 'outbox', events: ['INSERT'] });
+  });
+
+  it('sets aside what it gives up on in an encrypted, SSL-only queue the relay may send to, and alarms on it', () => {
+    // Arrange
+    const queue = stack.streamDeadLetterQueues.outboxRelay!;
+    const queueId = logicalId(queue);
+
+    // Act
+    const mapping = (
+      Object.values(template.findResources('AWS::Lambda::EventSourceMapping'))[0] as {
+        Properties: { DestinationConfig: { OnFailure: { Destination: unknown } } };
+      }
+    ).Properties;
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: { Dimensions?: { Name: string; Value: unknown }[]; MetricName?: string };
+    }[];
+
+    // Assert
+    expect(referencedIds(mapping.DestinationConfig.OnFailure.Destination)).toEqual([queueId]);
+    expect(referencedIds(resources[queueId]!.Properties!.KmsMasterKeyId)).toEqual([logicalId(stack.dataKey)]);
+    expect(allows(grantsOf('outboxRelay'), 'sqs:SendMessage', queueId)).toBe(true);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    expect(
+      alarms.some(
+        (alarm) =>
+          alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          referencedIds(alarm.Properties.Dimensions?.map((dimension) => dimension.Value)).includes(queueId),
+      ),
+    ).toBe(true);
+  });
+
+  it('may be read by the relay alone, on that one stream', () => {
+    for (const [name] of functionEntries) {
+      // Act
+      const statements = streamResourcesOf(name);
+
+      // Assert
+      if (name !== 'outboxRelay') {
+        expect(statements, name).toEqual([]);
+        continue;
+      }
+      expect(statements).toEqual([
+        { actions: streamActions, resource: { 'Fn::GetAtt': [tableId('outbox'), 'StreamArn'] } },
+      ]);
+    }
+  });
+
+  it('leaves publishing to the relay alone: no request path publishes to SNS', () => {
+    // Act
+    const publishers = functionEntries
+      .filter(([name]) => grantsOf(name).some((grant) => grant.action === 'sns:Publish'))
+      .map(([name]) => name);
+
+    // Assert
+    expect(publishers).toEqual(['outboxRelay']);
   });
 });
 

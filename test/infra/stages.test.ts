@@ -373,6 +373,8 @@ describe('operations', () => {
         'Api5xxRate',
         ...functionNames.flatMap((name) => [`${name}Errors`, `${name}Throttles`]),
         'ScheduledDeadLetterQueueDepth',
+        // The outbox stream's on-failure destination (the relay gave up on a batch).
+        'OutboxRelayStreamDeadLetterQueueDepth',
         'FollowUpWorkflowExecutionsFailed',
         'FollowUpWorkflowExecutionsTimedOut',
         'OutboxOldestUnpublished',

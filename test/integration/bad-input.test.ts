@@ -7,7 +7,9 @@ let kiosk: { kioskId: string; secret: string };
 let other: { kioskId: string; secret: string };
 
 const WRITES = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'];
-const writesSoFar = () => {
+/** Writes so far, once the outbox stream delivered what earlier requests wrote (its relay writes its marks). */
+const writesSoFar = async () => {
+  await api.backend.streams.drained();
   const { byOperation } = api.backend.dynamo.stats();
   return WRITES.reduce((sum, op) => sum + (byOperation[op] ?? 0), 0);
 };
@@ -140,23 +142,23 @@ describe('a bad-input corpus sent by a correctly signing kiosk', () => {
   it.each(badEvents)(
     'refuses %s with invalid_event naming the field, and writes nothing',
     async (_name, make, path) => {
-      const before = writesSoFar();
+      const before = await writesSoFar();
       const answer = await api.kioskPost(kiosk, JSON.stringify(make()));
       expect(answer.status).toBe(400);
       expect(answer.body.error.code).toBe('invalid_event');
       expect(answer.body.error.issues.map((issue: { path: string }) => issue.path)).toContain(path);
-      expect(writesSoFar()).toBe(before);
+      expect(await writesSoFar()).toBe(before);
     },
   );
 
   it.each([['{'], ['not json'], [''], ['{"eventId": "a",}'], ['\u0000']])(
     'refuses the non-JSON body %j with invalid_json',
     async (raw) => {
-      const before = writesSoFar();
+      const before = await writesSoFar();
       const answer = await api.kioskPost(kiosk, raw);
       expect(answer.status).toBe(400);
       expect(answer.body.error.code).toBe('invalid_json');
-      expect(writesSoFar()).toBe(before);
+      expect(await writesSoFar()).toBe(before);
     },
   );
 
@@ -233,11 +235,11 @@ describe('signature attacks', () => {
   ];
 
   it.each(attacks)('refuses %s with unauthorized and writes nothing', async (_name, attack) => {
-    const before = writesSoFar();
+    const before = await writesSoFar();
     const answer = await attack();
     expect(answer.status).toBe(401);
     expect(answer.body.error.code).toBe('unauthorized');
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 
   it('checks the signature before the body: a badly signed non-JSON body is unauthorized', async () => {
@@ -305,10 +307,10 @@ describe('staff input', () => {
   ];
 
   it.each(cases)('refuses %s with a 400 and writes nothing', async (_name, token, path, body, code) => {
-    const before = writesSoFar();
+    const before = await writesSoFar();
     const answer = await api.staff(token, 'POST', path, body);
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe(code);
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 });

@@ -13,7 +13,9 @@ let api: Awaited<ReturnType<typeof startTestBackend>>;
 let kiosk: { kioskId: string; secret: string };
 
 const WRITES = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'];
-const writesSoFar = () => {
+/** Writes so far, once the outbox stream delivered what earlier requests wrote (its relay writes its marks). */
+const writesSoFar = async () => {
+  await api.backend.streams.drained();
   const { byOperation } = api.backend.dynamo.stats();
   return WRITES.reduce((sum, op) => sum + (byOperation[op] ?? 0), 0);
 };
@@ -67,7 +69,7 @@ describe('names that Object.prototype also has (item 1)', () => {
 
   it.each(names)('lists tasks for staff with a query parameter named %s and writes nothing', async (name) => {
     // Arrange
-    const before = writesSoFar();
+    const before = await writesSoFar();
 
     // Act
     const answer = await api.staff(OUTREACH, 'GET', `/v1/outreach/tasks?${name}=x&status=open`);
@@ -75,7 +77,7 @@ describe('names that Object.prototype also has (item 1)', () => {
     // Assert
     expect(answer.status).toBe(200);
     expect(Array.isArray(answer.body.tasks)).toBe(true);
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 
   it('reads a repeated header and a repeated query parameter named like a prototype member', async () => {
@@ -108,7 +110,7 @@ describe('request targets that do not decode (item 2)', () => {
 
   it('answers a malformed enrollment id on the events route with 400 and writes nothing', async () => {
     // Arrange
-    const before = writesSoFar();
+    const before = await writesSoFar();
 
     // Act
     const answer = await api.staff(OUTREACH, 'POST', '/v1/moud/enrollments/%E0%A4%A/events', {
@@ -120,7 +122,7 @@ describe('request targets that do not decode (item 2)', () => {
     // Assert
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('invalid_request');
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 
   it.each([
@@ -142,7 +144,7 @@ describe('request targets that do not decode (item 2)', () => {
 describe('bodies nested deeper than any legitimate one (item 3)', () => {
   it('answers a correctly signed kiosk body nested 5,000 levels deep with 400 invalid_event', async () => {
     // Arrange
-    const before = writesSoFar();
+    const before = await writesSoFar();
     const body = `{"eventId":"${randomUUID()}","type":"dispense","items":${nested(5000)}}`;
 
     // Act
@@ -151,7 +153,7 @@ describe('bodies nested deeper than any legitimate one (item 3)', () => {
     // Assert
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('invalid_event');
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 
   it('answers a kiosk body that is only brackets, 8,000 deep, with 400 invalid_event', async () => {
@@ -169,7 +171,7 @@ describe('bodies nested deeper than any legitimate one (item 3)', () => {
     ['a kiosk registration', '/v1/kiosks', 'invalid_request'],
   ])('answers %s nested 20,000 levels deep (%s) with 400 %s', async (_name, path, code) => {
     // Arrange
-    const before = writesSoFar();
+    const before = await writesSoFar();
 
     // Act
     const answer = await api.staff(ADMIN, 'POST', path, `{"a":${nested(20_000)}}`);
@@ -177,7 +179,7 @@ describe('bodies nested deeper than any legitimate one (item 3)', () => {
     // Assert
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe(code);
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 });
 
@@ -187,7 +189,7 @@ describe('values DynamoDB cannot store (item 4)', () => {
     ['-1e-131', -1e-131],
   ])('refuses a fault with temperatureC %s with invalid_event naming the field', async (_name, value) => {
     // Arrange
-    const before = writesSoFar();
+    const before = await writesSoFar();
     const event = {
       eventId: randomUUID(),
       type: 'fault',
@@ -203,7 +205,7 @@ describe('values DynamoDB cannot store (item 4)', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('invalid_event');
     expect(answer.body.error.issues.map((issue: { path: string }) => issue.path)).toContain('temperatureC');
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 
   it('records a fault with temperatureC 0 and one with a small but storable value', async () => {
@@ -237,7 +239,7 @@ describe('values DynamoDB cannot store (item 4)', () => {
     ],
   ])('answers %s, which no DynamoDB key can hold, with 400 invalid_request', async (_name, method, path) => {
     // Arrange
-    const before = writesSoFar();
+    const before = await writesSoFar();
 
     // Act
     const answer = await api.staff(
@@ -250,7 +252,7 @@ describe('values DynamoDB cannot store (item 4)', () => {
     // Assert
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('invalid_request');
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 
   it('looks up a task id of exactly 1,024 bytes and answers 404', async () => {
@@ -263,7 +265,7 @@ describe('values DynamoDB cannot store (item 4)', () => {
 
   it('refuses a site id holding a lone surrogate half with invalid_request naming siteId', async () => {
     // Arrange
-    const before = writesSoFar();
+    const before = await writesSoFar();
     const body = `{"reportId":"${randomUUID()}","usedOn":"${today()}","outcome":"survived","siteId":"s\\ud800"}`;
 
     // Act
@@ -272,7 +274,7 @@ describe('values DynamoDB cannot store (item 4)', () => {
     // Assert
     expect(answer.status).toBe(400);
     expect(answer.body.error.issues.map((issue: { path: string }) => issue.path)).toContain('siteId');
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 });
 
@@ -280,7 +282,7 @@ describe('bodies measured and signed as raw bytes (item 5)', () => {
   it('answers a correctly signed 6,008-byte body of 0xFF bytes with 400 invalid_json, not 413', async () => {
     // Arrange
     const bytes = Buffer.alloc(6008, 0xff);
-    const before = writesSoFar();
+    const before = await writesSoFar();
 
     // Act
     const answer = await kioskPostBytes(bytes);
@@ -288,7 +290,7 @@ describe('bodies measured and signed as raw bytes (item 5)', () => {
     // Assert
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('invalid_json');
-    expect(writesSoFar()).toBe(before);
+    expect(await writesSoFar()).toBe(before);
   });
 
   it('answers a body signed over its raw bytes with one invalid UTF-8 byte with 400 invalid_json, not 401', async () => {

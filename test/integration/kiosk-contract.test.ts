@@ -162,19 +162,19 @@ describe('kiosk events', () => {
 
   it('sends one low-stock message per fall, and another only after a restock lifts the stock above the threshold', async () => {
     const kiosk = await api.registerKiosk({ lowStockThreshold: 2, inventory: { 'naloxone-nasal-8mg': 4 } });
-    const restockMessages = () =>
-      api
-        .outbox()
-        .filter((line) => line.topic === 'restock' && JSON.parse(line.message).kioskId === kiosk.kioskId);
+    const restockMessages = async () =>
+      (await api.delivered()).filter(
+        (line) => line.topic === 'restock' && JSON.parse(line.message).kioskId === kiosk.kioskId,
+      );
     const take = (quantity: number) =>
       api.kioskPost(kiosk, dispense({ items: [{ sku: 'naloxone-nasal-8mg', quantity }] }));
 
     await take(1); // 3 left: above the threshold
-    expect(restockMessages()).toHaveLength(0);
+    expect(await restockMessages()).toHaveLength(0);
     await take(1); // 2 left: at the threshold
     await take(1); // 1 left: still low, no second message
-    expect(restockMessages()).toHaveLength(1);
-    expect(JSON.parse(restockMessages()[0].message)).toMatchObject({
+    expect(await restockMessages()).toHaveLength(1);
+    expect(JSON.parse((await restockMessages())[0].message)).toMatchObject({
       sku: 'naloxone-nasal-8mg',
       stock: 2,
       kioskId: kiosk.kioskId,
@@ -187,7 +187,7 @@ describe('kiosk events', () => {
       items: [{ sku: 'naloxone-nasal-8mg', quantity: 10 }],
     });
     await take(9); // 11 - 9 = 2: falls again
-    expect(restockMessages()).toHaveLength(2);
+    expect(await restockMessages()).toHaveLength(2);
   });
 
   it('publishes a fault to kiosk-ops with ids only', async () => {
@@ -202,9 +202,9 @@ describe('kiosk events', () => {
     };
 
     expect((await api.kioskPost(kiosk, event)).status).toBe(201);
-    const line = api
-      .outbox()
-      .find((l) => l.topic === 'kiosk-ops' && JSON.parse(l.message).eventId === event.eventId);
+    const line = (await api.delivered()).find(
+      (l) => l.topic === 'kiosk-ops' && JSON.parse(l.message).eventId === event.eventId,
+    );
 
     expect(line).toBeDefined();
     expect(JSON.parse(line!.message)).toMatchObject({
@@ -222,9 +222,9 @@ describe('kiosk events', () => {
     const event = dispense({ contactRequest: { phone: '+15555550199', topic: 'treatment' } });
 
     await api.kioskPost(kiosk, event);
-    const message = api
-      .outbox()
-      .find((l) => l.topic === 'outreach' && JSON.parse(l.message).kioskId === kiosk.kioskId);
+    const message = (await api.delivered()).find(
+      (l) => l.topic === 'outreach' && JSON.parse(l.message).kioskId === kiosk.kioskId,
+    );
     const { taskId } = JSON.parse(message!.message);
     const list = await api.staff(OUTREACH, 'GET', '/v1/outreach/tasks?status=open');
     const detail = await api.staff(OUTREACH, 'GET', `/v1/outreach/tasks/${taskId}`);
@@ -246,10 +246,7 @@ describe('kiosk events', () => {
     const kiosk = await api.registerKiosk();
     await api.kioskPost(kiosk, dispense({ contactRequest: { phone: '+15555550100', topic: 'other' } }));
     const { taskId } = JSON.parse(
-      api
-        .outbox()
-        .filter((l) => l.topic === 'outreach')
-        .at(-1)!.message,
+      (await api.delivered()).filter((l) => l.topic === 'outreach').at(-1)!.message,
     );
 
     const done = await api.staff(OUTREACH, 'POST', `/v1/outreach/tasks/${taskId}/complete`, {

@@ -61,9 +61,9 @@ describe('kiosks flushing queued events in bursts', () => {
 
     expect(answers.every((a) => a.status === 201)).toBe(true);
     expect(retries.every((a) => a.status === 200)).toBe(true);
-    const alerts = api
-      .outbox()
-      .filter((line) => line.topic === 'restock' && JSON.parse(line.message).kioskId === kiosk.kioskId);
+    const alerts = (await api.delivered()).filter(
+      (line) => line.topic === 'restock' && JSON.parse(line.message).kioskId === kiosk.kioskId,
+    );
     expect(alerts).toHaveLength(1);
     expect(JSON.parse(alerts[0].message).stock).toBe(20);
     const restock = {
@@ -79,9 +79,9 @@ describe('kiosks flushing queued events in bursts', () => {
       32,
       (e) => api.kioskPost(kiosk, e),
     );
-    const after = api
-      .outbox()
-      .filter((line) => line.topic === 'restock' && JSON.parse(line.message).kioskId === kiosk.kioskId);
+    const after = (await api.delivered()).filter(
+      (line) => line.topic === 'restock' && JSON.parse(line.message).kioskId === kiosk.kioskId,
+    );
     expect(after).toHaveLength(2);
     expect(JSON.parse(after[1].message).stock).toBe(20);
   });
@@ -94,9 +94,9 @@ describe('kiosks flushing queued events in bursts', () => {
 
     expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 200)).toHaveLength(15);
-    const tasks = api
-      .outbox()
-      .filter((line) => line.topic === 'outreach' && JSON.parse(line.message).kioskId === kiosk.kioskId);
+    const tasks = (await api.delivered()).filter(
+      (line) => line.topic === 'outreach' && JSON.parse(line.message).kioskId === kiosk.kioskId,
+    );
     expect(tasks).toHaveLength(1);
   });
 });

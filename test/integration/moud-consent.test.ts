@@ -112,16 +112,34 @@ describe('consent staff can see and change', () => {
   });
 
   it('stops an urgent notice still waiting in the outbox when outreach consent is withdrawn', async () => {
-    // Arrange: SNS fails, so the urgent task's notice stays in the outbox for the relay.
+    // Arrange: the outbox stream is behind, so the urgent task's notice is still waiting in the outbox.
     const enrollmentId = await enroll(true);
-    faults.force('sns', { times: 20 });
+    api.backend.streams.pause();
     await record(enrollmentId, 'overdose', { fatal: false });
-    faults.clearForced();
     expect(messagesAbout(enrollmentId)).toEqual([]);
 
     // Act
     await record(enrollmentId, 'consent', { consent: { outreach: false, part2: false } });
-    await advanceBy(2 * HOUR); // the relay runs, and would publish what is left
+    api.backend.streams.resume();
+    await advanceBy(2 * HOUR); // the stream delivers the notice's record, the relay runs: neither publishes it
+
+    // Assert
+    expect(messagesAbout(enrollmentId)).toEqual([]);
+  });
+
+  it('stops an urgent notice whose publishes keep failing when outreach consent is withdrawn meanwhile', async () => {
+    // Arrange: SNS fails every publish about the enrollment, so the stream keeps delivering the record again.
+    const enrollmentId = await enroll(true);
+    faults.force('sns', {
+      times: 1_000,
+      where: (input) => String((input as { Message?: string } | undefined)?.Message).includes(enrollmentId),
+    });
+    await record(enrollmentId, 'overdose', { fatal: false });
+
+    // Act
+    await record(enrollmentId, 'consent', { consent: { outreach: false, part2: false } });
+    await advanceBy(2 * HOUR); // the stream retries, the relay runs: the row is gone, nothing goes out
+    faults.clearForced();
 
     // Assert
     expect(messagesAbout(enrollmentId)).toEqual([]);

@@ -40,7 +40,17 @@ export async function startTestBackend(
     env: { ADMIN_TOKEN: ADMIN, OUTREACH_TOKEN: OUTREACH, ...env },
     log: () => undefined,
   });
-  return { backend, dataDir: dir, ...client(backend.url, dir) };
+  const api = client(backend.url, dir);
+  return {
+    backend,
+    dataDir: dir,
+    ...api,
+    /** The SNS outbox once every change committed so far went through its stream (notices go out after the answer). */
+    async delivered(): Promise<OutboxLine[]> {
+      await backend.streams.drained();
+      return api.outbox();
+    },
+  };
 }
 
 export function client(url: string, dataDir: string) {

@@ -18,7 +18,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { handler } from '../../../functions/fleet-sweep/handler.js';
 import { lambdaContext } from '../../support/events.js';
-import { addedCounters, silenceLogger, spelled, stubEnvironment, TABLE, TOPIC_ARN } from './fakes.js';
+import { addedCounters, silenceLogger, spelled, stubEnvironment, TABLE } from './fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
@@ -105,9 +105,11 @@ describe('a silent kiosk', () => {
     expect(spelled(update.ConditionExpression, update)).toBe(
       'watch = "online" AND silentAt = "2026-11-20T14:00:00.000Z" AND attribute_not_exists(offlineSince)',
     );
+    // The message is the outbox row written with the mark; the table's stream publishes it, not the sweep.
     expect(items[1]!.Put!.TableName).toBe(TABLE.outbox);
-    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC_ARN['kiosk-ops'] });
-    expect(JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!)).toMatchObject({
+    expect(items[1]!.Put!.Item!.topic).toBe('kiosk-ops');
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(JSON.parse(String(items[1]!.Put!.Item!.message))).toMatchObject({
       kind: 'kiosk-silent',
       kioskId: 'K-0001',
       siteId: 'site-7',
@@ -193,8 +195,13 @@ describe('a lot close to its expiry', () => {
 
     // Assert
     expect(run.done.expiryAlerts).toBe(1);
-    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC_ARN.restock });
-    expect(JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!)).toMatchObject({
+    const notices = ddb
+      .commandCalls(TransactWriteCommand)
+      .flatMap((call) => call.args[0].input.TransactItems!)
+      .filter((item) => item.Put?.TableName === TABLE.outbox);
+    expect(notices.map((item) => item.Put!.Item!.topic)).toEqual(['restock']);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(JSON.parse(String(notices[0]!.Put!.Item!.message))).toMatchObject({
       kind: 'lot-expiring',
       lot: 'L-1',
       units: 10,

@@ -30,7 +30,6 @@ import {
   spelled,
   stubEnvironment,
   TABLE,
-  TOPIC_ARN,
 } from './fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -265,38 +264,34 @@ describe('recording a signed kiosk event', () => {
     const items = transactItems();
     expect(putsInto(items, TABLE.contacts)).toHaveLength(1);
     for (const item of items) expect(JSON.stringify(item)).not.toContain(digits);
-    const published = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
-    expect(published).toHaveLength(1);
-    expect(JSON.stringify(published)).not.toContain(digits);
+    // The notice (what SNS will carry) is the outbox row, checked with every other item above.
+    expect(putsInto(items, TABLE.outbox)).toHaveLength(1);
     const logged = (['debug', 'info', 'warn', 'error'] as const).flatMap(
       (level) => vi.mocked(logger[level]).mock.calls,
     );
     expect(JSON.stringify(logged)).not.toContain(digits);
   });
 
-  it('publishes each notification after the commit and then deletes its outbox row', async () => {
+  it('writes each notification into the transaction and neither publishes nor deletes it: the stream does', async () => {
     const body = dispense({ contactRequest: { phone: PHONE, topic: 'treatment' } });
 
     await invoke(handler, signed(body));
 
-    // The kiosk read once (this container did not know it yet), one transaction, then the notice.
-    expect(calls).toEqual(['get', 'transactWrite', 'publish', 'batchWrite']);
+    // The kiosk read once (this container did not know it yet), then one transaction, and nothing else.
+    expect(calls).toEqual(['get', 'transactWrite']);
     const [outboxRow] = putsInto(transactItems(), TABLE.outbox);
-    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
-      TopicArn: TOPIC_ARN.outreach,
-      Message: outboxRow.Item?.message as string,
-      MessageAttributes: expect.objectContaining({
-        messageId: { DataType: 'String', StringValue: outboxRow.Item?.messageId as string },
-      }),
+    const createdAt = Date.parse(String(outboxRow.Item?.createdAt));
+    expect(outboxRow.Item).toMatchObject({
+      topic: 'outreach',
+      unpublished: 'pending',
+      expiresAt: Math.floor(createdAt / 1000) + 3 * 86_400,
     });
-    expect(ddb).toHaveReceivedCommandWith(BatchWriteCommand, {
-      RequestItems: {
-        [TABLE.outbox]: [{ DeleteRequest: { Key: { messageId: outboxRow.Item?.messageId } } }],
-      },
-    });
+    expect(JSON.parse(String(outboxRow.Item?.message)).messageId).toBe(outboxRow.Item?.messageId);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
   });
 
-  it('still answers 201 when SNS fails, and leaves the outbox row for the relay', async () => {
+  it('answers 201 whatever SNS does: the request never calls it, the outbox row waits for the stream', async () => {
     sns.on(PublishCommand).rejects(new InternalErrorException({ message: 'SNS is down', $metadata: {} }));
     const body = dispense({ contactRequest: { phone: PHONE, topic: 'treatment' } });
 
@@ -304,6 +299,7 @@ describe('recording a signed kiosk event', () => {
 
     expect(response.status).toBe(201);
     expect(putsInto(transactItems(), TABLE.outbox)).toHaveLength(1);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
     expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
   });
 
@@ -359,10 +355,10 @@ describe('recording a signed kiosk event', () => {
       faultEvents: 1,
       'fault:door_open': 1,
     });
-    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-    const publish = sns.commandCalls(PublishCommand)[0].args[0].input;
-    expect(publish.TopicArn).toBe(TOPIC_ARN['kiosk-ops']);
-    expect(JSON.parse(publish.Message ?? '')).toMatchObject({
+    const [notice] = putsInto(items, TABLE.outbox);
+    expect(putsInto(items, TABLE.outbox)).toHaveLength(1);
+    expect(notice.Item?.topic).toBe('kiosk-ops');
+    expect(JSON.parse(String(notice.Item?.message))).toMatchObject({
       kind: 'kiosk-fault',
       kioskId: 'K-0001',
       siteId: 'site-7',
@@ -370,7 +366,7 @@ describe('recording a signed kiosk event', () => {
       code: 'door_open',
       occurredAt: '2026-11-20T14:58:00Z',
     });
-    expect(JSON.stringify(publish)).not.toContain('Alex');
+    expect(JSON.stringify(notice)).not.toContain('Alex');
   });
 
   it('sends one low-stock message when a dispense takes the stock down to the threshold', async () => {
@@ -384,10 +380,10 @@ describe('recording a signed kiosk event', () => {
       new RegExp(`^SET stock\\.${SKU} = 5, alerted\\.${SKU} = true, `),
     );
     expect(spelled(stockUpdate.ConditionExpression, stockUpdate)).toContain(`stock.${SKU} = 6`);
-    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-    const publish = sns.commandCalls(PublishCommand)[0].args[0].input;
-    expect(publish.TopicArn).toBe(TOPIC_ARN.restock);
-    expect(JSON.parse(publish.Message ?? '')).toMatchObject({
+    const notices = putsInto(transactItems(), TABLE.outbox);
+    expect(notices).toHaveLength(1);
+    expect(notices[0].Item?.topic).toBe('restock');
+    expect(JSON.parse(String(notices[0].Item?.message))).toMatchObject({
       kind: 'low-stock',
       kioskId: 'K-0001',
       siteId: 'site-7',
@@ -557,9 +553,9 @@ describe('retries and races', () => {
     expect(putsInto(transactItems(1), TABLE.kioskEvents)[0].Item?.fingerprint).toBe(
       putsInto(transactItems(0), TABLE.kioskEvents)[0].Item?.fingerprint,
     );
-    // The re-planned write takes the stock to the threshold: one low-stock message, after the commit.
-    expect(calls).toEqual(['get', 'transactWrite:cancelled', 'transactWrite', 'publish', 'batchWrite']);
-    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC_ARN.restock });
+    // The re-planned write takes the stock to the threshold: one low-stock message, in its transaction.
+    expect(calls).toEqual(['get', 'transactWrite:cancelled', 'transactWrite']);
+    expect(putsInto(transactItems(1), TABLE.outbox).map((put) => put.Item?.topic)).toEqual(['restock']);
   });
 
   it('gives up with 503 rather than retrying forever when the stock keeps changing', async () => {

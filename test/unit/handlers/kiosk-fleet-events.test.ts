@@ -98,8 +98,8 @@ const putsInto = (table: string) =>
   transactItems()
     .filter((item) => item.Put?.TableName === table)
     .map((item) => item.Put!);
-const published = () =>
-  sns.commandCalls(PublishCommand).map((call) => JSON.parse(call.args[0].input.Message ?? '{}'));
+/** The notices the event's transaction wrote to the outbox (the table's stream publishes them). */
+const published = () => putsInto(TABLE.outbox).map((put) => JSON.parse(String(put.Item?.message ?? '{}')));
 
 beforeEach(() => {
   ddb.reset();
