@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../core/aggregates.js';
 import { backoff } from '../core/backoff.js';
 import { unavailable } from '../core/errors.js';

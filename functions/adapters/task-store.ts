@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { backoff } from '../core/backoff.js';
 import { type Fetched, mergePage, type Sortable, type StreamPosition } from '../core/paging.js';
 import {
@@ -11,13 +11,7 @@ import {
   taskIndexKeys,
 } from '../core/tasks.js';
 import { auditPut } from './audit.js';
-import {
-  cancellationReasons,
-  documentClient,
-  isConditionalCheckFailed,
-  itemOfFailedCondition,
-  tableName,
-} from './dynamo.js';
+import { cancellationReasons, documentClient, tableName } from './dynamo.js';
 import type { TransactItems } from './idempotent.js';
 
 export interface TaskRecord {
