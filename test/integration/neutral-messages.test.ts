@@ -13,15 +13,19 @@ const DAY = 86_400_000;
 const clock = manualClock(new Date('2026-03-02T10:00:00.000Z'));
 let api: Awaited<ReturnType<typeof startTestBackend>>;
 const today = () => clock.now().toISOString().slice(0, 10);
-const settle = () => api.backend.workflows.idle();
+const settle = async () => {
+  await api.backend.workflows.idle();
+  await api.backend.streams.drained();
+};
 const REVEALING = /inject|supply|overdose|urgent|buprenorphine|methadone|naltrexone|checkpoint|P-NEUTRAL/i;
 
+/** A day at a time as `POST /local/clock` moves it: wakes, escalations and sweeps (the supply sweep) fire in order. */
 async function walk(days: number, eachDay?: () => Promise<void>) {
   for (let day = 0; day < days; day += 1) {
     if (eachDay) await eachDay();
-    clock.advance(DAY);
-    await settle();
+    await api.backend.advanceTo(new Date(clock.now().getTime() + DAY));
   }
+  await settle();
 }
 
 async function enroll(participantRef: string, medication: string) {
