@@ -262,7 +262,7 @@ export function renderMarkdown(results: BenchResults): string {
       ),
       '',
     );
-  } else out.push('Not measured in this run (scripts/bench/transitions.ts is not in this tree).', '');
+  } else out.push('Not measured in this run.', '');
 
   out.push(...renderCost(results));
   return `${out.join('\n').trimEnd()}\n`;

@@ -8,12 +8,13 @@
  * The result is written to the file as JSON (stdout may carry handler log lines).
  */
 import './env.js';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { measureIngest } from '../bench-events.js';
 import { measureReports } from '../bench-reports.js';
 import { measureStore } from '../bench-store.js';
 import { measureBundles } from './bundles.js';
 import { measureRequestTypes } from './requests.js';
+import { measureTransitions } from './transitions.js';
 
 const [section, json, outFile] = process.argv.slice(2);
 if (!section || !outFile) throw new Error('usage: section.ts <section> <options JSON> <result file>');
@@ -47,17 +48,8 @@ async function run(): Promise<unknown> {
           if (text.startsWith('checkpoint')) progress(text);
         },
       });
-    case 'transitions': {
-      // Written in another worktree (the workflow's transitions); measured here only once it exists.
-      const file = new URL('./transitions.ts', import.meta.url);
-      if (!existsSync(file)) return null;
-      const module = (await import(file.href)) as {
-        measureTransitions(): Promise<{
-          rows: { profile: string; transitions: number; endedOnDay: number | null }[];
-        }>;
-      };
-      return module.measureTransitions();
-    }
+    case 'transitions':
+      return measureTransitions();
     default:
       throw new Error(`unknown section ${section}`);
   }
