@@ -137,7 +137,17 @@ export function renderMarkdown(results: BenchResults): string {
     );
     out.push(
       tableOf(
-        ['request', 'round trips', 'operations', 'WRU', 'RRU', 'notices', 'median ms', 'n', 'relay calls/notice'],
+        [
+          'request',
+          'round trips',
+          'operations',
+          'WRU',
+          'RRU',
+          'notices',
+          'median ms',
+          'n',
+          'relay calls/notice',
+        ],
         results.requests.map((row) => [
           row.note ? `${row.request} (${row.note})` : row.request,
           dec(row.roundTrips, Number.isInteger(row.roundTrips) ? 0 : 2),
