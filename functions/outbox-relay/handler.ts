@@ -5,13 +5,8 @@ import { now } from '../adapters/clock.js';
 import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
 import { count, gauge, observed } from '../adapters/observability.js';
-import {
-  newNotification,
-  outboxPut,
-  outboxRows,
-  publishRow,
-  republishUnconfirmed,
-} from '../adapters/outbox.js';
+import { newNotification, outboxPut } from '../adapters/outbox.js';
+import { outboxRows, publishRow, republishUnconfirmed } from '../adapters/outbox-relay-store.js';
 import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
 import { countsInOutreach, escalationCounters, outreachCounterKey } from '../core/outreach.js';
 import type { ScheduledRun } from '../core/schedule.js';
