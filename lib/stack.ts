@@ -17,6 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import * as xray from 'aws-cdk-lib/aws-xray';
 import type { Construct } from 'constructs';
 import { lambdaBundling } from './bundling/options.js';
 import { ManagedPolicyRole } from './managed-policy-role.js';
@@ -674,9 +675,35 @@ export class BridgewayStack extends Stack implements BridgewayResources {
           ? { authorizer, authorizationType: apigateway.AuthorizationType.COGNITO }
           : { authorizationType: apigateway.AuthorizationType.NONE };
       api.root.resourceForPath(route.path).addMethod(route.method, integration, options);
+      if (route.traceSampledShare !== undefined) this.sampleTraces(api, route, route.traceSampledShare);
     }
 
     return api;
+  }
+
+  /**
+   * An X-Ray sampling rule for one route of the API stage (API Gateway decides, the function follows
+   * its decision): `share` of its requests, no reservoir. Named per stage, so stages do not collide.
+   */
+  private sampleTraces(api: apigateway.RestApi, route: RouteDeclaration, share: number): void {
+    const id = `${route.method} ${route.path}`.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    new xray.CfnSamplingRule(this, `TraceSampling-${id}`, {
+      samplingRule: {
+        // At most 32 characters, unique in the account and region.
+        ruleName: `${this.stage.name}-${id}`.slice(0, 32),
+        priority: 100,
+        fixedRate: share,
+        reservoirSize: 0,
+        serviceName: `${api.restApiName}/${api.deploymentStage.stageName}`,
+        serviceType: 'AWS::ApiGateway::Stage',
+        host: '*',
+        httpMethod: route.method,
+        // Parameters match any value; the leading * matches a stage prefix in the path, if any.
+        urlPath: `*${route.path.replace(/\{[^}]+\}/g, '*')}`,
+        resourceArn: '*',
+        version: 1,
+      },
+    });
   }
 
   /**

@@ -5,7 +5,7 @@
  *
  * What is assumed rather than measured is named in ASSUMPTIONS and printed with the tables.
  */
-import { functions, metrics, workflows } from '../../lib/manifest.js';
+import { functions, metrics, type RouteDeclaration, routes, workflows } from '../../lib/manifest.js';
 import { PRICES } from './prices.js';
 
 export type Prices = typeof PRICES;
@@ -29,7 +29,7 @@ export const ASSUMPTIONS = {
   logBytesPerRequest: 1500,
   /** Logs are kept a year (lib/stack.ts logRetention); storage billed on the ingested size (an upper bound). */
   logMonthsKept: 12,
-  /** Share of requests X-Ray records: below one request a second, the default rule records every one. */
+  /** Share of staff requests X-Ray records: below one request a second, the default rule records every one. */
   xraySampledShare: 1,
   /** A kiosk sends a heartbeat every 15 minutes (the fleet sweep's unit). */
   heartbeatsPerKioskDay: 96,
@@ -117,6 +117,12 @@ export function apiFronts(prices: Prices = PRICES): FrontFigures[] {
   ];
 }
 
+/** The share of kiosk requests X-Ray records: the kiosk route's sampling rule, declared in the manifest. */
+export const KIOSK_TRACED_SHARE =
+  (routes as readonly RouteDeclaration[]).find(
+    (route) => route.method === 'POST' && route.path === '/v1/kiosk/events',
+  )?.traceSampledShare ?? ASSUMPTIONS.xraySampledShare;
+
 /** Lambda: one invocation and its billed duration (measured embedded time + a DynamoDB latency per round trip). */
 export function lambdaUsd(request: RequestCost, prices: Prices = PRICES): number {
   const ms = Math.ceil(request.medianMs + request.roundTrips * ASSUMPTIONS.dynamoRoundTripMs);
@@ -128,7 +134,7 @@ export const dynamoUsd = (writeUnits: number, readUnits: number, prices: Prices 
   (writeUnits * prices.dynamodb.perMillionWriteUnits + readUnits * prices.dynamodb.perMillionReadUnits) / 1e6;
 
 /** Logs ingested and kept, X-Ray: what every API request costs besides its front, function and table. */
-function observabilityLines(requests: number, prices: Prices): CostLine[] {
+function observabilityLines(requests: number, prices: Prices, tracedShare: number): CostLine[] {
   const gb = (requests * ASSUMPTIONS.logBytesPerRequest) / 1e9;
   return [
     { item: 'CloudWatch Logs ingest', usd: gb * prices.cloudwatch.logsIngestPerGb },
@@ -137,8 +143,8 @@ function observabilityLines(requests: number, prices: Prices): CostLine[] {
       usd: gb * prices.cloudwatch.logsStoragePerGbMonth * ASSUMPTIONS.logMonthsKept,
     },
     {
-      item: `X-Ray traces (${ASSUMPTIONS.xraySampledShare * 100} % recorded)`,
-      usd: (requests * ASSUMPTIONS.xraySampledShare * prices.xray.perMillionTracesRecorded) / 1e6,
+      item: `X-Ray traces (${tracedShare * 100} % recorded)`,
+      usd: (requests * tracedShare * prices.xray.perMillionTracesRecorded) / 1e6,
     },
   ];
 }
@@ -149,6 +155,8 @@ export function requestsCost(
   request: RequestCost,
   front: FrontFigures,
   prices: Prices = PRICES,
+  /** The share X-Ray records: the route's sampling rule (lib/manifest.ts), else the default rule's. */
+  tracedShare: number = ASSUMPTIONS.xraySampledShare,
 ): Breakdown {
   return breakdown([
     { item: front.label, usd: (requests * front.perMillion) / 1e6 },
@@ -156,7 +164,7 @@ export function requestsCost(
     { item: 'DynamoDB writes', usd: dynamoUsd(requests * request.writeUnits, 0, prices) },
     { item: 'DynamoDB reads', usd: dynamoUsd(0, requests * request.readUnits, prices) },
     { item: 'SNS publishes', usd: (requests * request.notices * prices.sns.perMillionPublishes) / 1e6 },
-    ...observabilityLines(requests, prices),
+    ...observabilityLines(requests, prices, tracedShare),
   ]);
 }
 
@@ -203,7 +211,13 @@ export function perMillionDispenses(
   const rows: { option: string; front: string; total: number; withoutXray: number }[] = [];
   for (const option of dispenseOptions(dispense.writeUnits)) {
     for (const front of apiFronts(prices)) {
-      const cost = requestsCost(1e6, { ...dispense, writeUnits: option.writeUnits }, front, prices);
+      const cost = requestsCost(
+        1e6,
+        { ...dispense, writeUnits: option.writeUnits },
+        front,
+        prices,
+        KIOSK_TRACED_SHARE,
+      );
       const extra = option.extraInvocations * 1e6 * lambdaUsd({ ...dispense, roundTrips: 1 }, prices);
       const xray = cost.lines.find((line) => line.item.startsWith('X-Ray'))?.usd ?? 0;
       rows.push({
@@ -325,12 +339,19 @@ export function countyMonthly(
   prices: Prices = PRICES,
 ): Breakdown {
   const front = apiFronts(prices)[0] as FrontFigures;
-  const dispenses = requestsCost(program.dispensesPerYear / 12, measured.dispense, front, prices);
+  const dispenses = requestsCost(
+    program.dispensesPerYear / 12,
+    measured.dispense,
+    front,
+    prices,
+    KIOSK_TRACED_SHARE,
+  );
   const heartbeats = requestsCost(
     program.kiosks * ASSUMPTIONS.heartbeatsPerKioskDay * 30,
     measured.heartbeat,
     front,
     prices,
+    KIOSK_TRACED_SHARE,
   );
   const staffRequests = requestsCost(
     program.staff * ASSUMPTIONS.staffRequestsPerStaffMonth,

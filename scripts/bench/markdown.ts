@@ -7,6 +7,7 @@ import {
   apiFronts,
   countyMonthly,
   dispenseOptions,
+  KIOSK_TRACED_SHARE,
   perMillionDispenses,
   perThousandEnrollments,
   type RequestCost,
@@ -339,9 +340,10 @@ function renderCost(results: BenchResults): string[] {
   const best = rows.reduce((a, b) => (b.withoutXray < a.withoutXray ? b : a));
   const today = rows[0];
   out.push(
-    `Today (${today?.front}, ${today?.option}): **${usd(today?.total ?? 0)}** per 1M dispenses, ${usd(today?.withoutXray ?? 0)} with ` +
-      `X-Ray sampled down to nothing. ≤ $3 is ${best.withoutXray <= 3 ? '' : '**not** '}reachable: the cheapest combination here is ` +
-      `${usd(best.withoutXray)} (${best.front}; ${best.option}; X-Ray sampled at ~0 % on the kiosk route).`,
+    `Today (${today?.front}, ${today?.option}, X-Ray recording ${KIOSK_TRACED_SHARE * 100} % of kiosk requests by the route's ` +
+      `sampling rule): **${usd(today?.total ?? 0)}** per 1M dispenses, ${usd(today?.withoutXray ?? 0)} with no traces at all. ` +
+      `≤ $3 is ${best.withoutXray <= 3 ? '' : '**not** '}reachable: the cheapest combination here is ` +
+      `${usd(best.withoutXray)} (${best.front}; ${best.option}; no traces).`,
     '',
   );
 
@@ -396,9 +398,9 @@ function renderCost(results: BenchResults): string[] {
       '(us-east-1) with the kiosk rule; the handler reading the function URL event shape (payload 2.0) besides the ' +
       'REST proxy event; new infra tests and cdk-nag acknowledgements. Not done in this change: the stack’s front is unchanged.',
     '',
-    'X-Ray is the largest per-request line while traffic is under one request a second (the default rule records ' +
-      'every request then): a sampling rule for the kiosk route (say 1 %, no reservoir) removes almost all of it. ' +
-      'The rest of the gap to ≤ $3 per 1M is the write path (folding counters, and stock, from the table’s stream in ' +
+    'X-Ray would be the largest per-request line while traffic is under one request a second (the default rule ' +
+      'records every request then: $5 per 1M): the kiosk route has its own sampling rule (`traceSampledShare` in ' +
+      'lib/manifest.ts, an X-Ray sampling rule on the API stage: 1 %, no reservoir), $0.05 per 1M. The rest of the gap to ≤ $3 per 1M is the write path (folding counters, and stock, from the table’s stream in ' +
       'batches, as computed above) and the logs: about 1.5 KB a request ingested and kept a year is about $1.29 per 1M; ' +
       'no API access log line for kiosk requests that succeed, or a shorter retention, is the last step.',
     '',

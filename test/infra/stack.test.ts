@@ -209,6 +209,30 @@ describe('the REST API', () => {
     expect(methods).toHaveLength(declared);
   });
 
+  it('samples the kiosk route’s traces at 1 %, with no reservoir, on its own stage only', () => {
+    // Arrange
+    const sampled = routes.filter((route) => 'traceSampledShare' in route);
+
+    // Act
+    const rules = Object.values(resources).filter((resource) => resource.Type === 'AWS::XRay::SamplingRule');
+
+    // Assert
+    expect(sampled.map((route) => `${route.method} ${route.path}`)).toEqual(['POST /v1/kiosk/events']);
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]!.Properties!.SamplingRule as Record<string, unknown>;
+    expect(rule).toMatchObject({
+      FixedRate: 0.01,
+      ReservoirSize: 0,
+      HTTPMethod: 'POST',
+      URLPath: '*/v1/kiosk/events',
+      ServiceType: 'AWS::ApiGateway::Stage',
+    });
+    expect(String(rule.RuleName).length).toBeLessThanOrEqual(32);
+    expect(String(rule.RuleName)).toMatch(/^[a-z0-9]+-POST-v1-kiosk-events$/);
+    // {api-name}/{stage-name}, as API Gateway names its traces: this stack's API and its deployment stage.
+    expect(JSON.stringify(rule.ServiceName)).toMatch(/-api\/",\{"Ref":"ApiDeploymentStage/);
+  });
+
   it('answers the CORS preflight of every route for the staff web app’s origin only, in API Gateway itself', () => {
     // Arrange
     const paths = new Set(routes.map((route) => route.path));

@@ -11,6 +11,7 @@ import {
   dispenseOptions,
   dynamoUsd,
   fixedMonthly,
+  KIOSK_TRACED_SHARE,
   lambdaUsd,
   requestsCost,
 } from '../../../scripts/bench/cost.js';
@@ -52,6 +53,20 @@ describe('the cost model', () => {
     // + 0.54 logs kept (1.5 GB × 0.03 × 12) + 5.00 X-Ray = 14.4067
     expect(cost.total).toBeCloseTo(14.4067, 3);
     expect(cost.lines.find((line) => line.item === 'X-Ray traces (100 % recorded)')?.usd).toBe(5);
+  });
+
+  it('records 1 % of kiosk requests in X-Ray, as the kiosk route’s sampling rule says', () => {
+    const kiosk = requestsCost(
+      1e6,
+      { medianMs: 10, roundTrips: 1, writeUnits: 6, readUnits: 0, notices: 0 },
+      apiFronts()[0]!,
+      undefined,
+      KIOSK_TRACED_SHARE,
+    );
+    // 1M × 1 % traced × $5 per million recorded = $0.05, where the default rule records every one ($5).
+    expect(KIOSK_TRACED_SHARE).toBe(0.01);
+    expect(kiosk.lines.find((line) => line.item === 'X-Ray traces (1 % recorded)')?.usd).toBeCloseTo(0.05, 6);
+    expect(kiosk.total).toBeCloseTo(14.4067 - 5 + 0.05, 3);
   });
 
   it('counts the fixed costs of a month', () => {
