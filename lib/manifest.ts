@@ -43,7 +43,7 @@ export interface TableDeclaration {
 export const tables = {
   /**
    * Kiosk registration, sealed HMAC secrets (current and previous), stock per SKU and per lot, low-stock
-   * flags, quarantines, open faults and liveness (functions/core/fleet.ts).
+   * flags, quarantines, open faults and liveness (functions/core/fleet/fleet.ts).
    */
   kiosks: {
     envVar: 'TABLE_KIOSKS',

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { auditEntries } from '../adapters/audit.js';
-import { getEnrollment } from '../adapters/enrollment-store.js';
+import { getEnrollment } from '../adapters/moud/enrollment-store.js';
 import { notFound } from '../core/errors.js';
 import { keyId } from '../core/schemas.js';
 import { type HttpRequest, json, routeGroup, validate } from '../http/route.js';

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { Issue } from './errors.js';
-import { knownLabelVersions } from './storage-catalogue.js';
+import { knownLabelVersions } from './fleet/storage-catalogue.js';
 
 /** The program catalogue (contract: Kiosk events). */
 export const SKUS = [
@@ -74,7 +74,7 @@ const restockItem = z
     quantity: z.int().min(1).max(500),
     lot: lot.optional(),
     expiresOn: isoDate.optional(),
-    /** The label version printed on this stock (functions/core/storage-catalogue.ts); default the current one. */
+    /** The label version printed on this stock (functions/core/fleet/storage-catalogue.ts); default the current one. */
     labelVersion: text(1, 64).optional(),
   })
   .superRefine((item, ctx) => {

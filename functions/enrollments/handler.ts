@@ -4,6 +4,9 @@ import { counterUpdate, counterUpdates } from '../adapters/aggregates-store.js';
 import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
 import { tableName } from '../adapters/dynamo.js';
+import { guardPut, writeOnce } from '../adapters/idempotent.js';
+import { idMac } from '../adapters/ids.js';
+import { logger } from '../adapters/logger.js';
 import {
   type EnrollmentRecord,
   enrollmentEventUpdate,
@@ -11,18 +14,17 @@ import {
   historyOf,
   touchEnrollment,
   unpublishedNoticeDeletes,
-} from '../adapters/enrollment-store.js';
-import { guardPut, writeOnce } from '../adapters/idempotent.js';
-import { idMac } from '../adapters/ids.js';
-import { logger } from '../adapters/logger.js';
+} from '../adapters/moud/enrollment-store.js';
+import { workflows } from '../adapters/moud/workflows.js';
+import { newNotification, outboxPut } from '../adapters/notices/outbox.js';
 import { correlationIdOf, count } from '../adapters/observability.js';
-import { newNotification, outboxPut } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
 import { siteUse } from '../adapters/site-store.js';
-import { getContact } from '../adapters/task-store.js';
-import { workflows } from '../adapters/workflows.js';
+import { getContact } from '../adapters/staff/task-store.js';
 import { aggregateKey } from '../core/aggregates.js';
 import { backoff } from '../core/backoff.js';
+import { conflict, notFound, unavailable } from '../core/errors.js';
+import { stableUuid } from '../core/ids.js';
 import {
   contribution,
   enrolledAtOf,
@@ -33,12 +35,9 @@ import {
   eventFingerprint,
   planEnrollmentEvent,
   urgentTaskId,
-} from '../core/enrollments.js';
-import { conflict, notFound, unavailable } from '../core/errors.js';
-import { supplyDueOf } from '../core/followup.js';
-import { stableUuid } from '../core/ids.js';
-import { consentOn, encodeEntry, type HistoryEntry } from '../core/moud-history.js';
-import { openedCounters, outreachCounterKey } from '../core/outreach.js';
+} from '../core/moud/enrollments.js';
+import { supplyDueOf } from '../core/moud/followup.js';
+import { consentOn, encodeEntry, type HistoryEntry } from '../core/moud/moud-history.js';
 import {
   type Enrollment,
   type EnrollmentEvent,
@@ -47,7 +46,8 @@ import {
   keyId,
   type Medication,
 } from '../core/schemas.js';
-import { escalateAtOf, messageKindOf, taskIndexKeys } from '../core/tasks.js';
+import { openedCounters, outreachCounterKey } from '../core/staff/outreach.js';
+import { escalateAtOf, messageKindOf, taskIndexKeys } from '../core/staff/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
@@ -338,7 +338,7 @@ async function recordEvent(request: HttpRequest) {
 /** Events the parked follow-up hears of at once. */
 const WAKING: ReadonlySet<EnrollmentEvent['type']> = new Set(['overdose', 'disenrolled', 'consent']);
 
-/** The messageId an urgent task's outreach notice has in the outbox (stable: functions/adapters/outbox.ts). */
+/** The messageId an urgent task's outreach notice has in the outbox (stable: functions/adapters/notices/outbox.ts). */
 const outreachMessageId = (taskId: string) => stableUuid('outreach', `${taskId}/outreach`);
 
 async function resumeFollowUp(enrollmentId: string, name: string, request: HttpRequest): Promise<void> {

@@ -9,12 +9,12 @@ import {
   outagesToCount,
   ReadCounter,
   silentKiosks,
-} from '../adapters/fleet-store.js';
+} from '../adapters/fleet/fleet-store.js';
 import { logger } from '../adapters/logger.js';
+import { newNotification, outboxPut } from '../adapters/notices/outbox.js';
 import { count, observed } from '../adapters/observability.js';
-import { newNotification, outboxPut } from '../adapters/outbox.js';
 import { aggregateKey } from '../core/aggregates.js';
-import { expiryAlertChange, outageCount, silenceChange, silenceNotice } from '../core/fleet-sweep.js';
+import { expiryAlertChange, outageCount, silenceChange, silenceNotice } from '../core/fleet/fleet-sweep.js';
 import type { ScheduledRun } from '../core/schedule.js';
 
 /**

@@ -1,15 +1,15 @@
 import * as z from 'zod';
 import { now } from '../adapters/clock.js';
-import { getKiosk, listKiosks, lotRows } from '../adapters/fleet-store.js';
+import { getKiosk, listKiosks, lotRows } from '../adapters/fleet/fleet-store.js';
 import { invalid, notFound } from '../core/errors.js';
-import { kioskAnswer, lotAnswerOf } from '../core/fleet.js';
+import { kioskAnswer, lotAnswerOf } from '../core/fleet/fleet.js';
 import { decodeKeyCursor, encodeKeyCursor } from '../core/paging.js';
 import { DEFAULT_PAGE_LIMIT, keyId, kioskListQuerySchema } from '../core/schemas.js';
 import { type HttpRequest, json, routeGroup, validate } from '../http/route.js';
 
 /**
  * The fleet for staff: every answer carries `asOf` (the backend time the status was derived at) and
- * each kiosk's status derived on the server (functions/core/fleet.ts), so no client decides "offline".
+ * each kiosk's status derived on the server (functions/core/fleet/fleet.ts), so no client decides "offline".
  */
 
 async function list(request: HttpRequest) {

@@ -1,4 +1,5 @@
 import { now } from '../adapters/clock.js';
+import { logger } from '../adapters/logger.js';
 import {
   claimRestart,
   claimSupplyWake,
@@ -6,10 +7,9 @@ import {
   nextSupplyCheckDue,
   overdueFollowUps,
   supplyChecksDue,
-} from '../adapters/enrollment-store.js';
-import { logger } from '../adapters/logger.js';
+} from '../adapters/moud/enrollment-store.js';
+import { workflows } from '../adapters/moud/workflows.js';
 import { count, observed } from '../adapters/observability.js';
-import { workflows } from '../adapters/workflows.js';
 import type { ScheduledRun } from '../core/schedule.js';
 
 /** A running follow-up is heard from (it parks again) as soon as it wakes; past this, it is looked at. */

@@ -1,14 +1,14 @@
 import { now } from '../adapters/clock.js';
-import { type EnrollmentRecord, getEnrollment, historyOf } from '../adapters/enrollment-store.js';
-import { getTasks, markNotified, storeParkToken, writePlan } from '../adapters/follow-up-store.js';
 import { logger } from '../adapters/logger.js';
+import { type EnrollmentRecord, getEnrollment, historyOf } from '../adapters/moud/enrollment-store.js';
+import { getTasks, markNotified, storeParkToken, writePlan } from '../adapters/moud/follow-up-store.js';
+import { workflows } from '../adapters/moud/workflows.js';
 import { count, observed } from '../adapters/observability.js';
-import { workflows } from '../adapters/workflows.js';
 import { backoff } from '../core/backoff.js';
-import { type FollowUpState, followUpState, planFollowUp } from '../core/followup.js';
 import { stableUuid } from '../core/ids.js';
+import { type FollowUpState, followUpState, planFollowUp } from '../core/moud/followup.js';
 import type { Medication } from '../core/schemas.js';
-import { messageKindOf } from '../core/tasks.js';
+import { messageKindOf } from '../core/staff/tasks.js';
 
 /**
  * The Task states of the follow-up state machine (lib/workflows/follow-up.ts).

@@ -8,10 +8,10 @@ import {
   kioskAfter,
   type StoredEvent,
   writeKioskEvent,
-} from '../adapters/kiosk-store.js';
+} from '../adapters/kiosk/kiosk-store.js';
 import { logger } from '../adapters/logger.js';
+import { newNotification } from '../adapters/notices/outbox.js';
 import { count } from '../adapters/observability.js';
-import { newNotification } from '../adapters/outbox.js';
 import { sealer } from '../adapters/sealer.js';
 import { backoff } from '../core/backoff.js';
 import { canonicalJson, withCanonicalEventId } from '../core/canonical.js';
@@ -23,11 +23,11 @@ import {
   unauthorized,
   unavailable,
 } from '../core/errors.js';
-import { acceptedSecrets } from '../core/fleet.js';
+import { acceptedSecrets } from '../core/fleet/fleet.js';
 import { parseJsonBytes, TOO_DEEP_MESSAGE } from '../core/json.js';
-import { occurredAtProblem, planKioskEvent, storedEventFields } from '../core/kiosk-events.js';
+import { occurredAtProblem, planKioskEvent, storedEventFields } from '../core/kiosk/kiosk-events.js';
+import { fingerprint, signatureIsValid } from '../core/kiosk/signing.js';
 import { type KioskEvent, kioskEventSchema } from '../core/schemas.js';
-import { fingerprint, signatureIsValid } from '../core/signing.js';
 import { type HttpAnswer, type HttpRequest, json, routeGroup, validate } from '../http/route.js';
 
 /** Contract: a kiosk body over 16 KiB (measured in raw bytes) is refused before any other check. */

@@ -1,12 +1,12 @@
 import * as z from 'zod';
 import { now } from '../adapters/clock.js';
-import { createKiosk, rotateSecret } from '../adapters/kiosk-store.js';
+import { createKiosk, rotateSecret } from '../adapters/kiosk/kiosk-store.js';
 import { logger } from '../adapters/logger.js';
 import { sealer } from '../adapters/sealer.js';
 import { conflict, notFound } from '../core/errors.js';
-import { SECRET_GRACE_MS } from '../core/fleet.js';
+import { SECRET_GRACE_MS } from '../core/fleet/fleet.js';
+import { newKioskSecret } from '../core/kiosk/signing.js';
 import { keyId, kioskRegistrationSchema } from '../core/schemas.js';
-import { newKioskSecret } from '../core/signing.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 async function registerKiosk(request: HttpRequest) {

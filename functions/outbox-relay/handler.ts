@@ -4,13 +4,13 @@ import { counterUpdates } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
 import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
+import { newNotification, outboxPut } from '../adapters/notices/outbox.js';
+import { outboxRows, publishRow, republishUnconfirmed } from '../adapters/notices/outbox-relay-store.js';
 import { count, gauge, observed } from '../adapters/observability.js';
-import { newNotification, outboxPut } from '../adapters/outbox.js';
-import { outboxRows, publishRow, republishUnconfirmed } from '../adapters/outbox-relay-store.js';
-import { kioskEscalations, type TaskRecord } from '../adapters/task-store.js';
-import { countsInOutreach, escalationCounters, outreachCounterKey } from '../core/outreach.js';
+import { kioskEscalations, type TaskRecord } from '../adapters/staff/task-store.js';
 import type { ScheduledRun } from '../core/schedule.js';
-import { messageKindOf } from '../core/tasks.js';
+import { countsInOutreach, escalationCounters, outreachCounterKey } from '../core/staff/outreach.js';
+import { messageKindOf } from '../core/staff/tasks.js';
 
 /**
  * Rows younger than this are left to the stream: its retries (8, backing off) run their course in a few

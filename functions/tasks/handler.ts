@@ -4,10 +4,11 @@ import { counterUpdates } from '../adapters/aggregates-store.js';
 import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
 import { documentClient } from '../adapters/dynamo.js';
-import { consentsNow, touchEnrollment } from '../adapters/enrollment-store.js';
 import { logger } from '../adapters/logger.js';
+import { consentsNow, touchEnrollment } from '../adapters/moud/enrollment-store.js';
+import { workflows } from '../adapters/moud/workflows.js';
 import { sealer } from '../adapters/sealer.js';
-import { listColleagues } from '../adapters/staff-directory.js';
+import { listColleagues } from '../adapters/staff/staff-directory.js';
 import {
   changeHolder,
   completeTask,
@@ -16,11 +17,9 @@ import {
   listTaskPage,
   type TaskFilter,
   taskStreams,
-} from '../adapters/task-store.js';
-import { workflows } from '../adapters/workflows.js';
+} from '../adapters/staff/task-store.js';
 import { canonicalUuid } from '../core/canonical.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
-import { completionCounters, countsInOutreach, outreachCounterKey } from '../core/outreach.js';
 import { decodeCursor, encodeCursor } from '../core/paging.js';
 import {
   DEFAULT_PAGE_LIMIT,
@@ -30,7 +29,8 @@ import {
   taskHandoverSchema,
   taskListQuerySchema,
 } from '../core/schemas.js';
-import { type HoldChange, listingScope, TASK_STATUSES } from '../core/tasks.js';
+import { completionCounters, countsInOutreach, outreachCounterKey } from '../core/staff/outreach.js';
+import { type HoldChange, listingScope, TASK_STATUSES } from '../core/staff/tasks.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.

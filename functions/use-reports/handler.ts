@@ -7,8 +7,8 @@ import { aggregateKey } from '../core/aggregates.js';
 import { backoff } from '../core/backoff.js';
 import { canonicalJson } from '../core/canonical.js';
 import { conflict, unavailable } from '../core/errors.js';
+import { useReportCounters } from '../core/kiosk/use-reports.js';
 import { useReportSchema } from '../core/schemas.js';
-import { useReportCounters } from '../core/use-reports.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup } from '../http/route.js';
 
 async function recordUseReport(request: HttpRequest) {

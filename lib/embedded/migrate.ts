@@ -10,9 +10,9 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { OUTBOX_KEEP_DAYS } from '../../functions/adapters/outbox.js';
-import { silenceDeadline } from '../../functions/core/fleet.js';
-import { type TaskStatus, taskIndexKeys } from '../../functions/core/tasks.js';
+import { OUTBOX_KEEP_DAYS } from '../../functions/adapters/notices/outbox.js';
+import { silenceDeadline } from '../../functions/core/fleet/fleet.js';
+import { type TaskStatus, taskIndexKeys } from '../../functions/core/staff/tasks.js';
 import { type TableDeclaration, type TableName, tables } from '../manifest.js';
 import { ensureTables } from './dynamo.js';
 
@@ -22,7 +22,7 @@ type Item = Record<string, AttributeValue>;
 const upgrades: Partial<Record<TableName, (item: Record<string, unknown>) => Record<string, unknown>>> = {
   // Rows written back go through the table's stream (INSERT): the relay publishes them, then marks them.
   outbox: (item) => upgradeOutboxRow(item),
-  // The task list's index moved from `status` to `statusShard` (functions/core/tasks.ts).
+  // The task list's index moved from `status` to `statusShard` (functions/core/staff/tasks.ts).
   tasks: (item) =>
     item.statusShard === undefined && typeof item.taskId === 'string' && typeof item.status === 'string'
       ? { ...item, ...taskIndexKeys(item.taskId, item.status as TaskStatus) }

@@ -6,10 +6,10 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { useClock } from '../../functions/adapters/clock.js';
 import { useHealthDetails } from '../../functions/adapters/diagnostics.js';
 import { dynamoClient } from '../../functions/adapters/dynamo.js';
-import { snsClient } from '../../functions/adapters/publisher.js';
+import { sfnClient } from '../../functions/adapters/moud/workflows.js';
+import { snsClient } from '../../functions/adapters/notices/publisher.js';
 import { kmsClient } from '../../functions/adapters/sealer.js';
-import { cognitoClient } from '../../functions/adapters/staff-directory.js';
-import { sfnClient } from '../../functions/adapters/workflows.js';
+import { cognitoClient } from '../../functions/adapters/staff/staff-directory.js';
 import type { ScheduledRun } from '../../functions/core/schedule.js';
 import {
   type FunctionDeclaration,

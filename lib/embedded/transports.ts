@@ -5,7 +5,7 @@ import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-iden
 import { InvalidCiphertextException, type KMSClient } from '@aws-sdk/client-kms';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { Notification } from '../../functions/adapters/publisher.js';
+import type { Notification } from '../../functions/adapters/notices/publisher.js';
 import type { TopicName } from '../manifest.js';
 
 /**

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExecutionAlreadyExists, ExecutionDoesNotExist, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { Notification } from '../../functions/adapters/publisher.js';
+import type { Notification } from '../../functions/adapters/notices/publisher.js';
 import type { TopicName } from '../manifest.js';
 import { FOLLOW_UP_STATES } from '../workflows/follow-up.js';
 import type { BackendClock } from './clock.js';

@@ -26,7 +26,7 @@ export interface FollowUpResources {
 /**
  * The MOUD follow-up workflow, one Standard execution per enrollment, JSONPath
  * only (aws-local-stepfunctions ignores JSONata). Only `enrollmentId` and the
- * plan's ids pass through it; the rules live in functions/core/followup.ts.
+ * plan's ids pass through it; the rules live in functions/core/moud/followup.ts.
  *
  *   Plan ──▶ Route ──notify──▶ Notify(Outreach|Escalation) ──▶ MarkNotified ──▶ Plan
  *                   ├─park────▶ Park (task token; wakes on timeout or when an event

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { sign } from '../../functions/core/signing.js';
+import { sign } from '../../functions/core/kiosk/signing.js';
 import { type LambdaHandler, lambdaContext } from '../../lib/embedded/gateway.js';
 import { type Backend, startBackend } from '../../lib/embedded/runtime.js';
 import { type FunctionName, functions } from '../../lib/manifest.js';

@@ -1,4 +1,4 @@
-import { outside, rangeFor } from '../../functions/core/storage-catalogue.js';
+import { outside, rangeFor } from '../../functions/core/fleet/storage-catalogue.js';
 import type { Row } from './compare.js';
 import { DAY_MS, utcDayOf } from './days.js';
 import type { KioskEventBody, Plan } from './plan.js';

@@ -203,7 +203,7 @@ describe('signature attacks', () => {
       async () => {
         const event = JSON.stringify(base());
         const ts = String(Math.floor(Date.now() / 1000));
-        const { sign } = await import('../../functions/core/signing.js');
+        const { sign } = await import('../../functions/core/kiosk/signing.js');
         return api.kioskPost(kiosk, event, {
           headers: {
             'x-kiosk-timestamp': ts,
@@ -217,7 +217,7 @@ describe('signature attacks', () => {
       async () => {
         const event = JSON.stringify(base());
         const ts = String(Math.floor(Date.now() / 1000));
-        const { sign } = await import('../../functions/core/signing.js');
+        const { sign } = await import('../../functions/core/kiosk/signing.js');
         const tampered = event.replace('"quantity":1', '"quantity":9');
         return api.kioskPost(kiosk, tampered, {
           headers: { 'x-kiosk-timestamp': ts, 'x-kiosk-signature': sign(kiosk.secret, ts, event) },

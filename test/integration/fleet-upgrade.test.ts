@@ -12,7 +12,7 @@ import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/cli
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../functions/core/canonical.js';
-import { fingerprint } from '../../functions/core/signing.js';
+import { fingerprint } from '../../functions/core/kiosk/signing.js';
 import { startEmbeddedDynamo } from '../../lib/embedded/dynamo.js';
 import { localKms } from '../../lib/embedded/transports.js';
 import { ADMIN, startTestBackend } from '../support/backend.js';

@@ -11,7 +11,7 @@
 import { Agent, request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sign } from '../../functions/core/signing.js';
+import { sign } from '../../functions/core/kiosk/signing.js';
 import { type Route, routes } from '../../lib/manifest.js';
 import { ADMIN, OUTREACH, startTestBackend } from '../support/backend.js';
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sign } from '../../functions/core/signing.js';
+import { sign } from '../../functions/core/kiosk/signing.js';
 import { ADMIN, dispense, OUTREACH, startTestBackend, today } from '../support/backend.js';
 import { head, rawExchange } from '../support/raw-http.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sign } from '../../functions/core/signing.js';
+import { sign } from '../../functions/core/kiosk/signing.js';
 import type { BackendClock } from '../../lib/embedded/clock.js';
 import type { FaultInjector } from '../../lib/embedded/faults.js';
 import { type Backend, startBackend } from '../../lib/embedded/runtime.js';

@@ -9,7 +9,7 @@
  * kills itself with SIGKILL at once: after the publish, before the row is marked and the stream
  * checkpointed.
  */
-import { snsClient } from '../../functions/adapters/publisher.js';
+import { snsClient } from '../../functions/adapters/notices/publisher.js';
 import { startBackend } from '../../lib/embedded/runtime.js';
 import { client, dispense } from './backend.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sign } from '../../functions/core/signing.js';
+import { sign } from '../../functions/core/kiosk/signing.js';
 import { firstSteps } from '../../lib/embedded/first-steps.js';
 import { keptTokens, staffTokens } from '../../lib/embedded/local-adapters.js';
 import { outboxFile } from '../../lib/embedded/transports.js';

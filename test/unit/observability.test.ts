@@ -22,7 +22,7 @@ import {
   tracingEnabled,
   useTracerLoader,
 } from '../../functions/adapters/observability.js';
-import { sign } from '../../functions/core/signing.js';
+import { sign } from '../../functions/core/kiosk/signing.js';
 import { handler as followUpSteps } from '../../functions/follow-up/handler.js';
 import { forgetKiosks, handler as kioskEvents } from '../../functions/kiosk-events/handler.js';
 import { handler as relay } from '../../functions/outbox-relay/handler.js';

@@ -1,6 +1,6 @@
 import type { AggregateRow } from '../aggregate-row.js';
 import { countedThrough } from '../aggregates.js';
-import { coverage, type HistoryEntry } from '../moud-history.js';
+import { coverage, type HistoryEntry } from '../moud/moud-history.js';
 import type { Medication } from '../schemas.js';
 import { addCounters, Figures, outreachSection } from './figures.js';
 import { type Cell, CSV_DEFINITION, SUPPRESSION_DEFINITION } from './suppression.js';
@@ -16,10 +16,10 @@ import { type Cell, CSV_DEFINITION, SUPPRESSION_DEFINITION } from './suppression
  *   retained30 / retained90 / retained180  enrollees of that day whose treatment is continuous through day N
  *   od:<day>                               overdoses (fatal or not) of those enrollees on <day>
  *   end:<day>, died:<day>, disenrolled:<day>  those enrollees whose follow-up ended on <day>
- * Each enrollment keeps what it adds (functions/core/enrollments.ts `contribution`, derived from its
+ * Each enrollment keeps what it adds (functions/core/moud/enrollments.ts `contribution`, derived from its
  * whole history) and each event writes the difference, so the counters do not depend on the order
  * events were recorded in. The same rows also hold the outreach counters of the follow-up tasks
- * opened that day at that site (functions/core/outreach.ts).
+ * opened that day at that site (functions/core/staff/outreach.ts).
  * So a report reads days × sites items, whatever the number of events.
  */
 export const MOUD_DEFINITIONS_VERSION = 'moud-2';
@@ -99,7 +99,7 @@ const dayNumber = (day: string) => Math.round(Date.parse(day) / DAY_MS);
 
 /**
  * For each N of RETENTION_DAYS: is treatment continuous through day N, that is, no run of
- * GAP_DAYS or more uncovered days within days 0..N (coverage: functions/core/moud-history.ts,
+ * GAP_DAYS or more uncovered days within days 0..N (coverage: functions/core/moud/moud-history.ts,
  * supplies carried forward; days before enrolledOn do not count, supplies reaching past it do)?
  */
 export function retentionFlags(

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { expressionsOf } from '../../../functions/adapters/expressions.js';
-import type { FleetKiosk } from '../../../functions/core/fleet.js';
+import type { FleetKiosk } from '../../../functions/core/fleet/fleet.js';
 import {
   expiryAlertChange,
   OUTAGE_DAYS_PER_WRITE,
   outageCount,
   silenceChange,
-} from '../../../functions/core/fleet-sweep.js';
+} from '../../../functions/core/fleet/fleet-sweep.js';
 import type { ItemChange } from '../../../functions/core/updates.js';
 import { spelled } from '../handlers/fakes.js';
 

@@ -13,7 +13,7 @@ import {
   quarantineFor,
   rotationChanges,
   secondsByDay,
-} from '../../../functions/core/fleet.js';
+} from '../../../functions/core/fleet/fleet.js';
 import type { ItemChange } from '../../../functions/core/updates.js';
 import { spelled } from '../handlers/fakes.js';
 

@@ -4,9 +4,9 @@ import {
   occurredAtProblem,
   planKioskEvent,
   storedEventFields,
-} from '../../../functions/core/kiosk-events.js';
+} from '../../../functions/core/kiosk/kiosk-events.js';
 import type { KioskEvent } from '../../../functions/core/schemas.js';
-import { ESCALATION_MS as CONTACT_TASK_ESCALATION_MS } from '../../../functions/core/tasks.js';
+import { ESCALATION_MS as CONTACT_TASK_ESCALATION_MS } from '../../../functions/core/staff/tasks.js';
 
 const NOW = new Date('2026-11-20T15:00:00.000Z');
 const MINUTE = 60_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contribution, counterDiff, legacyContribution } from '../../../functions/core/enrollments.js';
 import { retentionFlags } from '../../../functions/core/metrics/moud.js';
+import { contribution, counterDiff, legacyContribution } from '../../../functions/core/moud/enrollments.js';
 import {
   consentOn,
   coverage,
@@ -9,7 +9,7 @@ import {
   followUpEnd,
   type HistoryEntry,
   historyEntryOf,
-} from '../../../functions/core/moud-history.js';
+} from '../../../functions/core/moud/moud-history.js';
 
 const ENROLLED_ON = '2026-01-01';
 const day = (index: number) =>

@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Counters } from '../../../functions/core/aggregates.js';
+import { moudReport } from '../../../functions/core/metrics/moud.js';
 import {
   contribution,
   type EnrollmentSnapshot,
   planEnrollmentEvent,
-} from '../../../functions/core/enrollments.js';
+} from '../../../functions/core/moud/enrollments.js';
 import {
   checkpoints,
   type FollowUpPlan,
@@ -13,9 +14,8 @@ import {
   followUpState,
   planFollowUp,
   supplyCheck,
-} from '../../../functions/core/followup.js';
-import { moudReport } from '../../../functions/core/metrics/moud.js';
-import { followUpEnd, type HistoryEntry } from '../../../functions/core/moud-history.js';
+} from '../../../functions/core/moud/followup.js';
+import { followUpEnd, type HistoryEntry } from '../../../functions/core/moud/moud-history.js';
 import { type EnrollmentEvent, MEDICATIONS, type Medication } from '../../../functions/core/schemas.js';
 
 /**

@@ -6,7 +6,7 @@ import {
   SIGNATURE_TOLERANCE_SECONDS,
   sign,
   signatureIsValid,
-} from '../../../functions/core/signing.js';
+} from '../../../functions/core/kiosk/signing.js';
 
 const SECRET = 'kiosk-secret-ü-€-7f3a';
 const TIMESTAMP = '1795186980';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { expressionsOf } from '../../../functions/adapters/expressions.js';
-import type { Sku } from '../../../functions/core/schemas.js';
 import {
   allocate,
   fefoOrder,
@@ -10,7 +9,8 @@ import {
   type StockView,
   stockItemChange,
   unlottedUnits,
-} from '../../../functions/core/stock.js';
+} from '../../../functions/core/kiosk/stock.js';
+import type { Sku } from '../../../functions/core/schemas.js';
 import { spelled } from '../handlers/fakes.js';
 
 const SKU: Sku = 'naloxone-nasal-4mg';

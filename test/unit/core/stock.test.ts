@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Sku } from '../../../functions/core/schemas.js';
 import {
   type Line,
   planDispense,
@@ -7,7 +6,8 @@ import {
   type StockChange,
   type StockView,
   totalsBySku,
-} from '../../../functions/core/stock.js';
+} from '../../../functions/core/kiosk/stock.js';
+import type { Sku } from '../../../functions/core/schemas.js';
 
 const SKU: Sku = 'naloxone-nasal-4mg';
 const OTHER: Sku = 'fentanyl-test-strips';

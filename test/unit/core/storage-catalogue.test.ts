@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { kioskEventSchema, SKUS } from '../../../functions/core/schemas.js';
 import {
   CATALOGUE_CHECKED_ON,
   labelVersionOf,
@@ -7,7 +6,8 @@ import {
   quarantineRange,
   rangeFor,
   STORAGE_CATALOGUE,
-} from '../../../functions/core/storage-catalogue.js';
+} from '../../../functions/core/fleet/storage-catalogue.js';
+import { kioskEventSchema, SKUS } from '../../../functions/core/schemas.js';
 
 describe('the storage catalogue', () => {
   it('covers every SKU of the program catalogue, each label version with a source and a current version', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UNKNOWN_SITE } from '../../../functions/core/aggregates.js';
-import { useReportCounters } from '../../../functions/core/use-reports.js';
+import { useReportCounters } from '../../../functions/core/kiosk/use-reports.js';
 
 const base = { reportId: '0b7e3c1a-4d2f-4e8a-9b6c-5d4e3f2a1b0c', usedOn: '2026-11-18' } as const;
 

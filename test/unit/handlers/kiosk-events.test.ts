@@ -18,7 +18,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { logger } from '../../../functions/adapters/logger.js';
 import { aggregateKey } from '../../../functions/core/aggregates.js';
-import { sign } from '../../../functions/core/signing.js';
+import { sign } from '../../../functions/core/kiosk/signing.js';
 import { forgetKiosks, handler } from '../../../functions/kiosk-events/handler.js';
 import { apiEvent, invoke } from '../../support/events.js';
 import {

@@ -14,7 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { sign } from '../../../functions/core/signing.js';
+import { sign } from '../../../functions/core/kiosk/signing.js';
 import { forgetKiosks, handler } from '../../../functions/kiosk-events/handler.js';
 import { apiEvent, invoke } from '../../support/events.js';
 import {

@@ -4,7 +4,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { newNotification, outboxPut } from '../../../functions/adapters/outbox.js';
+import { newNotification, outboxPut } from '../../../functions/adapters/notices/outbox.js';
 import { handler } from '../../../functions/outbox-relay/handler.js';
 import { lambdaContext } from '../../support/events.js';
 import { silenceLogger, stubEnvironment, TABLE, TOPIC_ARN } from './fakes.js';

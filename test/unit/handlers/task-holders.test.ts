@@ -8,7 +8,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { holdRefusal } from '../../../functions/core/tasks.js';
+import { holdRefusal } from '../../../functions/core/staff/tasks.js';
 import { handler } from '../../../functions/tasks/handler.js';
 import { staffDirectory } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';

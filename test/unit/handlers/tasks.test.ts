@@ -11,7 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { TASK_SHARDS, taskIndexKeys } from '../../../functions/core/tasks.js';
+import { TASK_SHARDS, taskIndexKeys } from '../../../functions/core/staff/tasks.js';
 import { handler } from '../../../functions/tasks/handler.js';
 import type { Role } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';

@@ -25,7 +25,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { logger } from '../../../functions/adapters/logger.js';
 import { aggregateKey } from '../../../functions/core/aggregates.js';
-import { enrollmentTaskId } from '../../../functions/core/tasks.js';
+import { enrollmentTaskId } from '../../../functions/core/staff/tasks.js';
 import { handler } from '../../../functions/enrollments/handler.js';
 import { workflows } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';

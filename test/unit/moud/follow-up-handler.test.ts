@@ -16,7 +16,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
-import { taskIndexKeys } from '../../../functions/core/tasks.js';
+import { taskIndexKeys } from '../../../functions/core/staff/tasks.js';
 import { handler, noticeMessageId, type PlanOutput } from '../../../functions/follow-up/handler.js';
 import { addedCounters, silenceLogger, spelled, stubEnvironment, TABLE } from '../handlers/fakes.js';
 

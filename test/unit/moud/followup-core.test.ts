@@ -9,9 +9,9 @@ import {
   followUpState,
   planFollowUp,
   supplyCheck,
-} from '../../../functions/core/followup.js';
+} from '../../../functions/core/moud/followup.js';
 import type { Medication } from '../../../functions/core/schemas.js';
-import { ESCALATION_MS } from '../../../functions/core/tasks.js';
+import { ESCALATION_MS } from '../../../functions/core/staff/tasks.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -16,7 +16,7 @@ import {
   useWorkflows,
   type Workflows,
   workflows,
-} from '../../../functions/adapters/workflows.js';
+} from '../../../functions/adapters/moud/workflows.js';
 import { workflows as declarations } from '../../../lib/manifest.js';
 import { silenceLogger } from '../handlers/fakes.js';
 

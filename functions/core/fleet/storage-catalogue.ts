@@ -1,9 +1,9 @@
-import type { Sku } from './schemas.js';
+import type { Sku } from '../schemas.js';
 
 /**
  * Storage temperatures per SKU and label version, taken from product labels, with where each value
  * comes from. A kiosk's temperature reading outside a stocked SKU's `quarantineOutside` range puts
- * that SKU's stock at the kiosk in quarantine (functions/core/fleet.ts).
+ * that SKU's stock at the kiosk in quarantine (functions/core/fleet/fleet.ts).
  *
  * `storage` is the label's storage statement; `excursions` the wider range a label explicitly permits
  * for short periods. Stock is quarantined outside the excursion range when the label gives one, else

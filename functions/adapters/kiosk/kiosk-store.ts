@@ -1,24 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { aggregateKey } from '../core/aggregates.js';
-import { backoff } from '../core/backoff.js';
-import { unavailable } from '../core/errors.js';
-import { registrationFleetFields, rotationChanges } from '../core/fleet.js';
-import type { EventPlan, Kiosk } from '../core/kiosk-events.js';
+import { aggregateKey } from '../../core/aggregates.js';
+import { backoff } from '../../core/backoff.js';
+import { unavailable } from '../../core/errors.js';
+import { registrationFleetFields, rotationChanges } from '../../core/fleet/fleet.js';
+import type { EventPlan, Kiosk } from '../../core/kiosk/kiosk-events.js';
 import {
   DEFAULT_EXPIRY_ALERT_DAYS,
   DEFAULT_OFFLINE_AFTER_MINUTES,
   type KioskRegistration,
-} from '../core/schemas.js';
-import { taskIndexKeys } from '../core/tasks.js';
-import { applyChange, type ItemChange, merge } from '../core/updates.js';
-import { counterUpdate } from './aggregates-store.js';
-import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from './dynamo.js';
-import { expressionsOf } from './expressions.js';
-import { guardPut, type TransactItems, writeOnce } from './idempotent.js';
-import { outboxPut } from './outbox.js';
-import type { Notification } from './publisher.js';
-import { siteUse } from './site-store.js';
+} from '../../core/schemas.js';
+import { taskIndexKeys } from '../../core/staff/tasks.js';
+import { applyChange, type ItemChange, merge } from '../../core/updates.js';
+import { counterUpdate } from '../aggregates-store.js';
+import { documentClient, isConditionalCheckFailed, itemOfFailedCondition, tableName } from '../dynamo.js';
+import { expressionsOf } from '../expressions.js';
+import { guardPut, type TransactItems, writeOnce } from '../idempotent.js';
+import { outboxPut } from '../notices/outbox.js';
+import type { Notification } from '../notices/publisher.js';
+import { siteUse } from '../site-store.js';
 
 export interface KioskRecord extends Kiosk {
   readonly secretSealed: string;
@@ -201,7 +201,7 @@ type Update = NonNullable<TransactItems[number]['Update']>;
 export type Rotation = { readonly status: 'rotated' } | { readonly status: 'missing' };
 
 /**
- * Rotates a kiosk's secret (functions/core/fleet.ts `rotationChanges`): the secret in use becomes the
+ * Rotates a kiosk's secret (functions/core/fleet/fleet.ts `rotationChanges`): the secret in use becomes the
  * previous one, valid 24 hours of backend time, unless it is an unused rotated one (then the previous
  * one stays). Reads the kiosk first, so an unknown kiosk costs no write; a write that DynamoDB applied
  * but whose answer was lost finds its own secret in place when tried again.

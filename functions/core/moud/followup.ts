@@ -1,3 +1,5 @@
+import type { Medication } from '../schemas.js';
+import { enrollmentTaskId, escalateAtOf } from '../staff/tasks.js';
 import {
   type Consent,
   consentOn,
@@ -7,8 +9,6 @@ import {
   followUpEnd,
   type HistoryEntry,
 } from './moud-history.js';
-import type { Medication } from './schemas.js';
-import { enrollmentTaskId, escalateAtOf } from './tasks.js';
 
 /**
  * The MOUD follow-up rules: when each check falls due, whether recorded
@@ -64,7 +64,7 @@ export interface FollowUpState {
   readonly medication: Medication;
   /** Outreach consent in force now (`followUpState`). */
   readonly consentOutreach: boolean;
-  /** Everything recorded for the enrollment (functions/core/moud-history.ts), in any order. */
+  /** Everything recorded for the enrollment (functions/core/moud/moud-history.ts), in any order. */
   readonly history: readonly HistoryEntry[];
   /** Checks already judged (engaged, opened a task, or folded into an open one). */
   readonly judged: readonly string[];

@@ -1,14 +1,20 @@
 import {
+  fefoOrder,
+  type LotEntry,
+  type QuarantineEntry,
+  type StockView,
+  unlottedUnits,
+} from '../kiosk/stock.js';
+import {
   DEFAULT_EXPIRY_ALERT_DAYS,
   DEFAULT_OFFLINE_AFTER_MINUTES,
   FAULT_CODES,
   type FaultCode,
   SKUS,
   type Sku,
-} from './schemas.js';
-import { fefoOrder, type LotEntry, type QuarantineEntry, type StockView, unlottedUnits } from './stock.js';
+} from '../schemas.js';
+import { type Condition, type ItemChange, mapChange, merge, noChange, type Value } from '../updates.js';
 import { outside, rangeFor } from './storage-catalogue.js';
-import { type Condition, type ItemChange, mapChange, merge, noChange, type Value } from './updates.js';
 
 /**
  * The kiosk fleet's rules, in one place: when a kiosk is silent, what its status is, when its stock
@@ -579,7 +585,7 @@ export function kioskAnswer(kiosk: FleetKiosk & { createdAt?: string }, now: Dat
   };
 }
 
-/** One kiosk row of a lot, as stored (functions/adapters/fleet-store.ts). */
+/** One kiosk row of a lot, as stored (functions/adapters/fleet/fleet-store.ts). */
 export interface LotRowState {
   readonly kioskId: string;
   readonly siteId: string;

@@ -1,4 +1,4 @@
-import type { EnrollmentEvent, Medication } from './schemas.js';
+import type { EnrollmentEvent, Medication } from '../schemas.js';
 
 /**
  * An enrollment's recorded history, and what follows from it whatever the order in which it

@@ -1,4 +1,4 @@
-import { addCounter, type Counters, utcDay } from './aggregates.js';
+import { addCounter, type Counters, utcDay } from '../aggregates.js';
 import {
   clearFaults,
   confirmSecret,
@@ -9,11 +9,11 @@ import {
   openFault,
   quarantineFor,
   temperatureReading,
-} from './fleet.js';
-import type { KioskEvent, Sku } from './schemas.js';
+} from '../fleet/fleet.js';
+import type { KioskEvent, Sku } from '../schemas.js';
+import { escalateAtOf } from '../staff/tasks.js';
+import { type ItemChange, merge } from '../updates.js';
 import { planDispense, planRestock, restockLines, type StockChange, stockItemChange } from './stock.js';
-import { escalateAtOf } from './tasks.js';
-import { type ItemChange, merge } from './updates.js';
 
 export interface Kiosk extends FleetKiosk {
   readonly secretSealed?: string;

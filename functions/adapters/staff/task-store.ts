@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { backoff } from '../core/backoff.js';
-import { type Fetched, mergePage, type Sortable, type StreamPosition } from '../core/paging.js';
+import { backoff } from '../../core/backoff.js';
+import { type Fetched, mergePage, type Sortable, type StreamPosition } from '../../core/paging.js';
 import {
   type HoldActor,
   type HoldChange,
@@ -9,10 +9,10 @@ import {
   TASK_SHARDS,
   type TaskStatus,
   taskIndexKeys,
-} from '../core/tasks.js';
-import { auditPut } from './audit.js';
-import { cancellationReasons, documentClient, tableName } from './dynamo.js';
-import type { TransactItems } from './idempotent.js';
+} from '../../core/staff/tasks.js';
+import { auditPut } from '../audit.js';
+import { cancellationReasons, documentClient, tableName } from '../dynamo.js';
+import type { TransactItems } from '../idempotent.js';
 
 export interface TaskRecord {
   readonly taskId: string;
@@ -287,7 +287,7 @@ export type HoldOutcome =
 /** How many times a change of holder is tried when a concurrent transaction on the task cancels it. */
 const HOLD_ATTEMPTS = 8;
 
-/** The conditional update of one change of holder (functions/core/tasks.ts `holdRefusal` says why one fails). */
+/** The conditional update of one change of holder (functions/core/staff/tasks.ts `holdRefusal` says why one fails). */
 function holdUpdate(taskId: string, change: HoldChange, actor: HoldActor, at: Date) {
   const names = { '#status': 'status' };
   const open = { ':open': 'open' };

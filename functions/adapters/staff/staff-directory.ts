@@ -3,8 +3,8 @@ import {
   ListUsersInGroupCommand,
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { type Role, staffDirectory } from '../../lib/manifest.js';
-import { traced } from './observability.js';
+import { type Role, staffDirectory } from '../../../lib/manifest.js';
+import { traced } from '../observability.js';
 
 /**
  * Who the staff are: the Cognito user pool's groups in AWS. The embedded runtime serves the same

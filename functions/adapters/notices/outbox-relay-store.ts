@@ -1,8 +1,8 @@
 import { BatchGetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { backoff } from '../core/backoff.js';
-import { documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
-import { logger } from './logger.js';
-import { count } from './observability.js';
+import { backoff } from '../../core/backoff.js';
+import { documentClient, isConditionalCheckFailed, tableName } from '../dynamo.js';
+import { logger } from '../logger.js';
+import { count } from '../observability.js';
 import { type OutboxNotification, UNPUBLISHED } from './outbox.js';
 import { publisher } from './publisher.js';
 

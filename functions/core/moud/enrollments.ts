@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { addCounter, type Counters } from './aggregates.js';
-import { canonicalJson } from './canonical.js';
+import { addCounter, type Counters } from '../aggregates.js';
+import { canonicalJson } from '../canonical.js';
+import { RETENTION_DAYS, retentionFlags } from '../metrics/moud.js';
+import type { Enrollment, EnrollmentEvent, Medication } from '../schemas.js';
+import { enrollmentTaskId } from '../staff/tasks.js';
 import { checkpoints } from './followup.js';
-import { RETENTION_DAYS, retentionFlags } from './metrics/moud.js';
 import {
   type Consent,
   consentOn,
@@ -12,8 +14,6 @@ import {
   historyEntryOf,
   withinFollowUp,
 } from './moud-history.js';
-import type { Enrollment, EnrollmentEvent, Medication } from './schemas.js';
-import { enrollmentTaskId } from './tasks.js';
 
 /**
  * The id of an enrollment is derived from what identifies it (participant and day), so a retried

@@ -1,17 +1,17 @@
 import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { backoff } from '../core/backoff.js';
-import type { FollowUpPlan, FollowUpTask } from '../core/followup.js';
+import { backoff } from '../../core/backoff.js';
+import type { FollowUpPlan, FollowUpTask } from '../../core/moud/followup.js';
 import {
   countsInOutreach,
   escalationCounters,
   openedCounters,
   outreachCounterKey,
-} from '../core/outreach.js';
-import { taskIndexKeys } from '../core/tasks.js';
-import { counterUpdates } from './aggregates-store.js';
-import { cancellationReasons, documentClient, isConditionalCheckFailed, tableName } from './dynamo.js';
+} from '../../core/staff/outreach.js';
+import { taskIndexKeys } from '../../core/staff/tasks.js';
+import { counterUpdates } from '../aggregates-store.js';
+import { cancellationReasons, documentClient, isConditionalCheckFailed, tableName } from '../dynamo.js';
+import type { TransactItems } from '../idempotent.js';
 import type { EnrollmentRecord } from './enrollment-store.js';
-import type { TransactItems } from './idempotent.js';
 
 /** What the follow-up workflow's steps read and write, and nothing else. */
 

@@ -1,9 +1,9 @@
 import { GetCommand, QueryCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { ItemChange } from '../core/updates.js';
-import { cancellationReasons, documentClient, queryAll, tableName } from './dynamo.js';
-import { expressionsOf } from './expressions.js';
-import type { TransactItems } from './idempotent.js';
-import type { KioskRecord } from './kiosk-store.js';
+import type { ItemChange } from '../../core/updates.js';
+import { cancellationReasons, documentClient, queryAll, tableName } from '../dynamo.js';
+import { expressionsOf } from '../expressions.js';
+import type { TransactItems } from '../idempotent.js';
+import type { KioskRecord } from '../kiosk/kiosk-store.js';
 
 /**
  * Reads and writes of the fleet: kiosk pages and details, lot rows, and what the fleet sweep needs

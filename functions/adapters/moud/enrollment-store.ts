@@ -1,10 +1,10 @@
 import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Counters } from '../core/aggregates.js';
-import { backoff } from '../core/backoff.js';
-import { legacyContribution, type StoredEvent } from '../core/enrollments.js';
-import { decodeEntry, type HistoryEntry, historyEntryOf } from '../core/moud-history.js';
-import type { EnrollmentEvent } from '../core/schemas.js';
-import { documentClient, isConditionalCheckFailed, queryAll, tableName } from './dynamo.js';
+import type { Counters } from '../../core/aggregates.js';
+import { backoff } from '../../core/backoff.js';
+import { legacyContribution, type StoredEvent } from '../../core/moud/enrollments.js';
+import { decodeEntry, type HistoryEntry, historyEntryOf } from '../../core/moud/moud-history.js';
+import type { EnrollmentEvent } from '../../core/schemas.js';
+import { documentClient, isConditionalCheckFailed, queryAll, tableName } from '../dynamo.js';
 
 export interface EnrollmentRecord {
   readonly enrollmentId: string;
@@ -330,7 +330,7 @@ export function enrollmentEventUpdate(record: EnrollmentRecord, write: Enrollmen
 /**
  * A withdrawn outreach consent stops what is still unpublished about the enrollment: the notice
  * a task still waits to send (the workflow's `pendingNotice`), and an urgent task's notice still
- * in the outbox (its messageId derives from the task: functions/adapters/outbox.ts).
+ * in the outbox (its messageId derives from the task: functions/adapters/notices/outbox.ts).
  */
 export function unpublishedNoticeDeletes(
   taskIds: readonly string[],

@@ -1,5 +1,5 @@
-import { addCounter, type Counters, UNKNOWN_SITE } from './aggregates.js';
-import type { UseReport } from './schemas.js';
+import { addCounter, type Counters, UNKNOWN_SITE } from '../aggregates.js';
+import type { UseReport } from '../schemas.js';
 
 /** The counters a use report moves, on the day it was used, at its site. */
 export function useReportCounters(report: UseReport): { day: string; siteId: string; counters: Counters } {

@@ -1,4 +1,4 @@
-import { type AggregateKey, aggregateKey, type Counters, type Program } from './aggregates.js';
+import { type AggregateKey, aggregateKey, type Counters, type Program } from '../aggregates.js';
 
 /**
  * The outreach section of the reports counts tasks by the day they were counted on and their

@@ -1,6 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { type TopicName, topics } from '../../lib/manifest.js';
-import { traced } from './observability.js';
+import { type TopicName, topics } from '../../../lib/manifest.js';
+import { traced } from '../observability.js';
 
 /** A notification as it leaves the backend: ids, site, kind and times only. */
 export interface Notification {

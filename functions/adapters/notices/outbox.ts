@@ -1,6 +1,6 @@
-import type { TopicName } from '../../lib/manifest.js';
-import { stableUuid } from '../core/ids.js';
-import { tableName } from './dynamo.js';
+import type { TopicName } from '../../../lib/manifest.js';
+import { stableUuid } from '../../core/ids.js';
+import { tableName } from '../dynamo.js';
 // A type only: the writers of notices (kiosk events, enrollments, the fleet sweep) do not bundle the
 // SNS client; publishing is the relay's (outbox-relay-store.ts).
 import type { Notification } from './publisher.js';

@@ -1,5 +1,5 @@
-import type { Sku } from './schemas.js';
-import { type Action, type Condition, type ItemChange, mapChange, merge, type Value } from './updates.js';
+import type { Sku } from '../schemas.js';
+import { type Action, type Condition, type ItemChange, mapChange, merge, type Value } from '../updates.js';
 
 /** One lot of one SKU at a kiosk: units left, and what the box says. */
 export interface LotEntry {
@@ -19,7 +19,7 @@ export interface SkuLots {
   readonly lots: Readonly<Record<string, LotEntry>>;
 }
 
-/** A SKU in quarantine at a kiosk (functions/core/fleet.ts): counted, not available, until a restock swaps it. */
+/** A SKU in quarantine at a kiosk (functions/core/fleet/fleet.ts): counted, not available, until a restock swaps it. */
 export interface QuarantineEntry {
   readonly since: string;
   readonly temperatureC: number;

@@ -4,9 +4,9 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { workflows as declarations } from '../../lib/manifest.js';
-import { logger } from './logger.js';
-import { traced } from './observability.js';
+import { workflows as declarations } from '../../../lib/manifest.js';
+import { logger } from '../logger.js';
+import { traced } from '../observability.js';
 
 /**
  * The follow-up workflow as handlers see it: start one per enrollment, and

@@ -1,3 +1,4 @@
+import type { Condition, ItemChange } from '../updates.js';
 import {
   type FleetKiosk,
   type LotRowState,
@@ -6,7 +7,6 @@ import {
   secondsByDay,
   startOfUtcDay,
 } from './fleet.js';
-import type { Condition, ItemChange } from './updates.js';
 
 /**
  * What the fleet sweep (functions/fleet-sweep/handler.ts) does to one item, as data: pure, so the rules
