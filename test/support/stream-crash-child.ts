@@ -1,5 +1,5 @@
 /**
- * Run as a child process by test/integration/outbox-stream.test.ts:
+ * Run as a child process by test/integration/kiosk/outbox-stream.test.ts:
  *
  *   node --import tsx test/support/stream-crash-child.ts <dataDir>
  *
