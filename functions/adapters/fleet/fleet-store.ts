@@ -66,100 +66,107 @@ export class ReadCounter {
   items = 0;
 }
 
-/** Kiosks watched for silence whose deadline is before `before` (exclusive), earliest first. */
-export async function silentKiosks(before: string, reads: ReadCounter): Promise<KioskRecord[]> {
-  const items: KioskRecord[] = [];
+/**
+ * A sparse index the fleet sweep watches: only the items waiting for something carry its keys, in
+ * one partition, sorted by when it is due. A sweep reads what is due, then one item: the next due.
+ */
+interface Watch {
+  readonly table: 'kiosks' | 'kioskLots';
+  readonly index: string;
+  readonly partitionKey: string;
+  readonly partitionValue: string;
+  readonly sortKey: string;
+}
+
+const SILENCE: Watch = {
+  table: 'kiosks',
+  index: 'bySilence',
+  partitionKey: 'watch',
+  partitionValue: 'online',
+  sortKey: 'silentAt',
+};
+const OUTAGE: Watch = {
+  table: 'kiosks',
+  index: 'byOutage',
+  partitionKey: 'outage',
+  partitionValue: 'accrue',
+  sortKey: 'outageDueAt',
+};
+const EXPIRY_ALERT: Watch = {
+  table: 'kioskLots',
+  index: 'byExpiryAlert',
+  partitionKey: 'alertWatch',
+  partitionValue: 'pending',
+  sortKey: 'alertAt',
+};
+
+function watchQuery(watch: Watch, comparison: '<' | '<=' | '>' | '>=', at: string) {
+  return {
+    TableName: tableName(watch.table),
+    IndexName: watch.index,
+    KeyConditionExpression: `#partition = :watching AND #due ${comparison} :at`,
+    ExpressionAttributeNames: { '#partition': watch.partitionKey, '#due': watch.sortKey },
+    ExpressionAttributeValues: { ':watching': watch.partitionValue, ':at': at },
+  };
+}
+
+/** Every item of `watch` due before (`<`) or by (`<=`) `at`, earliest first, page after page. */
+async function dueOn(
+  watch: Watch,
+  comparison: '<' | '<=',
+  at: string,
+  reads: ReadCounter,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await documentClient.send(
-      new QueryCommand({
-        TableName: tableName('kiosks'),
-        IndexName: 'bySilence',
-        KeyConditionExpression: '#watch = :online AND silentAt < :before',
-        ExpressionAttributeNames: { '#watch': 'watch' },
-        ExpressionAttributeValues: { ':online': 'online', ':before': before },
-        ExclusiveStartKey: startKey,
-      }),
+      new QueryCommand({ ...watchQuery(watch, comparison, at), ExclusiveStartKey: startKey }),
     );
     reads.items += page.ScannedCount ?? 0;
-    items.push(...((page.Items ?? []) as KioskRecord[]));
+    items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
 }
 
-/** The earliest silence deadline at or after `from`, if any kiosk is watched: one item read. */
-export async function nextSilence(from: string, reads: ReadCounter): Promise<string | undefined> {
+/** When the next item of `watch` falls due after (`>`) or from (`>=`) `at`: one item read. */
+async function nextOn(
+  watch: Watch,
+  comparison: '>' | '>=',
+  at: string,
+  reads: ReadCounter,
+): Promise<string | undefined> {
   const page = await documentClient.send(
-    new QueryCommand({
-      TableName: tableName('kiosks'),
-      IndexName: 'bySilence',
-      KeyConditionExpression: '#watch = :online AND silentAt >= :from',
-      ExpressionAttributeNames: { '#watch': 'watch' },
-      ExpressionAttributeValues: { ':online': 'online', ':from': from },
-      ProjectionExpression: 'silentAt',
-      Limit: 1,
-    }),
+    new QueryCommand({ ...watchQuery(watch, comparison, at), ProjectionExpression: '#due', Limit: 1 }),
   );
   reads.items += page.ScannedCount ?? 0;
-  return page.Items?.[0]?.silentAt as string | undefined;
+  return page.Items?.[0]?.[watch.sortKey] as string | undefined;
 }
+
+/** Kiosks watched for silence whose deadline is before `before` (exclusive), earliest first. */
+export async function silentKiosks(before: string, reads: ReadCounter): Promise<KioskRecord[]> {
+  return (await dueOn(SILENCE, '<', before, reads)) as unknown as KioskRecord[];
+}
+
+/** The earliest silence deadline at or after `from`, if any kiosk is watched: one item read. */
+export const nextSilence = (from: string, reads: ReadCounter) => nextOn(SILENCE, '>=', from, reads);
 
 /** Outages with offline time due to be counted by `now`: a day just ended, or the kiosk just back. */
 export async function outagesToCount(now: string, reads: ReadCounter): Promise<KioskRecord[]> {
-  const items = await queryAll({
-    TableName: tableName('kiosks'),
-    IndexName: 'byOutage',
-    KeyConditionExpression: 'outage = :accrue AND outageDueAt <= :now',
-    ExpressionAttributeValues: { ':accrue': 'accrue', ':now': now },
-  });
-  reads.items += items.length;
-  return items as unknown as KioskRecord[];
+  return (await dueOn(OUTAGE, '<=', now, reads)) as unknown as KioskRecord[];
 }
 
 /** When the next outage has offline time to count: one item read. */
-export async function nextOutage(now: string, reads: ReadCounter): Promise<string | undefined> {
-  const page = await documentClient.send(
-    new QueryCommand({
-      TableName: tableName('kiosks'),
-      IndexName: 'byOutage',
-      KeyConditionExpression: 'outage = :accrue AND outageDueAt > :now',
-      ExpressionAttributeValues: { ':accrue': 'accrue', ':now': now },
-      ProjectionExpression: 'outageDueAt',
-      Limit: 1,
-    }),
-  );
-  reads.items += page.ScannedCount ?? 0;
-  return page.Items?.[0]?.outageDueAt as string | undefined;
-}
+export const nextOutage = (now: string, reads: ReadCounter) => nextOn(OUTAGE, '>', now, reads);
 
 /** Lot rows whose expiry alert is due by `now` (the rest of the index is not read). */
 export async function dueExpiryAlerts(now: string, reads: ReadCounter): Promise<LotRow[]> {
-  const items = await queryAll({
-    TableName: tableName('kioskLots'),
-    IndexName: 'byExpiryAlert',
-    KeyConditionExpression: 'alertWatch = :pending AND alertAt <= :now',
-    ExpressionAttributeValues: { ':pending': 'pending', ':now': now },
-  });
-  reads.items += items.length;
-  return items as unknown as LotRow[];
+  return (await dueOn(EXPIRY_ALERT, '<=', now, reads)) as unknown as LotRow[];
 }
 
 /** The earliest expiry alert due after `now`: one item read. */
-export async function nextExpiryAlert(now: string, reads: ReadCounter): Promise<string | undefined> {
-  const page = await documentClient.send(
-    new QueryCommand({
-      TableName: tableName('kioskLots'),
-      IndexName: 'byExpiryAlert',
-      KeyConditionExpression: 'alertWatch = :pending AND alertAt > :now',
-      ExpressionAttributeValues: { ':pending': 'pending', ':now': now },
-      ProjectionExpression: 'alertAt',
-      Limit: 1,
-    }),
-  );
-  reads.items += page.ScannedCount ?? 0;
-  return page.Items?.[0]?.alertAt as string | undefined;
-}
+export const nextExpiryAlert = (now: string, reads: ReadCounter) => nextOn(EXPIRY_ALERT, '>', now, reads);
 
 export type ItemTarget =
   | { readonly table: 'kiosks'; readonly key: { readonly kioskId: string } }
