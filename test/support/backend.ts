@@ -151,6 +151,25 @@ export function client(url: string, dataDir: string) {
   return { request, staff, registerKiosk, kioskPost, outbox, allTasks };
 }
 
+/**
+ * The backend clock through the API, for a backend on a manual clock: its now (`GET /health`), its
+ * today, and a move forward as `POST /local/clock` makes it (everything due fires; answered once quiet).
+ * `api` is read when called, so a suite can set it up in `beforeAll`.
+ */
+export function apiClock(api: () => Pick<ReturnType<typeof client>, 'request' | 'staff'>) {
+  const now = async () => Date.parse((await api().request('GET', '/health')).body.now);
+  return {
+    now,
+    today: async () => new Date(await now()).toISOString().slice(0, 10),
+    async advanceBy(ms: number): Promise<void> {
+      const answer = await api().staff(ADMIN, 'POST', '/local/clock', {
+        advanceTo: new Date((await now()) + ms).toISOString(),
+      });
+      if (answer.status !== 200) throw new Error(`POST /local/clock: ${answer.status} ${answer.text}`);
+    },
+  };
+}
+
 export function dispense(overrides: Record<string, unknown> = {}) {
   return {
     eventId: randomUUID(),

@@ -6,7 +6,7 @@ import {
   lotResponse,
   secretRotatedResponse,
 } from '../../../functions/http/responses.js';
-import { ADMIN, OUTREACH, startTestBackend } from '../../support/backend.js';
+import { ADMIN, apiClock, OUTREACH, startTestBackend } from '../../support/backend.js';
 
 /**
  * The kiosk fleet through HTTP, on a manual clock (contract: "Kiosk fleet"): heartbeats, silence and
@@ -29,13 +29,7 @@ afterAll(async () => {
   await api?.backend.stop();
 });
 
-const backendNow = async () => Date.parse((await api.request('GET', '/health')).body.now);
-const advanceBy = async (ms: number) => {
-  const answer = await api.staff(ADMIN, 'POST', '/local/clock', {
-    advanceTo: new Date((await backendNow()) + ms).toISOString(),
-  });
-  expect(answer.status).toBe(200);
-};
+const { now: backendNow, advanceBy } = apiClock(() => api);
 const event = async (type: string, fields: Record<string, unknown> = {}) => ({
   eventId: randomUUID(),
   type,

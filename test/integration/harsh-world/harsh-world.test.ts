@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultInjector } from '../../../lib/embedded/faults.js';
-import { ADMIN, dispense, OUTREACH, startTestBackend } from '../../support/backend.js';
+import { ADMIN, apiClock, dispense, OUTREACH, startTestBackend } from '../../support/backend.js';
 
 /**
  * What AWS can do to a call, done on purpose at the moment that hurts, each against a
@@ -25,13 +25,7 @@ afterAll(async () => {
   await api?.backend.stop();
 });
 
-const now = async () => Date.parse((await api.request('GET', '/health')).body.now);
-const advanceBy = async (ms: number) => {
-  const answer = await api.staff(ADMIN, 'POST', '/local/clock', {
-    advanceTo: new Date((await now()) + ms).toISOString(),
-  });
-  expect(answer.status, answer.text).toBe(200);
-};
+const { now, advanceBy } = apiClock(() => api);
 
 async function enroll(participantRef: string, overrides: Record<string, unknown> = {}) {
   return api.staff(OUTREACH, 'POST', '/v1/moud/enrollments', {

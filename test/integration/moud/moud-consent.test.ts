@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultInjector } from '../../../lib/embedded/faults.js';
-import { ADMIN, OUTREACH, startTestBackend } from '../../support/backend.js';
+import { ADMIN, apiClock, OUTREACH, startTestBackend } from '../../support/backend.js';
 
 /**
  * Consent staff can see and change (contract: MOUD enrollment and outreach): consent events,
@@ -27,14 +27,7 @@ afterAll(async () => {
   await api?.backend.stop();
 });
 
-const now = async () => Date.parse((await api.request('GET', '/health')).body.now);
-const today = async () => new Date(await now()).toISOString().slice(0, 10);
-const advanceBy = async (ms: number) => {
-  const answer = await api.staff(ADMIN, 'POST', '/local/clock', {
-    advanceTo: new Date((await now()) + ms).toISOString(),
-  });
-  expect(answer.status, answer.text).toBe(200);
-};
+const { today, advanceBy } = apiClock(() => api);
 
 async function enroll(outreach: boolean) {
   const answer = await api.staff(OUTREACH, 'POST', '/v1/moud/enrollments', {
