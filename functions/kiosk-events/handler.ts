@@ -70,8 +70,19 @@ async function kioskOf(kioskId: string, fresh = false): Promise<KioskRecord | un
 
 function remember(kiosk: KioskRecord | undefined): void {
   if (!kiosk) return;
+  // Requests of one container finish in any order: a copy never replaces a newer one.
+  const held = kiosks.get(kiosk.kioskId)?.kiosk;
+  if (held && versionOf(held) > versionOf(kiosk)) return;
   if (kiosks.size > 10_000) kiosks.clear();
   kiosks.set(kiosk.kioskId, { kiosk, readAt: Date.now() });
+}
+
+const versionOf = (kiosk: KioskRecord) => (kiosk as { version?: number }).version ?? -1;
+
+/** The newest copy of a kiosk this container holds: `known`, or one a later write of this container left. */
+function newest(known: KioskRecord): KioskRecord {
+  const held = kiosks.get(known.kioskId)?.kiosk;
+  return held && versionOf(held) > versionOf(known) ? held : known;
 }
 
 /** Tests: forget every kiosk record this container holds. */
@@ -219,10 +230,12 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
       logger.info('kiosk event recorded', { kioskId, eventId: event.eventId, type: event.type, attempt });
       return json(201, { eventId: event.eventId, status: 'recorded' });
     }
-    view = outcome.kiosk;
-    remember(view);
-    // A transaction on the same kiosk or counters is in flight (a kiosk flushing a queue): back off.
-    await backoff(attempt, 5, 1_000);
+    remember(outcome.kiosk);
+    // A transaction on the same kiosk or counters was in flight (a kiosk flushing a queue): back off.
+    // A version that moved on came back with the item: plan again at once, since waiting would only let it
+    // move on again. Either way plan from the newest copy held, not from one older than the wait.
+    if (outcome.contended) await backoff(attempt, 5, 1_000);
+    view = newest(outcome.kiosk);
   }
   logger.warn('kiosk event gave up after repeated stock conflicts', { kioskId, eventId: event.eventId });
   throw unavailable('Too many concurrent changes to this kiosk; nothing was recorded, retry later.');

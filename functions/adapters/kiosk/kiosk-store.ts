@@ -110,7 +110,11 @@ export function kioskAfter(kiosk: KioskRecord, plan: EventPlan): KioskRecord {
 export type RecordOutcome =
   | { readonly status: 'recorded' }
   | { readonly status: 'exists'; readonly stored: StoredEvent }
-  | { readonly status: 'stale'; readonly kiosk: KioskRecord };
+  /**
+   * Not written. `kiosk` is the item as DynamoDB handed it back (its version moved on), or, when
+   * another transaction held an item (`contended`), the kiosk as it was planned from.
+   */
+  | { readonly status: 'stale'; readonly kiosk: KioskRecord; readonly contended: boolean };
 
 export interface EventWrite {
   readonly kiosk: Kiosk;
@@ -192,8 +196,9 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
   if (written.status === 'missing')
     throw new Error(`kiosk ${kiosk.kioskId} vanished while recording an event`);
   // Changed stock comes back with the cancellation; a bare transaction conflict re-plans from what was read.
-  const current = Object.keys(written.current).length ? written.current : kiosk;
-  return { status: 'stale', kiosk: current as unknown as KioskRecord };
+  const contended = Object.keys(written.current).length === 0;
+  const current = contended ? kiosk : written.current;
+  return { status: 'stale', kiosk: current as unknown as KioskRecord, contended };
 }
 
 type Update = NonNullable<TransactItems[number]['Update']>;

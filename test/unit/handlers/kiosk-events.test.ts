@@ -558,6 +558,41 @@ describe('retries and races', () => {
     expect(putsInto(transactItems(1), TABLE.outbox).map((put) => put.Item?.topic)).toEqual(['restock']);
   });
 
+  it('plans a write that met another transaction again from the newest kiosk this container holds, not from the one it planned before waiting', async () => {
+    // Arrange: version 3 stored; while this event's first write meets another transaction, another event of
+    // the kiosk is recorded by this container (version 4). The wait after the conflict is drawn at 0.
+    kiosks['K-0001'] = kioskItem({ version: 3 });
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const other = dispense({ eventId: '9a1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5f61' });
+    ddb
+      .on(TransactWriteCommand)
+      .callsFakeOnce(async (input: TransactWriteCommandInput) => {
+        expect((await invoke(handler, signed(other))).status).toBe(201);
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled, please refer cancellation reasons for specific reasons',
+          $metadata: {},
+          CancellationReasons: (input.TransactItems ?? []).map((_, i) =>
+            i === 1 ? { Code: 'TransactionConflict' } : { Code: 'None' },
+          ),
+        });
+      })
+      .callsFake(() => {
+        calls.push('transactWrite');
+        return {};
+      });
+
+    // Act
+    const response = await invoke(handler, signed(dispense()));
+
+    // Assert: calls 0 and 2 are this event's; call 1 is the other event's, which left version 4
+    expect(response.status).toBe(201);
+    const versionsPlannedFrom = [0, 1, 2].map((n) => {
+      const [kiosk] = updatesOf(transactItems(n), TABLE.kiosks);
+      return Number(/version = (\d+)/.exec(spelled(kiosk.ConditionExpression, kiosk))?.[1]);
+    });
+    expect(versionsPlannedFrom).toEqual([3, 3, 4]);
+  });
+
   it('gives up with 503 rather than retrying forever when the stock keeps changing', async () => {
     ddb.on(TransactWriteCommand).callsFake(cancelledAt(1, kioskItem({ stock: { [SKU]: 6 } })));
     // The backoff between attempts is random up to a bound; drawn at 0 here, so the test does not wait.
