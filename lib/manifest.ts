@@ -234,7 +234,7 @@ export type TableAccess = 'read' | 'write' | 'readWrite';
 export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
 
 /**
- * A function run by a table's stream (AWS: an event source mapping; embedded: lib/embedded/streams.ts),
+ * A function run by a table's stream (AWS: an event source mapping; embedded: lib/embedded/dynamo/streams.ts),
  * with the same batch semantics in both: records in order, a batch retried from its first failed
  * record (partial batch responses), split in two when the function fails as a whole, and after
  * `retryAttempts` retries set aside (AWS: its description to an SQS dead-letter queue) and passed.

@@ -48,7 +48,7 @@ export async function measureStore(options: StoreOptions = {}): Promise<StoreFig
   // BENCH_STORE_MODULE points the bench at another copy of the store (an older version, to compare).
   const { ensureTables, startEmbeddedDynamo } = (await import(
     process.env.BENCH_STORE_MODULE ?? '../lib/embedded/dynamo.js'
-  )) as typeof import('../lib/embedded/dynamo.js');
+  )) as typeof import('../lib/embedded/dynamo/dynamo.js');
 
   const dataDir = options.memory ? undefined : mkdtempSync(join(memoryBackedDir(), 'bench-store-'));
   const db = await startEmbeddedDynamo({ dataDir });

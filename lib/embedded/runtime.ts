@@ -23,9 +23,10 @@ import {
   workflows as workflowDeclarations,
 } from '../manifest.js';
 import { type BackendClock, openClock } from './clock.js';
-import { controlHandler, controlRoutes } from './control.js';
 import { secureDataDir } from './data-dir.js';
-import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo.js';
+import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from './dynamo/dynamo.js';
+import { migrateTables } from './dynamo/migrate.js';
+import { StreamConsumer, type StreamConsumerStats } from './dynamo/streams.js';
 import {
   FaultInjector,
   injectCallbackFaults,
@@ -34,13 +35,12 @@ import {
   removeFaults,
   shortenRetryWaits,
 } from './faults.js';
-import { createGateway, type LambdaHandler } from './gateway.js';
+import { controlHandler, controlRoutes } from './http/control.js';
+import { createGateway, type LambdaHandler } from './http/gateway.js';
+import { staticSite } from './http/static-site.js';
 import { type StaffTokens, staffTokens } from './local-adapters.js';
-import { migrateTables } from './migrate.js';
 import { type ScheduledJob, Scheduler } from './scheduler.js';
 import { StaffDirectory } from './staff.js';
-import { staticSite } from './static-site.js';
-import { StreamConsumer, type StreamConsumerStats } from './streams.js';
 import { localKms, localStaffDirectory, outboxFile, topicArn, useLocalTransport } from './transports.js';
 import {
   FOLLOW_UP_ARN,

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Role } from '../manifest.js';
-import type { Principal } from './gateway.js';
+import type { Principal } from './http/gateway.js';
 
 /**
  * Named staff of the embedded backend (`npm run staff -- add maria --group outreach`): each person

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { sign } from '../../functions/core/kiosk/signing.js';
-import { type LambdaHandler, lambdaContext } from '../../lib/embedded/gateway.js';
+import { type LambdaHandler, lambdaContext } from '../../lib/embedded/http/gateway.js';
 import { type Backend, startBackend } from '../../lib/embedded/runtime.js';
 import { type FunctionName, functions } from '../../lib/manifest.js';
 

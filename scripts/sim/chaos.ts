@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { startEmbeddedDynamo } from '../../lib/embedded/dynamo.js';
+import { startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
 import { type BackendProcess, freePort, startBackendProcess } from './backend-process.js';
 import { stream } from './random.js';
 import { type SimulationResult, simulate } from './simulate.js';

@@ -10,7 +10,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo.js';
+import { ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
 
 const [dataDir, mode] = process.argv.slice(2);
 let endpoint = '';

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGateway, type LambdaHandler, splitTarget } from '../../lib/embedded/gateway.js';
-import { type StaticSite, staticSite } from '../../lib/embedded/static-site.js';
+import { createGateway, type LambdaHandler, splitTarget } from '../../lib/embedded/http/gateway.js';
+import { type StaticSite, staticSite } from '../../lib/embedded/http/static-site.js';
 import type { FunctionName } from '../../lib/manifest.js';
 import { head, rawExchange } from '../support/raw-http.js';
 

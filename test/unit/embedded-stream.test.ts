@@ -12,8 +12,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo.js';
-import { StreamConsumer } from '../../lib/embedded/streams.js';
+import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
+import { StreamConsumer } from '../../lib/embedded/dynamo/streams.js';
 
 /** The embedded store's stream: records written with the commit, delivered with Lambda's batch rules. */
 let db: EmbeddedDynamo | undefined;

@@ -13,7 +13,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../functions/core/canonical.js';
 import { fingerprint } from '../../../functions/core/kiosk/signing.js';
-import { startEmbeddedDynamo } from '../../../lib/embedded/dynamo.js';
+import { startEmbeddedDynamo } from '../../../lib/embedded/dynamo/dynamo.js';
 import { localKms } from '../../../lib/embedded/transports.js';
 import { ADMIN, startTestBackend } from '../../support/backend.js';
 

@@ -12,7 +12,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedDynamo } from '../../../lib/embedded/dynamo.js';
+import { startEmbeddedDynamo } from '../../../lib/embedded/dynamo/dynamo.js';
 import { dispense, OUTREACH, startTestBackend } from '../../support/backend.js';
 
 let api: Awaited<ReturnType<typeof startTestBackend>>;

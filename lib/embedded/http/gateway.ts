@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { bodyLimitBytes, type FunctionName, type Role, type RouteDeclaration, routes } from '../manifest.js';
+import {
+  bodyLimitBytes,
+  type FunctionName,
+  type Role,
+  type RouteDeclaration,
+  routes,
+} from '../../manifest.js';
 import { STATIC_HEADERS, type StaticSite } from './static-site.js';
 
 export type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -40,9 +46,9 @@ export interface GatewayOptions {
   readonly handlers: Record<FunctionName, LambdaHandler>;
   readonly principals: Principals;
   readonly timeouts?: Partial<ClientTimeouts>;
-  /** Routes of the embedded backend only (lib/embedded/control.ts), each with its handler. */
+  /** Routes of the embedded backend only (lib/embedded/http/control.ts), each with its handler. */
   readonly controlRoutes?: readonly { readonly route: ControlRoute; readonly handler: LambdaHandler }[];
-  /** The staff web app's files (lib/embedded/static-site.ts), served on GET and HEAD where no route is. */
+  /** The staff web app's files (lib/embedded/http/static-site.ts), served on GET and HEAD where no route is. */
   readonly site?: StaticSite;
 }
 

@@ -31,7 +31,7 @@
  *   REMOVE, with the new image) under the next sequence number IN THE SAME LevelDB batch as the
  *   change itself. So a change is on disk with its record or not at all, across `kill -9` too, and
  *   a record committed but not delivered yet is still there after a restart. A consumer's checkpoint
- *   is kept in the store as well (lib/embedded/streams.ts reads and delivers them). A write that
+ *   is kept in the store as well (lib/embedded/dynamo/streams.ts reads and delivers them). A write that
  *   changes nothing writes no record, as in DynamoDB. Records are kept until a consumer passed them
  *   (DynamoDB keeps them 24 hours whatever happens; here the safety net is never needed sooner).
  *
@@ -53,7 +53,7 @@ import {
   ListTablesCommand,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { type TableDeclaration, type TableName, tables } from '../manifest.js';
+import { type TableDeclaration, type TableName, tables } from '../../manifest.js';
 import {
   type ActionValidation,
   type AttributeMap,
@@ -97,7 +97,7 @@ export interface StoredStreamRecord {
   readonly sizeBytes: number;
 }
 
-/** The stream side of the store: what lib/embedded/streams.ts delivers from. */
+/** The stream side of the store: what lib/embedded/dynamo/streams.ts delivers from. */
 export interface EmbeddedStreams {
   /** Tables with a stream. */
   readonly tables: readonly string[];

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { conflict, unavailable } from '../../functions/core/errors.js';
-import { isoDateTimeWithZone } from '../../functions/core/schemas.js';
-import { json, jsonBody, routeHandler } from '../../functions/http/route.js';
-import { ClockBackwardsError, NotQuietError, type Scheduler } from './scheduler.js';
+import { conflict, unavailable } from '../../../functions/core/errors.js';
+import { isoDateTimeWithZone } from '../../../functions/core/schemas.js';
+import { json, jsonBody, routeHandler } from '../../../functions/http/route.js';
+import { ClockBackwardsError, NotQuietError, type Scheduler } from '../scheduler.js';
 
 /**
  * Routes of the embedded backend only (contract: "manual clock"): they control the

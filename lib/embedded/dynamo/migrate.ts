@@ -10,10 +10,10 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { OUTBOX_KEEP_DAYS } from '../../functions/adapters/notices/outbox.js';
-import { silenceDeadline } from '../../functions/core/fleet/fleet.js';
-import { type TaskStatus, taskIndexKeys } from '../../functions/core/staff/tasks.js';
-import { type TableDeclaration, type TableName, tables } from '../manifest.js';
+import { OUTBOX_KEEP_DAYS } from '../../../functions/adapters/notices/outbox.js';
+import { silenceDeadline } from '../../../functions/core/fleet/fleet.js';
+import { type TaskStatus, taskIndexKeys } from '../../../functions/core/staff/tasks.js';
+import { type TableDeclaration, type TableName, tables } from '../../manifest.js';
 import { ensureTables } from './dynamo.js';
 
 type Item = Record<string, AttributeValue>;

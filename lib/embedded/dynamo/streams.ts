@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { StreamTrigger } from '../manifest.js';
+import type { StreamTrigger } from '../../manifest.js';
+import type { FaultInjector } from '../faults.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../transports.js';
 import type { EmbeddedStreams, StoredStreamRecord } from './dynamo.js';
-import type { FaultInjector } from './faults.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './transports.js';
 
 /**
  * A table's stream delivered to its function the way Lambda's event source mapping does it for a
@@ -21,7 +21,7 @@ import { LOCAL_ACCOUNT, LOCAL_REGION } from './transports.js';
  * - After `retryAttempts` retries of the same record, or once a record is older than
  *   `maxRecordAgeSeconds`, its batch is set aside: a line like the SQS message Lambda sends to the
  *   on-failure destination goes to `deadLetterFile`, and the stream goes on past it.
- * - The checkpoint is kept in the store (lib/embedded/dynamo.ts), so after a `kill -9` delivery starts
+ * - The checkpoint is kept in the store (lib/embedded/dynamo/dynamo.ts), so after a `kill -9` delivery starts
  *   again from the first record not checkpointed: a batch handled but not checkpointed comes again.
  *
  * Retries wait (real time, exponential, capped at a second): the stream does not spin on a failure.
