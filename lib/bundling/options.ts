@@ -8,9 +8,15 @@ import type { BuildOptions } from 'esbuild';
  * same bytes. The embedded backend runs the same handlers unbundled, with the SDK's default
  * credential chain.
  */
-const credentialsShim = join(dirname(fileURLToPath(import.meta.url)), 'lambda-credentials.ts');
-/** Replaced at bundling time: the credential chain of a Lambda is its environment. */
-const alias = { '@aws-sdk/credential-provider-node': credentialsShim };
+const here = dirname(fileURLToPath(import.meta.url));
+/**
+ * Replaced at bundling time: the credential chain of a Lambda is its environment, and no function
+ * calls an operation with an event stream.
+ */
+const alias = {
+  '@aws-sdk/credential-provider-node': join(here, 'lambda-credentials.ts'),
+  '@smithy/core/event-streams': join(here, 'no-event-streams.ts'),
+};
 export const esmRequireBanner =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 

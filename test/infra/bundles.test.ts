@@ -40,6 +40,21 @@ describe('the Lambda bundles', () => {
     },
   );
 
+  // The functions that call AWS (every one but meta, which touches no table, topic or key).
+  const callingAws = (Object.entries(functions) as [FunctionName, { tables: object }][])
+    .filter(([, declaration]) => Object.keys(declaration.tables).length > 0)
+    .map(([name]) => name);
+
+  it.each(callingAws)(
+    'leave the event-stream codec out of %s: no service it calls streams events',
+    (name) => {
+      const code = bundles.get(name)!;
+
+      expect(code.includes(':message-type')).toBe(false);
+      expect(code.includes('Event streams are not bundled')).toBe(true);
+    },
+  );
+
   it.each(Object.keys(functions) as FunctionName[])('bundle %s without a source map', (name) => {
     expect(bundles.get(name)!.includes('sourceMappingURL')).toBe(false);
   });
