@@ -47,7 +47,7 @@ export async function measureStore(options: StoreOptions = {}): Promise<StoreFig
   const rounds = Math.max(1, options.rounds ?? 3);
   // BENCH_STORE_MODULE points the bench at another copy of the store (an older version, to compare).
   const { ensureTables, startEmbeddedDynamo } = (await import(
-    process.env.BENCH_STORE_MODULE ?? '../lib/embedded/dynamo.js'
+    process.env.BENCH_STORE_MODULE ?? '../lib/embedded/dynamo/dynamo.js'
   )) as typeof import('../lib/embedded/dynamo/dynamo.js');
 
   const dataDir = options.memory ? undefined : mkdtempSync(join(memoryBackedDir(), 'bench-store-'));
