@@ -1,4 +1,5 @@
 import { GetCommand, QueryCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { LotRowState } from '../../core/fleet/fleet.js';
 import type { ItemChange } from '../../core/updates.js';
 import { cancellationReasons, documentClient, queryAll, tableName } from '../dynamo.js';
 import { expressionsOf } from '../expressions.js';
@@ -35,21 +36,12 @@ export async function getKiosk(kioskId: string): Promise<KioskRecord | undefined
   return out.Item as KioskRecord | undefined;
 }
 
-export interface LotRow {
+/** A lot row as the table keys and indexes it: the core's view of it, plus its keys and alert index. */
+export interface LotRow extends LotRowState {
   readonly lot: string;
   readonly kioskSku: string;
-  readonly kioskId: string;
-  readonly siteId: string;
-  readonly sku: string;
-  readonly restocked?: number;
-  readonly dispensed?: number;
-  readonly removed?: number;
-  readonly expiresOn?: string;
-  readonly labelVersion?: string;
-  readonly lastRestockedAt?: string;
   readonly alertAt?: string;
   readonly alertWatch?: string;
-  readonly expiryAlertSentAt?: string;
 }
 
 /** Every kiosk row of a lot: one query. */
