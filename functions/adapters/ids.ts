@@ -25,12 +25,7 @@ export const kmsIdMac: IdMac = {
   },
 };
 
-let current: IdMac = kmsIdMac;
-
+/** The id MAC (embedded, KMS runs on a local transport of the same client: lib/embedded/transports.ts). */
 export function idMac(): IdMac {
-  return current;
-}
-
-export function useIdMac(next: IdMac): void {
-  current = next;
+  return kmsIdMac;
 }

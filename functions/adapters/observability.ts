@@ -64,11 +64,6 @@ export function correlationIdOf(event: unknown, context?: Partial<Context>): str
   return candidates.find((value): value is string => typeof value === 'string' && PLAIN_ID.test(value));
 }
 
-export function currentCorrelationId(): string | undefined {
-  const id = logger.getCorrelationId();
-  return typeof id === 'string' ? id : undefined;
-}
-
 // --- Tracing --------------------------------------------------------------------------------
 
 interface TracerLike {

@@ -36,12 +36,7 @@ export const kmsSealer: Sealer = {
   },
 };
 
-let current: Sealer = kmsSealer;
-
+/** The sealer (embedded, KMS runs on a local transport of the same client: lib/embedded/transports.ts). */
 export function sealer(): Sealer {
-  return current;
-}
-
-export function useSealer(next: Sealer): void {
-  current = next;
+  return kmsSealer;
 }

@@ -41,8 +41,6 @@ export function merge(...changes: readonly ItemChange[]): ItemChange {
   };
 }
 
-export const isEmpty = (change: ItemChange) => change.actions.length === 0;
-
 /**
  * Sets and removes entries of the map attribute `map`. When the map itself is missing from the item
  * (an item written before the map existed), the whole map is set to the new entries instead, on

@@ -10,11 +10,6 @@ export function figureOf(value: unknown): Figure {
   return undefined;
 }
 
-/** A cell the API suppressed: shown exactly as it came, never computed back. */
-export function isSuppressed(value: unknown): value is string {
-  return typeof value === 'string';
-}
-
 const counts = new Intl.NumberFormat('en-US');
 
 export function showCount(value: unknown): string {

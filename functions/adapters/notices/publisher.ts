@@ -37,13 +37,7 @@ export const snsPublisher: Publisher = {
   },
 };
 
-let current: Publisher = snsPublisher;
-
+/** The publisher (embedded, SNS runs on a local transport of the same client, writing the outbox file). */
 export function publisher(): Publisher {
-  return current;
-}
-
-/** The embedded runtime publishes to its local outbox file instead of SNS. */
-export function usePublisher(next: Publisher): void {
-  current = next;
+  return snsPublisher;
 }
