@@ -132,28 +132,24 @@ export function WorkList({ route }: { route: Route }) {
             ))}
           </select>
         </div>
-        <div class="field check">
-          <input
-            id="filter-overdue"
-            type="checkbox"
-            checked={filters.get('overdue') === '1'}
-            onChange={(event) =>
-              setFilter('overdue', (event.target as HTMLInputElement).checked ? '1' : undefined)
-            }
-          />
-          <label for="filter-overdue">Overdue only</label>
-        </div>
-        <div class="field check">
-          <input
-            id="filter-mine"
-            type="checkbox"
-            checked={filters.get('mine') === '1'}
-            onChange={(event) =>
-              setFilter('mine', (event.target as HTMLInputElement).checked ? '1' : undefined)
-            }
-          />
-          <label for="filter-mine">Mine only</label>
-        </div>
+        {(
+          [
+            ['overdue', 'Overdue only'],
+            ['mine', 'Mine only'],
+          ] as const
+        ).map(([name, label]) => (
+          <div class="field check" key={name}>
+            <input
+              id={`filter-${name}`}
+              type="checkbox"
+              checked={filters.get(name) === '1'}
+              onChange={(event) =>
+                setFilter(name, (event.target as HTMLInputElement).checked ? '1' : undefined)
+              }
+            />
+            <label for={`filter-${name}`}>{label}</label>
+          </div>
+        ))}
       </form>
       <Status message={message} />
       {load.state === 'loading' && <p class="loading">Loading tasks…</p>}
