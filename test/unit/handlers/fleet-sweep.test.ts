@@ -81,7 +81,7 @@ describe('a run with nothing due', () => {
 });
 
 describe('a silent kiosk', () => {
-  it('is marked offline with its one kiosk-ops message in the same transaction, then the message is published', async () => {
+  it('is marked offline with its one kiosk-ops message written in the same transaction, for the table’s stream to publish', async () => {
     // Arrange
     due.bySilence = [
       {
