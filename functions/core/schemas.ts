@@ -13,9 +13,9 @@ export const SKUS = [
 ] as const;
 export type Sku = (typeof SKUS)[number];
 
-const sku = z.enum(SKUS);
+const sku = /* @__PURE__ */ z.enum(SKUS);
 /** UUIDs are case-insensitive: they key things in one spelling, lower case. */
-const guid = z.guid({ error: 'must be a UUID' }).transform((id) => id.toLowerCase());
+const guid = /* @__PURE__ */ z.guid({ error: 'must be a UUID' }).transform((id) => id.toLowerCase());
 
 /** A string DynamoDB stores as sent: well-formed Unicode (no lone surrogate half). */
 export const isWellFormed = (value: string): boolean => !/\p{Cs}/u.test(value);
@@ -29,7 +29,7 @@ export const MAX_KEY_BYTES = 1024;
  * An id taken from a path and looked up as a key: any id that fits a DynamoDB key is looked up (an
  * unknown one is a 404); one that cannot be a key at all is invalid.
  */
-export const keyId = z
+export const keyId = /* @__PURE__ */ z
   .string()
   .min(1)
   .refine(isWellFormed, 'must be well-formed Unicode text')
@@ -42,13 +42,13 @@ export function isStorableNumber(value: number): boolean {
 }
 export const storableNumber = () =>
   z.number().refine(isStorableNumber, 'must be 0 or between 1e-130 and 1e126 in magnitude');
-const isoDate = z.iso.date({ error: 'must be a date YYYY-MM-DD' });
-export const isoDateTimeWithZone = z.iso.datetime({
+const isoDate = /* @__PURE__ */ z.iso.date({ error: 'must be a date YYYY-MM-DD' });
+export const isoDateTimeWithZone = /* @__PURE__ */ z.iso.datetime({
   offset: true,
   error: 'must be an ISO 8601 time with a zone',
 });
 
-export const kioskRegistrationSchema = z
+export const kioskRegistrationSchema = /* @__PURE__ */ z
   .strictObject({
     kioskId: z.string().regex(/^[A-Za-z0-9-]{3,64}$/, 'must match ^[A-Za-z0-9-]{3,64}$'),
     siteId: text(1, 100),
@@ -65,10 +65,10 @@ export const DEFAULT_OFFLINE_AFTER_MINUTES = 1440;
 export const DEFAULT_EXPIRY_ALERT_DAYS = 30;
 export type KioskRegistration = z.infer<typeof kioskRegistrationSchema>;
 
-const dispenseItem = z.strictObject({ sku, quantity: z.int().min(1).max(10) });
+const dispenseItem = /* @__PURE__ */ z.strictObject({ sku, quantity: z.int().min(1).max(10) });
 /** A lot as printed on the box: any text a kiosk sends, kept as sent. */
-const lot = text(1, 64);
-const restockItem = z
+const lot = /* @__PURE__ */ text(1, 64);
+const restockItem = /* @__PURE__ */ z
   .strictObject({
     sku,
     quantity: z.int().min(1).max(500),
@@ -95,7 +95,7 @@ const eventBase = {
   occurredAt: isoDateTimeWithZone,
 };
 
-export const dispenseEventSchema = z.strictObject({
+export const dispenseEventSchema = /* @__PURE__ */ z.strictObject({
   ...eventBase,
   type: z.literal('dispense'),
   items: z.array(dispenseItem).min(1).max(10),
@@ -117,7 +117,7 @@ export const dispenseEventSchema = z.strictObject({
     .optional(),
 });
 
-export const restockEventSchema = z.strictObject({
+export const restockEventSchema = /* @__PURE__ */ z.strictObject({
   ...eventBase,
   type: z.literal('restock'),
   items: z.array(restockItem).min(1).max(10),
@@ -127,7 +127,7 @@ export const restockEventSchema = z.strictObject({
 
 export const FAULT_CODES = ['vend_failure', 'door_open', 'temperature', 'offline', 'other'] as const;
 
-export const faultEventSchema = z.strictObject({
+export const faultEventSchema = /* @__PURE__ */ z.strictObject({
   ...eventBase,
   type: z.literal('fault'),
   code: z.enum(FAULT_CODES),
@@ -136,13 +136,13 @@ export const faultEventSchema = z.strictObject({
 });
 
 /** Contract (Kiosk fleet): a kiosk says it is alive, with its cabinet temperature if it has a sensor. */
-export const heartbeatEventSchema = z.strictObject({
+export const heartbeatEventSchema = /* @__PURE__ */ z.strictObject({
   ...eventBase,
   type: z.literal('heartbeat'),
   temperatureC: storableNumber().min(-100).max(150).optional(),
 });
 
-export const kioskEventSchema = z
+export const kioskEventSchema = /* @__PURE__ */ z
   .discriminatedUnion(
     'type',
     [dispenseEventSchema, restockEventSchema, faultEventSchema, heartbeatEventSchema],
@@ -156,7 +156,7 @@ export type FaultEvent = z.infer<typeof faultEventSchema>;
 export type HeartbeatEvent = z.infer<typeof heartbeatEventSchema>;
 export type FaultCode = (typeof FAULT_CODES)[number];
 
-export const useReportSchema = z
+export const useReportSchema = /* @__PURE__ */ z
   .strictObject({
     reportId: guid,
     usedOn: isoDate,
@@ -169,28 +169,28 @@ export const useReportSchema = z
 export type UseReport = z.infer<typeof useReportSchema>;
 
 export const TASK_OUTCOMES = ['reached', 'no-answer', 'declined', 're-engaged'] as const;
-export const taskCompletionSchema = z
+export const taskCompletionSchema = /* @__PURE__ */ z
   .strictObject({ outcome: z.enum(TASK_OUTCOMES) })
   .meta({ id: 'TaskCompletion' });
 export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
 
 /** A page of a listing: `limit` items at most (default 100), from where `next` (a cursor it handed out) says. */
 export const pageQuery = {
-  limit: z
+  limit: /* @__PURE__ */ z
     .string()
     .regex(/^\d{1,3}$/, 'must be an integer from 1 to 500')
     .transform(Number)
     .refine((n) => n >= 1 && n <= 500, 'must be an integer from 1 to 500')
     .optional(),
-  next: z.string().min(1).max(8192).optional(),
+  next: /* @__PURE__ */ z.string().min(1).max(8192).optional(),
 };
 export const DEFAULT_PAGE_LIMIT = 100;
 
-export const siteListQuerySchema = z.object(pageQuery).meta({ id: 'SiteListQuery' });
+export const siteListQuerySchema = /* @__PURE__ */ z.object(pageQuery).meta({ id: 'SiteListQuery' });
 
-export const kioskListQuerySchema = z.object(pageQuery).meta({ id: 'KioskListQuery' });
+export const kioskListQuerySchema = /* @__PURE__ */ z.object(pageQuery).meta({ id: 'KioskListQuery' });
 
-export const taskListQuerySchema = z
+export const taskListQuerySchema = /* @__PURE__ */ z
   .object({
     status: z.enum(['open', 'completed']).optional(),
     siteId: text(1, 100).optional().meta({ description: 'Only tasks of this site' }),
@@ -211,14 +211,14 @@ export const taskListQuerySchema = z
 export type TaskListQuery = z.infer<typeof taskListQuerySchema>;
 
 /** Whom an open task goes to: a colleague's username (`GET /v1/staff`), e-mail address in AWS. */
-export const taskHandoverSchema = z
+export const taskHandoverSchema = /* @__PURE__ */ z
   .strictObject({ to: text(1, 128).transform((name) => name.toLowerCase()) })
   .meta({ id: 'TaskHandover' });
 
 /** Claim and release take no body; an empty object is accepted too. */
-export const emptyBodySchema = z.strictObject({}).meta({ id: 'Empty' });
+export const emptyBodySchema = /* @__PURE__ */ z.strictObject({}).meta({ id: 'Empty' });
 
-export const reportQuerySchema = z
+export const reportQuerySchema = /* @__PURE__ */ z
   .object({
     from: isoDate,
     to: isoDate,
@@ -254,7 +254,7 @@ export const MEDICATIONS = [
 ] as const;
 export type Medication = (typeof MEDICATIONS)[number];
 
-export const enrollmentSchema = z
+export const enrollmentSchema = /* @__PURE__ */ z
   .strictObject({
     participantRef: text(1, 64),
     siteId: text(1, 100),
@@ -283,7 +283,7 @@ export type EnrollmentEventType = (typeof ENROLLMENT_EVENT_TYPES)[number];
 /** Contract: a dose may carry `daysSupply`, an integer 1-90 (default 1). */
 export const MAX_DAYS_SUPPLY = 90;
 
-export const enrollmentEventSchema = z
+export const enrollmentEventSchema = /* @__PURE__ */ z
   .strictObject({
     eventId: guid,
     type: z.enum(ENROLLMENT_EVENT_TYPES),
