@@ -18,9 +18,10 @@
  * The tables go to stdout; with --json they go to stderr and stdout gets one JSON document.
  */
 import './bench/env.js';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   countRequests,
@@ -39,11 +40,13 @@ import {
   perEventOperations,
   registerKiosk,
   requestsBetween,
+  type SendEvent,
   seeded,
   startBenchBackend,
   summarize,
   table,
 } from './bench/common.js';
+import type { KioskLoad, KioskLoadResult } from './bench/kiosk-load.js';
 
 export interface IngestFigure {
   readonly via: 'http' | 'direct';
@@ -55,8 +58,9 @@ export interface IngestFigure {
 
 /**
  * New kiosk events per second (no duplicates, stock far above the threshold: nothing waits for
- * anything but the machine) at each number in flight, over HTTP through the embedded gateway and
- * handed to the handler in-process (`direct`: the same code minus the socket). A warm-up of
+ * anything but the machine) at each number in flight: over HTTP through the embedded gateway from
+ * kiosks in a process of their own (scripts/bench/kiosk-load.ts), and handed to the handler
+ * in-process (`direct`: the same code minus the socket and the client). A warm-up of
  * `events / 4` precedes each figure.
  */
 export async function measureIngest(
@@ -80,37 +84,71 @@ export async function measureIngest(
         }),
       ),
     );
-    const raw = () =>
-      JSON.stringify({
-        eventId: randomUUID(),
-        type: 'dispense',
-        occurredAt: new Date(Date.now() - 60_000).toISOString(),
-        items: [{ sku: 'naloxone-nasal-4mg', quantity: 1 }],
-      });
     const figures: IngestFigure[] = [];
     for (const via of options.via ?? ['http', 'direct']) {
-      const send = via === 'http' ? httpSender(bench.backend.url) : await directSender();
       for (const inFlight of options.concurrencies ?? [1, 8, 32]) {
-        const run = async (count: number) => {
-          const latencies: number[] = [];
-          const started = performance.now();
-          await inPool(count, inFlight, async (index) => {
-            const t0 = performance.now();
-            const answer = await send(kiosks[index % kiosks.length] as Kiosk, raw());
-            latencies.push(performance.now() - t0);
-            if (answer.status !== 201) throw new Error(`ingest: ${answer.status} ${answer.body}`);
-          });
-          return { seconds: (performance.now() - started) / 1000, latencies };
-        };
-        await run(Math.max(inFlight, Math.floor(events / 4)));
-        const { seconds, latencies } = await run(events);
-        figures.push({ via, inFlight, events, perSecond: events / seconds, p50Ms: summarize(latencies).p50 });
+        const run =
+          via === 'http'
+            ? await kioskLoad({ url: bench.backend.url, kiosks, events, inFlight })
+            : await directRun(await direct(), kiosks, events, inFlight);
+        figures.push({ via, inFlight, events, perSecond: events / run.seconds, p50Ms: run.p50Ms });
       }
     }
     return figures;
   } finally {
     await bench.stop();
   }
+}
+
+const newDispense = () =>
+  JSON.stringify({
+    eventId: randomUUID(),
+    type: 'dispense',
+    occurredAt: new Date(Date.now() - 60_000).toISOString(),
+    items: [{ sku: 'naloxone-nasal-4mg', quantity: 1 }],
+  });
+
+let directSend: SendEvent | undefined;
+const direct = async () => {
+  directSend ??= await directSender();
+  return directSend;
+};
+
+/** The handler called in-process, `inFlight` at a time, after a warm-up of `events / 4`. */
+async function directRun(send: SendEvent, kiosks: readonly Kiosk[], events: number, inFlight: number) {
+  const run = async (count: number) => {
+    const latencies: number[] = [];
+    const started = performance.now();
+    await inPool(count, inFlight, async (index) => {
+      const t0 = performance.now();
+      const answer = await send(kiosks[index % kiosks.length] as Kiosk, newDispense());
+      latencies.push(performance.now() - t0);
+      if (answer.status !== 201) throw new Error(`ingest: ${answer.status} ${answer.body}`);
+    });
+    return { seconds: (performance.now() - started) / 1000, p50Ms: summarize(latencies).p50 };
+  };
+  await run(Math.max(inFlight, Math.floor(events / 4)));
+  return run(events);
+}
+
+/** The same over HTTP, from kiosks in a child process: the backend's process serves, and only serves. */
+function kioskLoad(load: KioskLoad): Promise<KioskLoadResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./bench/kiosk-load.ts', import.meta.url)),
+        JSON.stringify(load),
+      ],
+      { maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`kiosk load failed: ${stderr || error.message}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as KioskLoadResult);
+      },
+    );
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
