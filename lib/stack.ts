@@ -11,7 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -406,8 +406,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
     // Instead of AWSLambdaBasicExecutionRole (any log group): only its own log group.
     logGroup.grantWrite(role);
 
-    // No NODE_OPTIONS=--enable-source-maps and no source maps: they cost every cold start (issue 12); stack
-    // traces are minified, and logs carry ids and error names rather than stacks anyway.
+    // No NODE_OPTIONS=--enable-source-maps: parsing the map costs every cold start (issue 12). The map ships
+    // unlinked beside the bundle; an unexpected failure's logged stack is mapped with it (adapters/stack-trace.ts).
     const environment: Record<string, string> = {
       // The service name is the metrics' one dimension: two stages in one account never mix their figures.
       POWERTOOLS_SERVICE_NAME: this.stackName,
@@ -445,7 +445,12 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       environment,
       // Scheduled runs: the next tick is the retry; a failed run goes to the DLQ for an alarm instead.
       ...(scheduled ? { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0 } : {}),
-      bundling: { ...lambdaBundling, format: OutputFormat.ESM, mainFields: [...lambdaBundling.mainFields] },
+      bundling: {
+        ...lambdaBundling,
+        format: OutputFormat.ESM,
+        sourceMapMode: SourceMapMode.EXTERNAL,
+        mainFields: [...lambdaBundling.mainFields],
+      },
     });
 
     for (const [tableName, access] of Object.entries(declaration.tables) as [TableName, string][]) {

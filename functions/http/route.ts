@@ -13,6 +13,7 @@ import {
 import { now } from '../adapters/clock.js';
 import { logger } from '../adapters/logger.js';
 import { correlationIdOf, observe } from '../adapters/observability.js';
+import { readableStack } from '../adapters/stack-trace.js';
 import {
   AppError,
   forbidden,
@@ -181,7 +182,11 @@ export function errorAnswers(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
         request.response = toResult(json(503, unavailable().toBody(), { 'retry-after': '1' }), request.event);
         return;
       }
-      logger.error('unexpected failure', { errorName: fault?.name, errorMessage: (error as Error)?.message });
+      logger.error('unexpected failure', {
+        errorName: fault?.name,
+        errorMessage: (error as Error)?.message,
+        stack: readableStack(error),
+      });
       request.response = toResult(
         json(500, new AppError(500, 'internal_error', 'Something went wrong on our side.').toBody()),
         request.event,

@@ -20,9 +20,16 @@ const alias = {
 export const esmRequireBanner =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
+/**
+ * The source map is written beside the bundle and not linked from it (`external`, no sources
+ * inside): Node never parses it at init, and functions/adapters/stack-trace.ts reads it on the
+ * first unexpected failure to log a stack that names the source files.
+ */
 export const lambdaBundling = {
   minify: true,
-  sourceMap: false,
+  sourceMap: true,
+  sourceMapMode: 'external',
+  sourcesContent: false,
   target: 'node24',
   bundleAwsSDK: true,
   mainFields: ['module', 'main'],
@@ -36,7 +43,8 @@ export const lambdaEsbuildOptions: BuildOptions = {
   platform: 'node',
   format: 'esm',
   minify: lambdaBundling.minify,
-  sourcemap: lambdaBundling.sourceMap,
+  sourcemap: lambdaBundling.sourceMapMode,
+  sourcesContent: lambdaBundling.sourcesContent,
   target: lambdaBundling.target,
   mainFields: [...lambdaBundling.mainFields],
   banner: { js: lambdaBundling.banner },
