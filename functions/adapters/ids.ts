@@ -14,7 +14,7 @@ export const kmsIdMac: IdMac = {
   async mac(message) {
     const keyId = process.env[idKey.envVar];
     if (!keyId) throw new Error(`${idKey.envVar} is not set`);
-    const out = await kmsClient.send(
+    const out = await kmsClient().send(
       new GenerateMacCommand({
         KeyId: keyId,
         MacAlgorithm: 'HMAC_SHA_256',

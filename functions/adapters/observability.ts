@@ -100,6 +100,18 @@ export function traced<T extends object>(client: T): T {
   return client;
 }
 
+/**
+ * An SDK client that only some routes of a function call, built (and registered for tracing) when
+ * first asked for: a cold start that serves another route does not pay for its construction.
+ */
+export function tracedOnFirstUse<T extends object>(build: () => T): () => T {
+  let client: T | undefined;
+  return () => {
+    client ??= traced(build());
+    return client;
+  };
+}
+
 async function instrumentClients(): Promise<void> {
   if (tracer || !tracingEnabled()) return;
   loading ??= loadTracer().then((loaded) => {

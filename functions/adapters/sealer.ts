@@ -1,6 +1,6 @@
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { sealingKey } from '../../lib/manifest.js';
-import { traced } from './observability.js';
+import { tracedOnFirstUse } from './observability.js';
 
 /**
  * Application-level encryption for kiosk secrets and contact details, on top
@@ -12,14 +12,18 @@ export interface Sealer {
   open(sealed: string, purpose: string): Promise<string>;
 }
 
-/** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
-export const kmsClient = traced(new KMSClient({}));
+/**
+ * Built on first use: a kiosk event opens a secret only when its container has not seen the kiosk,
+ * and seals only a contact request. Exported so the embedded runtime can give it a local transport
+ * (and inject faults in front of it).
+ */
+export const kmsClient = tracedOnFirstUse(() => new KMSClient({}));
 
 export const kmsSealer: Sealer = {
   async seal(plaintext, purpose) {
     const keyId = process.env[sealingKey.envVar];
     if (!keyId) throw new Error(`${sealingKey.envVar} is not set`);
-    const out = await kmsClient.send(
+    const out = await kmsClient().send(
       new EncryptCommand({
         KeyId: keyId,
         Plaintext: Buffer.from(plaintext, 'utf8'),
@@ -29,7 +33,7 @@ export const kmsSealer: Sealer = {
     return Buffer.from(out.CiphertextBlob as Uint8Array).toString('base64');
   },
   async open(sealed, purpose) {
-    const out = await kmsClient.send(
+    const out = await kmsClient().send(
       new DecryptCommand({ CiphertextBlob: Buffer.from(sealed, 'base64'), EncryptionContext: { purpose } }),
     );
     return Buffer.from(out.Plaintext as Uint8Array).toString('utf8');

@@ -145,20 +145,20 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   process.env[workflowDeclarations.followUp.envVar] = FOLLOW_UP_ARN;
   useClock(clock.now);
   useLocalTransport(snsClient, outbox.serve);
-  useLocalTransport(kmsClient, localKms(dataDir).serve);
+  useLocalTransport(kmsClient(), localKms(dataDir).serve);
   // The handlers' DynamoDB client talks to the store in-process: same serialization, no loopback socket,
   // and no SigV4 signature nobody checks (about 5 % of the backend's CPU under load, profiled).
   (dynamoClient.config as { requestHandler: unknown }).requestHandler = dynamo.requestHandler;
   dynamoClient.middlewareStack.remove('httpSigningMiddleware');
   const faults = options.faults ?? FaultInjector.fromEnv(env);
-  for (const client of [dynamoClient, snsClient, kmsClient, sfnClient]) {
+  for (const client of [dynamoClient, snsClient, kmsClient(), sfnClient()]) {
     removeFaults(client);
     shortenRetryWaits(client);
   }
   if (faults) {
     injectDynamoFaults(dynamoClient, faults);
     injectServiceFaults(snsClient, 'sns', faults);
-    injectServiceFaults(kmsClient, 'kms', faults);
+    injectServiceFaults(kmsClient(), 'kms', faults);
   }
 
   const handlers = {} as Record<FunctionName, LambdaHandler>;
@@ -177,7 +177,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     faults,
     log: (entry) => log(JSON.stringify(entry)),
   });
-  useLocalTransport(sfnClient, workflows.serve);
+  useLocalTransport(sfnClient(), workflows.serve);
   useHealthDetails(() => {
     const { running, parked, failed } = workflows.stats();
     return {
@@ -186,7 +186,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       followUps: { running, parked, failed },
     };
   });
-  if (faults) injectCallbackFaults(sfnClient, faults, (token) => workflows.timeOut(token));
+  if (faults) injectCallbackFaults(sfnClient(), faults, (token) => workflows.timeOut(token));
   // Executions live in memory: every follow-up that has not ended starts again from what DynamoDB holds.
   await workflows.resume(await unfinishedEnrollments(admin, physical.enrollments));
   admin.destroy();
@@ -216,7 +216,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   // The two role tokens, and the named staff of DATA_DIR/staff.json (npm run staff), re-read when it changes.
   const principals = new StaffDirectory(dataDir, tokens);
   process.env[staffDirectoryDeclaration.envVar] = 'local-staff';
-  useLocalTransport(cognitoClient, localStaffDirectory((group) => principals.list(group)).serve);
+  useLocalTransport(cognitoClient(), localStaffDirectory((group) => principals.list(group)).serve);
 
   const scheduled = (name: FunctionName) =>
     handlers[name] as unknown as (event: { minAgeMs?: number }) => Promise<ScheduledRun>;

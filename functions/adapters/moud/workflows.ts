@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { workflows as declarations } from '../../../lib/manifest.js';
 import { logger } from '../logger.js';
-import { traced } from '../observability.js';
+import { tracedOnFirstUse } from '../observability.js';
 
 /**
  * The follow-up workflow as handlers see it: start one per enrollment, and
@@ -32,8 +32,11 @@ function executionArnOf(name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
-/** Exported so the embedded runtime can give it a local transport (and inject faults in front of it). */
-export const sfnClient = traced(new SFNClient({}));
+/**
+ * Built on first use: most requests of the functions that start or wake follow-ups do neither.
+ * Exported so the embedded runtime can give it a local transport (and inject faults in front of it).
+ */
+export const sfnClient = tracedOnFirstUse(() => new SFNClient({}));
 
 /** Answers that mean the token no longer waits: the execution moved on, timed out or ended. */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
@@ -43,7 +46,7 @@ export const stepFunctions: Workflows = {
     const stateMachineArn = process.env[declarations.followUp.envVar];
     if (!stateMachineArn) throw new Error(`${declarations.followUp.envVar} is not set`);
     try {
-      await sfnClient.send(
+      await sfnClient().send(
         new StartExecutionCommand({
           stateMachineArn,
           name,
@@ -60,7 +63,9 @@ export const stepFunctions: Workflows = {
   },
   async statusOf(name) {
     try {
-      const out = await sfnClient.send(new DescribeExecutionCommand({ executionArn: executionArnOf(name) }));
+      const out = await sfnClient().send(
+        new DescribeExecutionCommand({ executionArn: executionArnOf(name) }),
+      );
       return out.status;
     } catch (error) {
       if ((error as Error).name === 'ExecutionDoesNotExist') return undefined;
@@ -69,7 +74,7 @@ export const stepFunctions: Workflows = {
   },
   async wake(token) {
     try {
-      await sfnClient.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"woken":true}' }));
+      await sfnClient().send(new SendTaskSuccessCommand({ taskToken: token, output: '{"woken":true}' }));
     } catch (error) {
       if (!STALE_TOKEN.has((error as Error).name)) throw error;
       logger.debug('wake ignored: token no longer waiting', { errorName: (error as Error).name });

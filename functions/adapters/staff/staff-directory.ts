@@ -4,13 +4,14 @@ import {
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { type Role, staffDirectory } from '../../../lib/manifest.js';
-import { traced } from '../observability.js';
+import { tracedOnFirstUse } from '../observability.js';
 
 /**
  * Who the staff are: the Cognito user pool's groups in AWS. The embedded runtime serves the same
  * calls from its own staff list (lib/embedded/staff.ts) through a local transport of this client.
+ * Built on first use: only the hand-over and staff routes ask who the staff are.
  */
-export const cognitoClient = traced(new CognitoIdentityProviderClient({}));
+export const cognitoClient = tracedOnFirstUse(() => new CognitoIdentityProviderClient({}));
 
 export const STAFF_GROUPS: readonly Role[] = ['admin', 'outreach'];
 
@@ -35,7 +36,7 @@ export async function listColleagues(): Promise<Colleague[]> {
   for (const group of STAFF_GROUPS) {
     let nextToken: string | undefined;
     do {
-      const page = await cognitoClient.send(
+      const page = await cognitoClient().send(
         new ListUsersInGroupCommand({
           UserPoolId: userPoolId,
           GroupName: group,
