@@ -4,11 +4,13 @@
  * process (scripts/bench/section.ts); a section that fails is named in the document, the others
  * still run. Progress goes to stderr.
  *
- *   npm run bench [-- --quick | --full] [--out docs/benchmarks.md]
+ *   npm run bench [-- --quick | --full] [--only reports,bundles] [--out docs/benchmarks.md]
  *
  * --quick   small sizes, for a CI smoke run (under a minute on 2 cores)
  * (default) report population to 10,000 and 100,000 events
  * --full    also 1,000,000 events (40–50 minutes of population on 2 shared cores)
+ * --only    these sections alone (requests, bundles, ingest, store, reports, transitions); the
+ *           document says the others were not measured in this run
  *
  * The per-area benches stay runnable alone: bench:events, bench:reports, bench:store, bench:fleet.
  */
@@ -42,7 +44,7 @@ export function sizes(mode: Mode) {
   } as const;
 }
 
-type Section = keyof ReturnType<typeof sizes>;
+export type Section = keyof ReturnType<typeof sizes>;
 
 function runSection(section: Section, options: unknown, dir: string): Promise<unknown> {
   const outFile = join(dir, `${section}.json`);
@@ -77,7 +79,11 @@ function commit(): string {
   }
 }
 
-export async function runBench(mode: Mode, log: (line: string) => void): Promise<BenchResults> {
+export async function runBench(
+  mode: Mode,
+  log: (line: string) => void,
+  only?: readonly Section[],
+): Promise<BenchResults> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'bridgeway-bench-run-'));
   const plan = sizes(mode);
@@ -92,6 +98,7 @@ export async function runBench(mode: Mode, log: (line: string) => void): Promise
   const results: Record<string, unknown> = {};
   try {
     for (const section of Object.keys(plan) as Section[]) {
+      if (only && !only.includes(section)) continue;
       const t0 = performance.now();
       log(`[bench] ${section}: ${JSON.stringify(plan[section])}`);
       try {
@@ -110,7 +117,7 @@ export async function runBench(mode: Mode, log: (line: string) => void): Promise
     notes.sizes =
       mode === 'quick'
         ? 'a --quick run (small sizes, a smoke test): the figures are not the ones to quote'
-        : 'report population ran to 100,000 events; 1,000,000 takes 40–50 minutes here (about 400 events/s) (`npm run bench -- --full`)';
+        : 'report population ran to 100,000 events; the 1,000,000-event point takes 40–50 minutes here (about 400 events/s) and has a document of its own, docs/benchmarks-reports-1m.md (`npm run bench -- --full --only reports --out docs/benchmarks-reports-1m.md`)';
   }
   const ingest = results.ingest as BenchResults['ingest'];
   return {
@@ -136,16 +143,22 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       quick: { type: 'boolean', default: false },
       full: { type: 'boolean', default: false },
       out: { type: 'string', default: 'docs/benchmarks.md' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('npm run bench -- [--quick | --full] [--out docs/benchmarks.md]');
+    console.log('npm run bench -- [--quick | --full] [--only reports,bundles] [--out docs/benchmarks.md]');
     process.exit(0);
   }
   if (values.quick && values.full) throw new Error('--quick and --full exclude each other');
   const mode: Mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
-  const results = await runBench(mode, (line) => process.stderr.write(`${line}\n`));
+  const sections = Object.keys(sizes(mode)) as Section[];
+  const only = values.only?.split(',').map((name) => name.trim()) as Section[] | undefined;
+  const unknown = only?.filter((name) => !sections.includes(name));
+  if (unknown?.length)
+    throw new Error(`--only: no section ${unknown.join(', ')} (sections: ${sections.join(', ')})`);
+  const results = await runBench(mode, (line) => process.stderr.write(`${line}\n`), only);
   const out = resolve(process.cwd(), values.out);
   writeFileSync(out, renderMarkdown(results));
   process.stderr.write(`[bench] wrote ${out} in ${Math.round(results.seconds)} s\n`);
