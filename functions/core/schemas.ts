@@ -207,9 +207,7 @@ export type UseReport = z.infer<typeof useReportSchema>;
 
 export const TASK_OUTCOMES = ['reached', 'no-answer', 'declined', 're-engaged'] as const;
 export const taskCompletionSchema = /* @__PURE__ */ (() =>
-  withMeta(z.strictObject({ outcome: z.enum(TASK_OUTCOMES) }), {
-    id: 'TaskCompletion',
-  }))();
+  withMeta(z.strictObject({ outcome: z.enum(TASK_OUTCOMES) }), { id: 'TaskCompletion' }))();
 export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
 
 /** A page of a listing: `limit` items at most (default 100), from where `next` (a cursor it handed out) says. */
@@ -243,9 +241,7 @@ export const taskListQuerySchema = /* @__PURE__ */ (() =>
       }),
       overdue: withMeta(
         z.optional(z.literal('true', { error: 'must be true (leave it out for every task)' })),
-        {
-          description: 'Only tasks due before the backend clock’s now',
-        },
+        { description: 'Only tasks due before the backend clock’s now' },
       ),
       mine: withMeta(z.optional(z.enum(['true', 'false'])), {
         description: 'true: only tasks the caller holds (claimed, or handed to them)',
