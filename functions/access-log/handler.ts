@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { auditEntries } from '../adapters/audit.js';
 import { getEnrollment } from '../adapters/moud/enrollment-store.js';
 import { notFound } from '../core/errors.js';

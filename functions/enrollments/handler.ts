@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { counterUpdate, counterUpdates } from '../adapters/aggregates-store.js';
 import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { now } from '../adapters/clock.js';
 import { getKiosk, listKiosks, lotRows } from '../adapters/fleet/fleet-store.js';
 import { invalid, notFound } from '../core/errors.js';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { routes } from '../../lib/manifest.js';
 import {
   enrollmentEventSchema,
@@ -12,21 +12,23 @@ import {
   taskHandoverSchema,
   taskListQuerySchema,
   useReportSchema,
+  withMeta,
 } from '../core/schemas.js';
 import { successResponses } from './responses.js';
 
-const errorSchema = z
-  .object({
+const errorSchema = withMeta(
+  z.object({
     error: z.object({
-      code: z.string().meta({ description: 'snake_case, e.g. invalid_event, unauthorized' }),
+      code: withMeta(z.string(), { description: 'snake_case, e.g. invalid_event, unauthorized' }),
       message: z.string(),
-      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+      issues: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
     }),
-  })
-  .meta({ id: 'Error' });
+  }),
+  { id: 'Error' },
+);
 
 /** Request bodies and queries per route, as zod schemas: the same ones the handlers validate with. */
-const requestBodies: Record<string, z.ZodType> = {
+const requestBodies: Record<string, z.ZodMiniType> = {
   'POST /v1/kiosks': kioskRegistrationSchema,
   'POST /v1/kiosk/events': kioskEventSchema,
   'POST /v1/naloxone/use-reports': useReportSchema,
@@ -35,7 +37,7 @@ const requestBodies: Record<string, z.ZodType> = {
   'POST /v1/moud/enrollments': enrollmentSchema,
   'POST /v1/moud/enrollments/{enrollmentId}/events': enrollmentEventSchema,
 };
-const queries: Record<string, z.ZodType> = {
+const queries: Record<string, z.ZodMiniType> = {
   'GET /v1/outreach/tasks': taskListQuerySchema,
   'GET /v1/reports/naloxone': reportQuerySchema,
   'GET /v1/reports/moud': reportQuerySchema,
@@ -60,12 +62,12 @@ const errorDescriptions: Record<string, string> = {
 };
 
 /**
- * JSON Schema of a zod schema. Named schemas (`.meta({ id })`) go to
+ * JSON Schema of a zod schema. Named schemas (`withMeta(schema, { id })`) go to
  * components.schemas, once, and the result refers to them there: a named
  * root comes back as a `$ref` to its own component.
  */
 function toSchema(
-  schema: z.ZodType,
+  schema: z.ZodMiniType,
   components: Record<string, unknown>,
   io: 'input' | 'output',
 ): Record<string, unknown> {

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { withMeta } from '../core/schemas.js';
 
 /**
  * What each route answers on success, as zod schemas: the OpenAPI document's
@@ -7,62 +8,69 @@ import * as z from 'zod';
  * in an answer is an addition, not a break.
  */
 
-const isoTime = z.string().meta({ format: 'date-time' });
-const day = z.string().meta({ format: 'date' });
+const isoTime = withMeta(z.string(), { format: 'date-time' });
+const day = withMeta(z.string(), { format: 'date' });
 /**
  * A count: from 1 to 10 shown as "<11", and so is any count that could otherwise be worked out
  * from the others (complementary suppression), unless an admin asked for raw counts.
  */
 const count = z.union([z.int(), z.literal('<11')]);
 /** A figure computed from counts: "suppressed" when one of them is hidden; null when undefined (0 denominator). */
-const rate = z.union([z.number(), z.literal('suppressed')]).nullable();
+const rate = z.nullable(z.union([z.number(), z.literal('suppressed')]));
 const measure = z.union([z.number(), z.literal('suppressed')]);
 
-export const healthResponse = z
-  .looseObject({
+export const healthResponse = withMeta(
+  z.looseObject({
     status: z.literal('ok'),
     now: isoTime,
-    faultsInjected: z.record(z.string(), z.int()).optional(),
-  })
-  .meta({ id: 'Health' });
+    faultsInjected: z.optional(z.record(z.string(), z.int())),
+  }),
+  { id: 'Health' },
+);
 
-export const openApiResponse = z.looseObject({ openapi: z.string() }).meta({ id: 'OpenApiDocument' });
+export const openApiResponse = withMeta(z.looseObject({ openapi: z.string() }), { id: 'OpenApiDocument' });
 
-export const kioskRegisteredResponse = z
-  .looseObject({ kioskId: z.string(), secret: z.string().meta({ description: 'Shown once' }) })
-  .meta({ id: 'KioskRegistered' });
+export const kioskRegisteredResponse = withMeta(
+  z.looseObject({ kioskId: z.string(), secret: withMeta(z.string(), { description: 'Shown once' }) }),
+  { id: 'KioskRegistered' },
+);
 
-export const secretRotatedResponse = z
-  .looseObject({
+export const secretRotatedResponse = withMeta(
+  z.looseObject({
     kioskId: z.string(),
-    secret: z.string().meta({ description: 'Shown once' }),
-    previousSecretValidUntil: isoTime.meta({
+    secret: withMeta(z.string(), { description: 'Shown once' }),
+    previousSecretValidUntil: withMeta(isoTime, {
       description: 'Backend time until which the secret in use before keeps working',
     }),
-  })
-  .meta({ id: 'SecretRotated' });
+  }),
+  { id: 'SecretRotated' },
+);
 
-const lotAnswer = z
-  .looseObject({
-    lot: z.string().nullable().meta({ description: 'null: stock that came without a lot' }),
+const lotAnswer = withMeta(
+  z.looseObject({
+    lot: withMeta(z.nullable(z.string()), { description: 'null: stock that came without a lot' }),
     units: z.int(),
-    expiresOn: day.nullable(),
-    labelVersion: z.string().nullable(),
+    expiresOn: z.nullable(day),
+    labelVersion: z.nullable(z.string()),
     expired: z.boolean(),
-    expiringSoon: z.boolean().meta({ description: 'within the kiosk expiry alert window' }),
-  })
-  .meta({ id: 'KioskLot' });
+    expiringSoon: withMeta(z.boolean(), { description: 'within the kiosk expiry alert window' }),
+  }),
+  { id: 'KioskLot' },
+);
 
-const skuAnswer = z
-  .looseObject({
-    units: z.int().meta({ description: 'every unit the kiosk holds, quarantined ones included' }),
-    available: z.int().meta({ description: 'units that may be given out (0 while quarantined)' }),
+const skuAnswer = withMeta(
+  z.looseObject({
+    units: withMeta(z.int(), { description: 'every unit the kiosk holds, quarantined ones included' }),
+    available: withMeta(z.int(), { description: 'units that may be given out (0 while quarantined)' }),
     quarantined: z.int(),
     lowStock: z.boolean(),
-    lots: z.array(lotAnswer).meta({ description: 'in the order dispenses take them: first expiring first' }),
-    quarantine: z.looseObject({ since: isoTime, temperatureC: z.number() }).nullable(),
-  })
-  .meta({ id: 'KioskSkuStock' });
+    lots: withMeta(z.array(lotAnswer), {
+      description: 'in the order dispenses take them: first expiring first',
+    }),
+    quarantine: z.nullable(z.looseObject({ since: isoTime, temperatureC: z.number() })),
+  }),
+  { id: 'KioskSkuStock' },
+);
 
 const kioskStatus = z.enum(['offline', 'faulted', 'quarantined', 'low-stock', 'ok']);
 const kioskCondition = z.enum([
@@ -74,27 +82,27 @@ const kioskCondition = z.enum([
   'expiring-stock',
 ]);
 
-export const kioskAnswerSchema = z
-  .looseObject({
+export const kioskAnswerSchema = withMeta(
+  z.looseObject({
     kioskId: z.string(),
     siteId: z.string(),
-    siteName: z.string().nullable(),
-    status: kioskStatus.meta({
+    siteName: z.nullable(z.string()),
+    status: withMeta(kioskStatus, {
       description:
         'the most pressing condition, derived on the server: offline > faulted > quarantined > low-stock > ok',
     }),
-    conditions: z
-      .array(kioskCondition)
-      .meta({ description: 'every condition that holds, most pressing first' }),
-    lastSeenAt: isoTime.nullable().meta({ description: 'backend time the last new event arrived' }),
+    conditions: withMeta(z.array(kioskCondition), {
+      description: 'every condition that holds, most pressing first',
+    }),
+    lastSeenAt: withMeta(z.nullable(isoTime), { description: 'backend time the last new event arrived' }),
     offlineAfterMinutes: z.int(),
-    offlineAt: isoTime
-      .nullable()
-      .meta({ description: 'when it goes (went) offline if nothing more arrives' }),
-    offlineSince: isoTime.nullable(),
+    offlineAt: withMeta(z.nullable(isoTime), {
+      description: 'when it goes (went) offline if nothing more arrives',
+    }),
+    offlineSince: z.nullable(isoTime),
     lowStockThreshold: z.int(),
     expiryAlertDays: z.int(),
-    stock: z.record(z.string(), skuAnswer).meta({ description: 'per SKU, and per lot within it' }),
+    stock: withMeta(z.record(z.string(), skuAnswer), { description: 'per SKU, and per lot within it' }),
     openFaults: z.array(
       z.looseObject({
         code: z.string(),
@@ -103,28 +111,30 @@ export const kioskAnswerSchema = z
         count: z.int(),
       }),
     ),
-    lastTemperatureC: z.number().nullable(),
-    lastTemperatureAt: isoTime.nullable(),
-    registeredAt: isoTime.nullable(),
-    secretRotatedAt: isoTime.nullable(),
-    previousSecretValidUntil: isoTime.nullable(),
-  })
-  .meta({ id: 'Kiosk' });
+    lastTemperatureC: z.nullable(z.number()),
+    lastTemperatureAt: z.nullable(isoTime),
+    registeredAt: z.nullable(isoTime),
+    secretRotatedAt: z.nullable(isoTime),
+    previousSecretValidUntil: z.nullable(isoTime),
+  }),
+  { id: 'Kiosk' },
+);
 
-export const kioskListResponse = z
-  .looseObject({
-    asOf: isoTime.meta({ description: 'the backend time every status was derived at' }),
+export const kioskListResponse = withMeta(
+  z.looseObject({
+    asOf: withMeta(isoTime, { description: 'the backend time every status was derived at' }),
     kiosks: z.array(kioskAnswerSchema),
-    next: z.string().optional(),
-  })
-  .meta({ id: 'KioskList' });
+    next: z.optional(z.string()),
+  }),
+  { id: 'KioskList' },
+);
 
-export const kioskDetailResponse = z
-  .looseObject({ asOf: isoTime, ...kioskAnswerSchema.shape })
-  .meta({ id: 'KioskDetail' });
+export const kioskDetailResponse = withMeta(z.looseObject({ asOf: isoTime, ...kioskAnswerSchema.shape }), {
+  id: 'KioskDetail',
+});
 
-export const lotResponse = z
-  .looseObject({
+export const lotResponse = withMeta(
+  z.looseObject({
     asOf: isoTime,
     lot: z.string(),
     kiosks: z.array(
@@ -133,14 +143,14 @@ export const lotResponse = z
         siteId: z.string(),
         sku: z.string(),
         restocked: z.int(),
-        dispensed: z.int().meta({ description: 'units of the lot given out at this kiosk' }),
-        removed: z.int().meta({ description: 'units swapped out of quarantine' }),
+        dispensed: withMeta(z.int(), { description: 'units of the lot given out at this kiosk' }),
+        removed: withMeta(z.int(), { description: 'units swapped out of quarantine' }),
         held: z.int(),
-        expiresOn: day.nullable(),
+        expiresOn: z.nullable(day),
         expired: z.boolean(),
-        labelVersion: z.string().nullable(),
-        lastRestockedAt: isoTime.nullable(),
-        expiryAlertSentAt: isoTime.nullable(),
+        labelVersion: z.nullable(z.string()),
+        lastRestockedAt: z.nullable(isoTime),
+        expiryAlertSentAt: z.nullable(isoTime),
       }),
     ),
     totals: z.looseObject({
@@ -151,16 +161,19 @@ export const lotResponse = z
       removed: z.int(),
       held: z.int(),
     }),
-  })
-  .meta({ id: 'LotWhereabouts' });
+  }),
+  { id: 'LotWhereabouts' },
+);
 
-export const eventRecordedResponse = z
-  .looseObject({ eventId: z.string(), status: z.enum(['recorded', 'duplicate']) })
-  .meta({ id: 'EventRecorded' });
+export const eventRecordedResponse = withMeta(
+  z.looseObject({ eventId: z.string(), status: z.enum(['recorded', 'duplicate']) }),
+  { id: 'EventRecorded' },
+);
 
-export const useReportRecordedResponse = z
-  .looseObject({ reportId: z.string(), status: z.enum(['recorded', 'duplicate']) })
-  .meta({ id: 'UseReportRecorded' });
+export const useReportRecordedResponse = withMeta(
+  z.looseObject({ reportId: z.string(), status: z.enum(['recorded', 'duplicate']) }),
+  { id: 'UseReportRecorded' },
+);
 
 const taskFields = {
   taskId: z.string(),
@@ -168,23 +181,26 @@ const taskFields = {
   siteId: z.string(),
   dueAt: isoTime,
   status: z.enum(['open', 'completed']),
-  enrollmentId: z.string().optional(),
-  kioskId: z.string().optional(),
-  doNotContact: z.boolean().optional().meta({
+  enrollmentId: z.optional(z.string()),
+  kioskId: z.optional(z.string()),
+  doNotContact: withMeta(z.optional(z.boolean()), {
     description: 'True for a task of an enrollment without outreach consent now: no contact details',
   }),
-  heldBy: z.string().optional().meta({ description: 'Who holds the task (claimed it, or was handed it)' }),
-  heldSince: isoTime.optional(),
+  heldBy: withMeta(z.optional(z.string()), {
+    description: 'Who holds the task (claimed it, or was handed it)',
+  }),
+  heldSince: z.optional(isoTime),
 };
 
-export const taskSummary = z.looseObject(taskFields).meta({ id: 'TaskSummary' });
+export const taskSummary = withMeta(z.looseObject(taskFields), { id: 'TaskSummary' });
 
-export const taskListResponse = z
-  .looseObject({ tasks: z.array(taskSummary), next: z.string().optional() })
-  .meta({ id: 'TaskList' });
+export const taskListResponse = withMeta(
+  z.looseObject({ tasks: z.array(taskSummary), next: z.optional(z.string()) }),
+  { id: 'TaskList' },
+);
 
-export const siteListResponse = z
-  .looseObject({
+export const siteListResponse = withMeta(
+  z.looseObject({
     sites: z.array(
       z.looseObject({
         siteId: z.string(),
@@ -198,104 +214,116 @@ export const siteListResponse = z
         counts: z.looseObject({ kiosks: z.int(), useReports: z.int(), enrollments: z.int() }),
       }),
     ),
-    next: z.string().optional(),
-  })
-  .meta({ id: 'SiteList' });
+    next: z.optional(z.string()),
+  }),
+  { id: 'SiteList' },
+);
 
-export const taskDetailResponse = z
-  .looseObject({
+export const taskDetailResponse = withMeta(
+  z.looseObject({
     ...taskFields,
-    consent: z.looseObject({ outreach: z.boolean(), part2: z.boolean() }).nullable().optional().meta({
+    consent: withMeta(z.optional(z.nullable(z.looseObject({ outreach: z.boolean(), part2: z.boolean() }))), {
       description: 'A task of an enrollment: the consent in force now (outreach; 42 CFR Part 2 sharing)',
     }),
-    contact: z
-      .looseObject({ phone: z.string().optional(), topic: z.string().optional() })
-      .nullable()
-      .optional()
-      .meta({
+    contact: withMeta(
+      z.optional(z.nullable(z.looseObject({ phone: z.optional(z.string()), topic: z.optional(z.string()) }))),
+      {
         description: 'Contact details; the read is recorded. Absent or null without consent or details.',
-      }),
-  })
-  .meta({ id: 'TaskDetail' });
+      },
+    ),
+  }),
+  { id: 'TaskDetail' },
+);
 
-export const taskCompletedResponse = z
-  .looseObject({ ...taskFields, outcome: z.string(), completedAt: isoTime.optional() })
-  .meta({ id: 'TaskCompleted' });
+export const taskCompletedResponse = withMeta(
+  z.looseObject({ ...taskFields, outcome: z.string(), completedAt: z.optional(isoTime) }),
+  { id: 'TaskCompleted' },
+);
 
-export const taskHeldResponse = z
-  .looseObject(taskFields)
-  .meta({ id: 'TaskHolder', description: 'The task as listed, with who holds it now (no heldBy: nobody)' });
+export const taskHeldResponse = withMeta(z.looseObject(taskFields), {
+  id: 'TaskHolder',
+  description: 'The task as listed, with who holds it now (no heldBy: nobody)',
+});
 
-export const staffListResponse = z
-  .looseObject({
+export const staffListResponse = withMeta(
+  z.looseObject({
     staff: z.array(
       z.looseObject({
-        username: z
-          .string()
-          .meta({ description: 'E-mail address in AWS; the npm run staff username embedded' }),
+        username: withMeta(z.string(), {
+          description: 'E-mail address in AWS; the npm run staff username embedded',
+        }),
         groups: z.array(z.enum(['admin', 'outreach'])),
       }),
     ),
-  })
-  .meta({ id: 'StaffList' });
+  }),
+  { id: 'StaffList' },
+);
 
-export const callerResponse = z
-  .looseObject({ username: z.string(), groups: z.array(z.enum(['admin', 'outreach'])) })
-  .meta({ id: 'Caller' });
+export const callerResponse = withMeta(
+  z.looseObject({ username: z.string(), groups: z.array(z.enum(['admin', 'outreach'])) }),
+  { id: 'Caller' },
+);
 
-export const enrollmentRecordedResponse = z
-  .looseObject({
+export const enrollmentRecordedResponse = withMeta(
+  z.looseObject({
     enrollmentId: z.string(),
     followUps: z.array(z.looseObject({ kind: z.string(), dueAt: isoTime })),
-  })
-  .meta({ id: 'EnrollmentRecorded' });
+  }),
+  { id: 'EnrollmentRecorded' },
+);
 
 const consent = z.looseObject({ outreach: z.boolean(), part2: z.boolean() });
 
-export const accessLogResponse = z
-  .looseObject({
+export const accessLogResponse = withMeta(
+  z.looseObject({
     enrollmentId: z.string(),
     entries: z.array(
       z.looseObject({
         at: isoTime,
-        by: z.string().meta({ description: 'Who: the staff member' }),
-        what: z.enum(['consent-recorded', 'consent-change', 'read-contact']).meta({
+        by: withMeta(z.string(), { description: 'Who: the staff member' }),
+        what: withMeta(z.enum(['consent-recorded', 'consent-change', 'read-contact']), {
           description: 'The consent given at enrollment, a consent event, or a read of the contact details',
         }),
-        taskId: z.string().optional().meta({ description: 'The task whose detail read showed the contact' }),
-        occurredOn: day.optional().meta({ description: 'The day from which the consent is in force' }),
-        consent: consent.optional(),
+        taskId: withMeta(z.optional(z.string()), {
+          description: 'The task whose detail read showed the contact',
+        }),
+        occurredOn: withMeta(z.optional(day), { description: 'The day from which the consent is in force' }),
+        consent: z.optional(consent),
       }),
     ),
-  })
-  .meta({ id: 'AccessLog' });
+  }),
+  { id: 'AccessLog' },
+);
 
-const outreachSection = z
-  .looseObject({
+const outreachSection = withMeta(
+  z.looseObject({
     opened: z.looseObject({ total: count, byKind: z.record(z.string(), count) }),
     outcomes: z.looseObject({ reached: count, 'no-answer': count, declined: count, 're-engaged': count }),
     stillOpen: count,
     escalated: count,
     medianHoursToCompletion: rate,
-  })
-  .meta({ id: 'OutreachFigures' });
+  }),
+  { id: 'OutreachFigures' },
+);
 
 const reportCommon = {
   from: day,
   to: day,
-  siteId: z.string().optional(),
-  asOf: isoTime.meta({ description: 'The backend time the report describes' }),
-  countedThrough: day.meta({ description: 'The last day counted: to, or the day of asOf when to is later' }),
+  siteId: z.optional(z.string()),
+  asOf: withMeta(isoTime, { description: 'The backend time the report describes' }),
+  countedThrough: withMeta(day, {
+    description: 'The last day counted: to, or the day of asOf when to is later',
+  }),
   outreach: outreachSection,
-  generatedAt: isoTime.optional(),
-  itemsRead: z.int().optional(),
+  generatedAt: z.optional(isoTime),
+  itemsRead: z.optional(z.int()),
   smallCellsSuppressed: z.boolean(),
   definitionsVersion: z.string(),
   definitions: z.record(z.string(), z.unknown()),
 };
 
-export const naloxoneReportResponse = z
-  .looseObject({
+export const naloxoneReportResponse = withMeta(
+  z.looseObject({
     ...reportCommon,
     dispenseEvents: count,
     kitsDispensed: z.record(z.string(), count),
@@ -314,14 +342,15 @@ export const naloxoneReportResponse = z
       surveys: count,
       firstTime: z.looseObject({ yes: count, no: count, unanswered: count }),
       forWhom: z.record(z.string(), count),
-      zip3: z
-        .record(z.string(), count)
-        .meta({ description: 'First three digits of the ZIP code; 000 for areas of 20,000 people or fewer' }),
+      zip3: withMeta(z.record(z.string(), count), {
+        description: 'First three digits of the ZIP code; 000 for areas of 20,000 people or fewer',
+      }),
     }),
     bySite: z.array(z.looseObject({ siteId: z.string() })),
     byDay: z.array(z.looseObject({ day })),
-  })
-  .meta({ id: 'NaloxoneReport' });
+  }),
+  { id: 'NaloxoneReport' },
+);
 
 const retention = z.looseObject({ retained: count, eligible: count, rate });
 const overdoseRate = z.looseObject({
@@ -330,8 +359,8 @@ const overdoseRate = z.looseObject({
   per1000MemberMonths: rate,
 });
 
-export const moudReportResponse = z
-  .looseObject({
+export const moudReportResponse = withMeta(
+  z.looseObject({
     ...reportCommon,
     enrollments: count,
     activeAtTo: count,
@@ -340,13 +369,14 @@ export const moudReportResponse = z
     retention: z.looseObject({ '30': retention, '90': retention, '180': retention }),
     overdoseRate: z.looseObject({ before: overdoseRate, after: overdoseRate, reduction: rate }),
     bySite: z.array(z.looseObject({ siteId: z.string() })),
-  })
-  .meta({ id: 'MoudReport' });
+  }),
+  { id: 'MoudReport' },
+);
 
 /** Success answers per route: status, then the JSON schema (or CSV as well, for reports). */
 export const successResponses: Record<
   string,
-  { status: number; description: string; schema: z.ZodType; csv?: boolean }[]
+  { status: number; description: string; schema: z.ZodMiniType; csv?: boolean }[]
 > = {
   'GET /health': [{ status: 200, description: 'Ready', schema: healthResponse }],
   'GET /openapi.json': [{ status: 200, description: 'This document', schema: openApiResponse }],

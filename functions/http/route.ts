@@ -1,7 +1,8 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type * as z from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import {
   bodyLimitBytes,
   type FunctionName,
@@ -26,6 +27,10 @@ import {
 } from '../core/errors.js';
 import { parseJsonBytes, TOO_DEEP_MESSAGE } from '../core/json.js';
 import { toIssues } from '../core/schemas.js';
+
+// zod/mini loads no locale: without one, every built-in check (type, length, range, enum) would say only
+// "Invalid input". The issues of an answer say what is wrong, in English.
+z.config(en());
 
 /** Who is calling, as the Cognito authorizer (or the embedded gateway) says. */
 export interface Actor {
@@ -83,18 +88,18 @@ export function dictionaryOf(values: Record<string, string | undefined> | null |
   return copy;
 }
 
-export function validate<T extends z.ZodType>(
+export function validate<T extends z.core.$ZodType>(
   schema: T,
   value: unknown,
   code: 'invalid_event' | 'invalid_request' = 'invalid_request',
 ): z.infer<T> {
-  const result = schema.safeParse(value);
+  const result = z.safeParse(schema, value);
   if (!result.success) throw invalid(code, toIssues(result.error));
   return result.data;
 }
 
 /** Parses a staff JSON body: size limit, JSON, then the schema. */
-export function jsonBody<T extends z.ZodType>(
+export function jsonBody<T extends z.core.$ZodType>(
   request: HttpRequest,
   schema: T,
   code?: 'invalid_event' | 'invalid_request',

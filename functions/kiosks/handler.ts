@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { now } from '../adapters/clock.js';
 import { createKiosk, rotateSecret } from '../adapters/kiosk/kiosk-store.js';
 import { logger } from '../adapters/logger.js';
@@ -6,7 +6,7 @@ import { sealer } from '../adapters/sealer.js';
 import { conflict, notFound } from '../core/errors.js';
 import { SECRET_GRACE_MS } from '../core/fleet/fleet.js';
 import { newKioskSecret } from '../core/kiosk/signing.js';
-import { keyId, kioskRegistrationSchema } from '../core/schemas.js';
+import { keyId, kioskRegistrationSchema, withMeta } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 async function registerKiosk(request: HttpRequest) {
@@ -27,7 +27,7 @@ async function registerKiosk(request: HttpRequest) {
 
 const kioskParams = z.strictObject({ kioskId: keyId });
 /** The rotation takes no fields: an empty body or `{}`. */
-const rotationBody = z.strictObject({}).meta({ id: 'SecretRotation' });
+const rotationBody = withMeta(z.strictObject({}), { id: 'SecretRotation' });
 
 /**
  * Contract: a new secret, shown once; the old one keeps working for 24 hours of backend time. Both

@@ -1,5 +1,5 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { counterUpdates } from '../adapters/aggregates-store.js';
 import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
@@ -34,7 +34,7 @@ import { type HoldChange, listingScope, TASK_STATUSES } from '../core/staff/task
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
-const taskIdSchema = z.strictObject({ taskId: keyId.transform(canonicalUuid) });
+const taskIdSchema = z.strictObject({ taskId: z.pipe(keyId, z.transform(canonicalUuid)) });
 
 async function list(request: HttpRequest) {
   const { status, limit, next, siteId, kind, overdue, mine } = validate(taskListQuerySchema, request.query);

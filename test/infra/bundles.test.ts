@@ -8,18 +8,28 @@ import { type FunctionName, functions } from '../../lib/manifest.js';
 
 /** Every function bundled exactly as `cdk deploy` bundles it (lib/bundling/options.ts). */
 const bundles = new Map<FunctionName, string>();
+/** The source files each bundle holds code of (esbuild's metafile). */
+const inputs = new Map<FunctionName, string[]>();
+
+/** The largest bundle allowed: a smaller one loads and starts faster (a cold start reads all of it). */
+const MAX_BUNDLE_BYTES = 400 * 1024;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bridgeway-bundle-test-'));
   for (const [name, declaration] of Object.entries(functions) as [FunctionName, { entry: string }][]) {
     const outfile = join(dir, `${name}.mjs`);
-    await build({
+    const { metafile } = await build({
       ...lambdaEsbuildOptions,
       entryPoints: [resolve(declaration.entry)],
       outfile,
+      metafile: true,
       logLevel: 'silent',
     });
     bundles.set(name, readFileSync(outfile, 'utf8'));
+    inputs.set(
+      name,
+      Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs)),
+    );
   }
 }, 120_000);
 
@@ -57,5 +67,17 @@ describe('the Lambda bundles', () => {
 
   it.each(Object.keys(functions) as FunctionName[])('bundle %s without a source map', (name) => {
     expect(bundles.get(name)!.includes('sourceMappingURL')).toBe(false);
+  });
+
+  // zod classic is some 90 KB of every bundle that validates; zod/mini checks the same with a third of it.
+  it.each(Object.keys(functions) as FunctionName[])(
+    'leave zod classic out of %s: its validators are built with zod/mini',
+    (name) => {
+      expect(inputs.get(name)!.filter((file) => file.includes('zod/v4/classic/'))).toEqual([]);
+    },
+  );
+
+  it.each(Object.keys(functions) as FunctionName[])('keep %s within 400 KiB', (name) => {
+    expect(Buffer.byteLength(bundles.get(name)!, 'utf8')).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
   });
 });
