@@ -54,6 +54,8 @@ export interface IngestFigure {
   readonly events: number;
   readonly perSecond: number;
   readonly p50Ms: number;
+  /** Transactions cancelled because another one held an item (a counter, the kiosk), per event sent. */
+  readonly conflictsPerEvent: number;
 }
 
 /**
@@ -87,11 +89,20 @@ export async function measureIngest(
     const figures: IngestFigure[] = [];
     for (const via of options.via ?? ['http', 'direct']) {
       for (const inFlight of options.concurrencies ?? [1, 8, 32]) {
+        const conflictsBefore = bench.backend.dynamo.stats().transactionConflicts;
         const run =
           via === 'http'
             ? await kioskLoad({ url: bench.backend.url, kiosks, events, inFlight })
             : await directRun(await direct(), kiosks, events, inFlight);
-        figures.push({ via, inFlight, events, perSecond: events / run.seconds, p50Ms: run.p50Ms });
+        const conflicts = bench.backend.dynamo.stats().transactionConflicts - conflictsBefore;
+        figures.push({
+          via,
+          inFlight,
+          events,
+          perSecond: events / run.seconds,
+          p50Ms: run.p50Ms,
+          conflictsPerEvent: conflicts / (events + warmUpOf(events, inFlight)),
+        });
       }
     }
     return figures;
@@ -99,6 +110,8 @@ export async function measureIngest(
     await bench.stop();
   }
 }
+
+const warmUpOf = (events: number, inFlight: number) => Math.max(inFlight, Math.floor(events / 4));
 
 const newDispense = () =>
   JSON.stringify({
@@ -127,7 +140,7 @@ async function directRun(send: SendEvent, kiosks: readonly Kiosk[], events: numb
     });
     return { seconds: (performance.now() - started) / 1000, p50Ms: summarize(latencies).p50 };
   };
-  await run(Math.max(inFlight, Math.floor(events / 4)));
+  await run(warmUpOf(events, inFlight));
   return run(events);
 }
 

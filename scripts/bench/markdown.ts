@@ -47,6 +47,7 @@ export interface BenchResults {
     events: number;
     perSecond: number;
     p50Ms: number;
+    conflictsPerEvent?: number;
   }[];
   readonly store?: readonly { operation: string; inFlight: number; perSecond: number; cpuMicros: number }[];
   readonly reports?: {
@@ -197,7 +198,9 @@ export function renderMarkdown(results: BenchResults): string {
         'of their own (scripts/bench/kiosk-load.ts: a client in the backend’s process would bill its own CPU to the ' +
         'backend), and handed to the handler in-process (`direct`), against the embedded store’s conditional PutItem ' +
         'through the SDK wired in-process as the handlers’ client is (bench:store --in-process), at the same number ' +
-        'in flight.',
+        'in flight. Conflicts: transactions the store cancelled because another one held one of their items (the ' +
+        'kiosk, or a counter shared by the kiosks of a site and writer shard), per event sent; each is sent again, ' +
+        'as DynamoDB would make it be.',
       '',
     );
     const rows: string[][] = [];
@@ -212,10 +215,22 @@ export function renderMarkdown(results: BenchResults): string {
         dec(figure.p50Ms, 1),
         put ? int(put.perSecond) : '-',
         put ? `${dec((figure.perSecond / put.perSecond) * 100, 0)} %` : '-',
+        figure.conflictsPerEvent === undefined ? '-' : dec(figure.conflictsPerEvent, 2),
       ]);
     }
     out.push(
-      tableOf(['ingest via', 'in flight', 'events/s', 'p50 ms', 'raw PutItem/s', 'ingest / raw'], rows),
+      tableOf(
+        [
+          'ingest via',
+          'in flight',
+          'events/s',
+          'p50 ms',
+          'raw PutItem/s',
+          'ingest / raw',
+          'conflicts / event',
+        ],
+        rows,
+      ),
       '',
     );
     out.push(

@@ -612,6 +612,7 @@ describe('the embedded DynamoDB with a transaction held open', () => {
 
   it('cancels the second of two transactions on one item with TransactionConflict, writing nothing of it, and commits the first', async () => {
     await doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'two-k', stock: 10 } }));
+    const conflictsBefore = db.stats().transactionConflicts;
     const first = await holdOpen(stockTransaction('two-k', 'two-e1'));
 
     const second = await rejectionOf(
@@ -645,6 +646,7 @@ describe('the embedded DynamoDB with a transaction held open', () => {
     expect(await get('outbox', { messageId: 'two-m' })).toBeUndefined();
     expect(await get('kiosks', { kioskId: 'two-k' })).toEqual({ kioskId: 'two-k', stock: 9 });
     expect(await get('kioskEvents', { kioskId: 'two-k', eventId: 'two-e1' })).toBeDefined();
+    expect(db.stats().transactionConflicts - conflictsBefore).toBe(1);
   });
 
   it('refuses plain writes to a held item with TransactionConflictException, a ConditionCheck item included', async () => {

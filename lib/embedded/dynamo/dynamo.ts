@@ -79,7 +79,8 @@ export interface EmbeddedDynamo {
   /** The change streams of the tables named in the options' `streams`. */
   streams: EmbeddedStreams;
   close(): Promise<void>;
-  stats(): { requests: number; byOperation: Record<string, number> };
+  /** Requests served, by operation, and transactions cancelled because another one held an item. */
+  stats(): { requests: number; byOperation: Record<string, number>; transactionConflicts: number };
 }
 
 export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
@@ -446,6 +447,8 @@ const transactionConflictException = () =>
 
 class Engine {
   private readonly locks = new ItemLocks();
+  /** Transactions cancelled because another one held one of their items (the benchmarks report it). */
+  transactionConflicts = 0;
   /** TimeToLiveDescription by table, as last set; reported back, never enforced. */
   private readonly timeToLive = new Map<string, Json>();
   /** Item operations see table descriptions from here; table operations forget them. */
@@ -704,7 +707,7 @@ class Engine {
     }
 
     const held = planned.map(({ id }) => this.locks.isHeld(id));
-    if (held.some(Boolean)) return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
+    if (held.some(Boolean)) return this.conflict(held);
     // Read synchronously, all in one turn of the event loop: a snapshot no write can cut through.
     const responses = planned.map(({ data, table, key }) => {
       const item = this.readNow(table.TableName, key);
@@ -774,7 +777,7 @@ class Engine {
 
     const ids = planned.map((write) => write.id);
     const held = this.locks.claim(ids);
-    if (held) return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
+    if (held) return this.conflict(held);
     try {
       if (this.locks.busy(ids)) await this.locks.drain(ids);
       // Read, check and stage without yielding to the event loop: the only window in which
@@ -797,6 +800,12 @@ class Engine {
     } finally {
       this.locks.release(ids);
     }
+  }
+
+  /** A transaction cancelled because another one holds some of its items: those are named, as DynamoDB does. */
+  private conflict(held: readonly boolean[]): Answer {
+    this.transactionConflicts += 1;
+    return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
   }
 
   /** Writes an admitted transaction whose conditions all hold, as one LevelDB batch. */
@@ -1277,7 +1286,11 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     endpoint: `http://127.0.0.1:${port}`,
     requestHandler,
     streams: { ...engine.streams, tables: [...(options.streams ?? [])] },
-    stats: () => ({ requests, byOperation: { ...byOperation } }),
+    stats: () => ({
+      requests,
+      byOperation: { ...byOperation },
+      transactionConflicts: engine.transactionConflicts,
+    }),
     close: () => {
       closed ??= (async () => {
         closing = true;

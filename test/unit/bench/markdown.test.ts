@@ -33,7 +33,7 @@ const results: BenchResults = {
   ],
   bundles: [{ name: 'kioskEvents', bytes: 450 * 1024, gzipBytes: 136 * 1024, initCpuMs: 63.6 }],
   bundleRuns: 10,
-  ingest: [{ via: 'http', inFlight: 8, events: 2000, perSecond: 184, p50Ms: 36 }],
+  ingest: [{ via: 'http', inFlight: 8, events: 2000, perSecond: 184, p50Ms: 36, conflictsPerEvent: 0.523 }],
   store: [{ operation: 'conditional PutItem', inFlight: 8, perSecond: 1282, cpuMicros: 717 }],
   reports: {
     config: { sites: 10, days: 30, kiosksPerSite: 3, concurrency: 8 },
@@ -67,7 +67,7 @@ describe('docs/benchmarks.md', () => {
       '| new kiosk event (dispense) | 1 | TransactWriteItems 1 | 6 | 0 | 0 | 10.0 | 20 |',
     );
     expect(markdown).toContain('| kioskEvents | 450 KB | 136 KB | 63.6 | no | no |');
-    expect(markdown).toContain('| http | 8 | 184 | 36.0 | 1,282 | 14 % |');
+    expect(markdown).toContain('| http | 8 | 184 | 36.0 | 1,282 | 14 % | 0.52 |');
     expect(markdown).toContain('| 10,000 | 10,000 | 900 | 10 | 40.0 | 30 s | 333 |');
   });
 
