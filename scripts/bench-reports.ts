@@ -108,6 +108,9 @@ export interface ReportsResult {
   readonly allRecorded: boolean;
   /** Sends again after a 503 (too many concurrent changes to one kiosk), as a kiosk would. */
   readonly retriedAfter503: number;
+  /** Events answered neither 201 nor (after resending) 503, and the first answers of them. */
+  readonly refused: number;
+  readonly refusals: readonly string[];
 }
 
 /**
@@ -360,7 +363,7 @@ export async function measureReports(options: ReportsOptions): Promise<ReportsRe
       progress(
         `[bench-reports] ${integer(done)} / ${integer(events)} events (${decimal((done / events) * 100, 1)}%), ` +
           `${integer(recent)} ev/s now, ${integer(overall)} ev/s overall, ETA ${duration((events - done) / rate)}, ` +
-          `rss ${integer(process.memoryUsage().rss / 1e6)} MB`,
+          `rss ${integer(process.memoryUsage().rss / 1e6)} MB${failed ? `, ${integer(failed)} refused` : ''}`,
       );
     }, 10_000);
     ticker.unref();
@@ -381,7 +384,10 @@ export async function measureReports(options: ReportsOptions): Promise<ReportsRe
         done += 1;
         if (answer.status !== 201) {
           failed += 1;
-          if (failures.length < 5) failures.push(`${answer.status} ${answer.body}`);
+          if (failures.length < 5) {
+            failures.push(`${answer.status} ${answer.body}`);
+            progress(`[bench-reports] event ${integer(done)} refused: ${answer.status} ${answer.body}`);
+          }
           if (failed > Math.max(10, done / 100))
             throw new Error(`too many events refused: ${failures.join('; ')}`);
         }
@@ -423,6 +429,8 @@ export async function measureReports(options: ReportsOptions): Promise<ReportsRe
       itemsReadConstant: constant,
       allRecorded,
       retriedAfter503: retried,
+      refused: failed,
+      refusals: failures,
     };
   } finally {
     dynamo.destroy();

@@ -62,6 +62,8 @@ export interface BenchResults {
     }[];
     readonly config: Record<string, unknown>;
     readonly retriedAfter503?: number;
+    readonly refused?: number;
+    readonly refusals?: readonly string[];
   };
   readonly transitions?: { rows: { profile: string; transitions: number; endedOnDay: number | null }[] };
   /** Sections that failed or were skipped, and why. */
@@ -249,7 +251,14 @@ export function renderMarkdown(results: BenchResults): string {
       `Events (97 % dispenses, 2 % restocks, 1 % faults, on ${c.sites} sites × ${c.days} days, ${c.kiosksPerSite} kiosks a site) ` +
         `handed to the kiosk-events handler in-process, ${c.concurrency} in flight, on the manual clock standing still, ` +
         'CPU-bound; then the naloxone report for the month. Population time is cumulative. ' +
-        `An event answered 503 (too many concurrent changes to one kiosk) is sent again, as a kiosk would: ${int(results.reports.retriedAfter503 ?? 0)} times in this run.`,
+        `An event answered 503 (too many concurrent changes to one kiosk) is sent again, as a kiosk would: ${int(results.reports.retriedAfter503 ?? 0)} times in this run. ` +
+        (results.reports.refused
+          ? `**${int(results.reports.refused)} events were refused** (first answers: ${(results.reports.refusals ?? []).map((answer) => `\`${answer.slice(0, 300)}\``).join('; ')}).`
+          : 'No event was refused.') +
+        results.reports.checkpoints
+          .filter((p) => p.recordedInReport !== p.events)
+          .map((p) => ` **At ${int(p.events)} events the report counts ${int(p.recordedInReport)}.**`)
+          .join(''),
       '',
     );
     out.push(
