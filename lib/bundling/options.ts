@@ -17,8 +17,12 @@ const alias = {
   '@aws-sdk/credential-provider-node': join(here, 'lambda-credentials.ts'),
   '@smithy/core/event-streams': join(here, 'no-event-streams.ts'),
 };
+/**
+ * `require` for the CommonJS the bundle holds, under a name no bundled module imports: without
+ * minification, a module's own `import { createRequire }` would otherwise clash with the banner's.
+ */
 export const esmRequireBanner =
-  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+  "import { createRequire as bundleCreateRequire } from 'module';const require = bundleCreateRequire(import.meta.url);";
 
 /**
  * The source map is written beside the bundle and not linked from it (`external`, no sources

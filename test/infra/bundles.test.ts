@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -65,7 +66,7 @@ describe('the Lambda bundles', () => {
     },
   );
 
-  it.each(Object.keys(functions) as FunctionName[])('bundle %s without a source map', (name) => {
+  it.each(Object.keys(functions) as FunctionName[])('bundle %s without linking its source map', (name) => {
     expect(bundles.get(name)!.includes('sourceMappingURL')).toBe(false);
   });
 
@@ -80,4 +81,27 @@ describe('the Lambda bundles', () => {
   it.each(Object.keys(functions) as FunctionName[])('keep %s within 400 KiB', (name) => {
     expect(Buffer.byteLength(bundles.get(name)!, 'utf8')).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
   });
+
+  it('load when bundled without minification, as a debugging build is', async () => {
+    const outfile = join(mkdtempSync(join(tmpdir(), 'bridgeway-bundle-debug-')), 'index.mjs');
+    await build({
+      ...lambdaEsbuildOptions,
+      minify: false,
+      entryPoints: [resolve(functions.kioskEvents.entry)],
+      outfile,
+      logLevel: 'silent',
+    });
+
+    const loaded = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(outfile)}); console.log(typeof m.handler)`,
+      ],
+      { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' } },
+    );
+
+    expect(loaded.trim()).toBe('function');
+  }, 60_000);
 });
