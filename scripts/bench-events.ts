@@ -45,6 +45,8 @@ import {
   startBenchBackend,
   summarize,
   table,
+  timedIngest,
+  warmUpOf,
 } from './bench/common.js';
 import type { KioskLoad, KioskLoadResult } from './bench/kiosk-load.js';
 
@@ -93,7 +95,7 @@ export async function measureIngest(
         const run =
           via === 'http'
             ? await kioskLoad({ url: bench.backend.url, kiosks, events, inFlight })
-            : await directRun(await direct(), kiosks, events, inFlight);
+            : await timedIngest(await direct(), kiosks, events, inFlight);
         const conflicts = bench.backend.dynamo.stats().transactionConflicts - conflictsBefore;
         figures.push({
           via,
@@ -111,38 +113,11 @@ export async function measureIngest(
   }
 }
 
-const warmUpOf = (events: number, inFlight: number) => Math.max(inFlight, Math.floor(events / 4));
-
-const newDispense = () =>
-  JSON.stringify({
-    eventId: randomUUID(),
-    type: 'dispense',
-    occurredAt: new Date(Date.now() - 60_000).toISOString(),
-    items: [{ sku: 'naloxone-nasal-4mg', quantity: 1 }],
-  });
-
 let directSend: SendEvent | undefined;
 const direct = async () => {
   directSend ??= await directSender();
   return directSend;
 };
-
-/** The handler called in-process, `inFlight` at a time, after a warm-up of `events / 4`. */
-async function directRun(send: SendEvent, kiosks: readonly Kiosk[], events: number, inFlight: number) {
-  const run = async (count: number) => {
-    const latencies: number[] = [];
-    const started = performance.now();
-    await inPool(count, inFlight, async (index) => {
-      const t0 = performance.now();
-      const answer = await send(kiosks[index % kiosks.length] as Kiosk, newDispense());
-      latencies.push(performance.now() - t0);
-      if (answer.status !== 201) throw new Error(`ingest: ${answer.status} ${answer.body}`);
-    });
-    return { seconds: (performance.now() - started) / 1000, p50Ms: summarize(latencies).p50 };
-  };
-  await run(warmUpOf(events, inFlight));
-  return run(events);
-}
 
 /** The same over HTTP, from kiosks in a child process: the backend's process serves, and only serves. */
 function kioskLoad(load: KioskLoad): Promise<KioskLoadResult> {

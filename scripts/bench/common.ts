@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -262,6 +263,65 @@ export async function countRequests<T>(
     requests: requestsBetween(before, after),
     delivery: requestsBetween(after, backend.dynamo.stats()),
   };
+}
+
+/** POST /v1/kiosk/events over keep-alive node:http connections: the lightest client Node has. */
+export function nodeHttpSender(url: string, sockets: number): SendEvent {
+  const agent = new Agent({ keepAlive: true, maxSockets: sockets });
+  const target = new URL('/v1/kiosk/events', url);
+  return (kiosk, raw) =>
+    new Promise((resolvePromise, reject) => {
+      const sent = httpRequest(
+        target,
+        { method: 'POST', agent, headers: signedHeaders(kiosk, raw) },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () =>
+            resolvePromise({ status: answer.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      sent.on('error', reject);
+      sent.end(raw);
+    });
+}
+
+/** A new dispense of one unit, a minute old: what the ingest figures send. */
+export const newDispense = () =>
+  JSON.stringify({
+    eventId: randomUUID(),
+    type: 'dispense',
+    occurredAt: new Date(Date.now() - 60_000).toISOString(),
+    items: [{ sku: 'naloxone-nasal-4mg', quantity: 1 }],
+  });
+
+/** The events sent before an ingest figure is measured. */
+export const warmUpOf = (events: number, inFlight: number) => Math.max(inFlight, Math.floor(events / 4));
+
+/**
+ * New dispenses through `send`, `inFlight` at a time, each kiosk taking its turn: a warm-up of
+ * `warmUpOf(events)`, then `events` measured. Every one must be recorded (201).
+ */
+export async function timedIngest(
+  send: SendEvent,
+  kiosks: readonly Kiosk[],
+  events: number,
+  inFlight: number,
+): Promise<{ seconds: number; p50Ms: number }> {
+  const run = async (count: number) => {
+    const latencies: number[] = [];
+    const started = performance.now();
+    await inPool(count, inFlight, async (index) => {
+      const t0 = performance.now();
+      const answer = await send(kiosks[index % kiosks.length] as Kiosk, newDispense());
+      latencies.push(performance.now() - t0);
+      if (answer.status !== 201) throw new Error(`ingest: ${answer.status} ${answer.body}`);
+    });
+    return { seconds: (performance.now() - started) / 1000, p50Ms: summarize(latencies).p50 };
+  };
+  await run(warmUpOf(events, inFlight));
+  return run(events);
 }
 
 /** Runs task(0..count-1) with at most `concurrency` in flight. */
