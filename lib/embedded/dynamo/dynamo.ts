@@ -1,8 +1,8 @@
 /**
  * An embedded DynamoDB for one machine.
  *
- * dynalite (DynamoDB on LevelDB) supplies the store, the request validations and the item
- * operations. This module calls them in-process, behind an HTTP endpoint of its own (the one
+ * dynalite (DynamoDB on LevelDB, here its in-memory one, kept on disk by ./journal.ts) supplies the
+ * store, the request validations and the item operations. This module calls them in-process, behind an HTTP endpoint of its own (the one
  * handlers reach through AWS_ENDPOINT_URL_DYNAMODB, AWS JSON protocol), and adds what dynalite
  * lacks, the way DynamoDB does it:
  *
@@ -15,9 +15,9 @@
  * - A transaction evaluates every condition against the items it holds before it writes
  *   anything; a failed condition cancels it with nothing written. Then dynalite's own
  *   put/update/delete run against a staging view of the store (so GSIs are maintained as
- *   dynalite maintains them) and what they would write is committed as ONE LevelDB batch, which
- *   LevelDB applies atomically, also across a `kill -9`: a transaction is on disk whole or not
- *   at all, nothing ever needs rolling back, and no reader sees half of one. (The undo log that
+ *   dynalite maintains them) and what they would write is committed as ONE batch, which the
+ *   journal writes as one line and the store applies at once, also across a `kill -9`: a
+ *   transaction is on disk whole or not at all, nothing ever needs rolling back, and no reader sees half of one. (The undo log that
  *   versions before this one wrote, `transaction-undo.json`, is still restored at start.)
  * - It refuses what DynamoDB refuses, with DynamoDB's ValidationException messages: over 100
  *   actions, two actions on one item, over 4 MB in one transaction, keys over 2048/1024 UTF-8
@@ -28,7 +28,7 @@
  *   emulated, expired items stay until something deletes them.
  * - Streams, for the tables named in `streams`: every committed change of an item (transaction,
  *   PutItem/UpdateItem/DeleteItem, BatchWriteItem) writes its stream record (INSERT, MODIFY or
- *   REMOVE, with the new image) under the next sequence number IN THE SAME LevelDB batch as the
+ *   REMOVE, with the new image) under the next sequence number IN THE SAME batch as the
  *   change itself. So a change is on disk with its record or not at all, across `kill -9` too, and
  *   a record committed but not delivered yet is still there after a restart. A consumer's checkpoint
  *   is kept in the store as well (lib/embedded/dynamo/streams.ts reads and delivers them). A write that
@@ -70,6 +70,7 @@ import {
   type SubDb,
   type TableDescription,
 } from './dynalite-internals.js';
+import { importLevelDb, Journal } from './journal.js';
 
 export interface EmbeddedDynamo {
   /** http://127.0.0.1:<port>: give it to DynamoDBClient as `endpoint` or AWS_ENDPOINT_URL_DYNAMODB. */
@@ -115,7 +116,7 @@ export interface EmbeddedStreams {
 }
 
 export interface EmbeddedDynamoOptions {
-  /** Directory for the LevelDB store (`dynamodb/`); undefined = in memory. */
+  /** Directory for the store's snapshot and journals (`store/`); undefined = in memory only. */
   dataDir?: string;
   /**
    * Tests only. Awaited when a TransactWriteItems has its items held, its conditions checked and
@@ -125,6 +126,8 @@ export interface EmbeddedDynamoOptions {
   beforeTransactionCommit?: (transaction: { tables: string[] }) => Promise<void> | void;
   /** Tables (physical names) whose changes go to a stream (lib/manifest.ts `stream`). */
   streams?: readonly string[];
+  /** Tests only: journal bytes after which the store is written out as a snapshot (default 64 MiB). */
+  compactJournalAfterBytes?: number;
 }
 
 /** What the SDK asks of an HTTP handler (smithy's HttpHandler), for requests served in-process. */
@@ -174,6 +177,8 @@ const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 const MAX_TRANSACTION_ACTIONS = 100;
 const MAX_TRANSACTION_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const PID_FILE = 'embedded-dynamo.pid';
+/** The store's snapshot and journals, under the data directory. */
+const STORE_DIR = 'store';
 /** The undo log that versions before one-batch commits wrote; a data directory may still hold one. */
 const LEGACY_UNDO_LOG_FILE = 'transaction-undo.json';
 /** LevelDB key prefix of our own records, outside every prefix dynalite uses (table~, item-…). */
@@ -717,7 +722,7 @@ class Engine {
     return { status: 200, body: { Responses: responses } };
   }
 
-  /** The item as LevelDB holds it now, read synchronously. */
+  /** The item as the store holds it now, read synchronously. */
   private readNow(tableName: string, key: string): AttributeMap | undefined {
     return (this.db.getSync(itemDbKey(tableName, key)) ?? undefined) as AttributeMap | undefined;
   }
@@ -808,7 +813,7 @@ class Engine {
     return cancellation(held.map((isHeld) => (isHeld ? TRANSACTION_CONFLICT : NONE)));
   }
 
-  /** Writes an admitted transaction whose conditions all hold, as one LevelDB batch. */
+  /** Writes an admitted transaction whose conditions all hold, as one batch. */
   private async commit(planned: PlannedWrite[]): Promise<Answer> {
     const staging = new Staging(
       this.items,
@@ -871,7 +876,7 @@ class Engine {
   }
 
   /**
-   * Writes staged changes as one LevelDB batch, with a stream record for each change of an item of a
+   * Writes staged changes as one batch of the store, with a stream record for each change of an item of a
    * streamed table, numbered in commit order. The items are held (transaction) or taken in turn (plain
    * write) until the batch is on disk, so an item's records are in the order of its changes.
    */
@@ -1132,10 +1137,9 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * Claims the data directory for this instance. A second dynalite on the same LevelDB does not
- * fail cleanly: its first request throws "Database is closed" from inside dynalite's HTTP
- * handler, an uncaught exception that takes the whole process down. A pid file left by a
- * killed process is taken over.
+ * Claims the data directory for this instance: a second store on the same directory would append
+ * its own writes to the same journal and never see the other's. A pid file left by a killed
+ * process is taken over.
  */
 async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
   const resolved = path.resolve(dataDir);
@@ -1160,17 +1164,25 @@ async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
 
 export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): Promise<EmbeddedDynamo> {
   const { dataDir } = options;
-  const storePath = dataDir === undefined ? undefined : path.join(dataDir, 'dynamodb');
-  if (storePath !== undefined) await fs.mkdir(storePath, { recursive: true });
+  if (dataDir !== undefined) await fs.mkdir(dataDir, { recursive: true });
   const release = dataDir === undefined ? async () => {} : await claimDataDir(dataDir);
 
-  const store = dynaliteDb.create({ path: storePath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Always dynalite's in-memory store; on disk, it is kept by the journal (lib/embedded/dynamo/journal.ts).
+  const store = dynaliteDb.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const engine = new Engine(store, options.beforeTransactionCommit, options.streams);
+  let journal: Journal | undefined;
   try {
     await store.db.open();
+    if (dataDir !== undefined) {
+      journal = await Journal.open(path.join(dataDir, STORE_DIR), store.db, {
+        compactAfterBytes: options.compactJournalAfterBytes,
+      });
+      await importLevelDb(dataDir, store.db, (location) => dynaliteDb.create({ path: location }).db);
+    }
     await engine.recover(dataDir === undefined ? undefined : path.join(dataDir, LEGACY_UNDO_LOG_FILE));
   } catch (error) {
     await store.db.close().catch(() => undefined);
+    await journal?.close();
     await release();
     throw error;
   }
@@ -1300,6 +1312,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
         server.closeAllConnections();
         await serverClosed;
         await store.db.close();
+        await journal?.close();
         await release();
       })();
       return closed;

@@ -262,12 +262,15 @@ describe('kiosk contact tasks nobody completes', () => {
         .outbox()
         .filter((l) => l.topic === 'outreach-escalation' && JSON.parse(l.message).kioskId === kiosk.kioskId);
 
+    // The relay escalates; the outbox table's stream publishes: wait for both, as for any stream.
     clock.advance(23 * 3_600_000);
     await api.backend.relayOutbox();
+    await api.backend.streams.drained();
     expect(escalations()).toHaveLength(0);
     clock.advance(2 * 3_600_000);
     await api.backend.relayOutbox();
     await api.backend.relayOutbox();
+    await api.backend.streams.drained();
 
     expect(escalations()).toHaveLength(1);
     expect(JSON.parse(escalations()[0].message)).toMatchObject({

@@ -1,0 +1,295 @@
+/**
+ * How the embedded DynamoDB keeps its data on disk: the store itself is dynalite's in-memory
+ * LevelDB (memory-level), and every write to it is first appended to a journal file, one line per
+ * write call (a put, a delete or a whole batch), with ONE write(2). A line is on disk whole or, cut
+ * by a crash, unreadable and skipped: a batch (a transaction with its stream records) is on disk
+ * whole or not at all, across `kill -9` too. Now and then the store is written out as a snapshot
+ * (in the background, from a consistent view of it), after which the journals before it are removed.
+ *
+ * Why not dynalite's on-disk LevelDB (classic-level 3.0.0): it bundles LevelDB 1.20, which lacks
+ * the fix of google/leveldb#320 (`AddBoundaryInputs`, LevelDB 1.21). While a snapshot is open,
+ * and classic-level opens one for every get and every iterator, a compaction can leave an older
+ * version of an often-updated item above its newest one, and every later read returns the older
+ * version. Under load that lost report counter increments (a count fell back 100+ events at once
+ * after 150,000-300,000 events). memory-level keeps one version per key and has no compaction.
+ *
+ * Files, in `<dataDir>/store/`: `snapshot-<n>.jsonl` (the whole store as it was when journal n was
+ * started; lines of [key, value] pairs) and `journal-<n>.jsonl`, `journal-<n+1>.jsonl`... Loading
+ * reads the newest complete snapshot, then every journal from its number on, in order. Each start
+ * begins a new journal, so a line cut short by a crash is only ever the last of its file.
+ */
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { LevelDb } from './dynalite-internals.js';
+
+type Operation = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+/** A journal line: ["p", key, value] or ["d", key] per operation. */
+type JournalEntry = ['p', string, unknown] | ['d', string];
+
+export interface JournalOptions {
+  /** Journal bytes written since the last snapshot that start a new one (at least the snapshot's own size). */
+  compactAfterBytes?: number;
+}
+
+const SNAPSHOT = /^snapshot-(\d+)\.jsonl$/;
+const JOURNAL = /^journal-(\d+)\.jsonl$/;
+/** [key, value] pairs per snapshot line. */
+const PAIRS_PER_LINE = 500;
+const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
+
+const snapshotName = (generation: number) => `snapshot-${generation}.jsonl`;
+const journalName = (generation: number) => `journal-${generation}.jsonl`;
+
+async function filesOf(
+  directory: string,
+): Promise<{ snapshots: number[]; journals: number[]; temporary: string[] }> {
+  const names = await fs.readdir(directory);
+  const numbers = (pattern: RegExp) =>
+    names
+      .map((name) => pattern.exec(name)?.[1])
+      .filter((found): found is string => found !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  return {
+    snapshots: numbers(SNAPSHOT),
+    journals: numbers(JOURNAL),
+    temporary: names.filter((name) => name.endsWith('.tmp')),
+  };
+}
+
+/** Each parsed line of a file; a line that does not parse (cut by a crash) ends the file. */
+async function* linesOf(file: string): AsyncGenerator<unknown> {
+  const input = createReadStream(file);
+  const lines = readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      if (line === '') continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        return;
+      }
+      yield parsed;
+    }
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}
+
+/** Writes all of `text` at the end of the file (write(2) may take less than it is given). */
+function append(fd: number, text: string): number {
+  const bytes = Buffer.from(text);
+  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+  return bytes.length;
+}
+
+export class Journal {
+  private fd: number;
+  private generation: number;
+  private bytesSinceSnapshot = 0;
+  private snapshotBytes = 0;
+  private compaction: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly directory: string,
+    private readonly db: LevelDb,
+    generation: number,
+    private readonly compactAfterBytes: number,
+  ) {
+    this.generation = generation;
+    this.fd = openSync(path.join(directory, journalName(generation)), 'a', 0o600);
+  }
+
+  /**
+   * Loads what `directory` holds into `db` (open, empty) and journals every write made to it from
+   * then on: its put, del and batch are wrapped, so dynalite's writes and the engine's go through here.
+   */
+  static async open(directory: string, db: LevelDb, options: JournalOptions = {}): Promise<Journal> {
+    await fs.mkdir(directory, { recursive: true, mode: 0o700 });
+    const { snapshots, journals, temporary } = await filesOf(directory);
+    // A snapshot still being written when the process stopped: the journals before it are all still there.
+    for (const name of temporary) await fs.rm(path.join(directory, name), { force: true });
+    const base = snapshots.at(-1) ?? 0;
+    let snapshotBytes = 0;
+    if (snapshots.length > 0) {
+      const file = path.join(directory, snapshotName(base));
+      snapshotBytes = (await fs.stat(file)).size;
+      for await (const pairs of linesOf(file)) {
+        await db.batch((pairs as [string, unknown][]).map(([key, value]) => ({ type: 'put', key, value })));
+      }
+    }
+    const replayed = journals.filter((generation) => generation >= base);
+    let bytesSinceSnapshot = 0;
+    for (const generation of replayed) {
+      const file = path.join(directory, journalName(generation));
+      bytesSinceSnapshot += (await fs.stat(file)).size;
+      for await (const entries of linesOf(file)) {
+        await db.batch(
+          (entries as JournalEntry[]).map((entry) =>
+            entry[0] === 'p'
+              ? { type: 'put', key: entry[1], value: entry[2] }
+              : { type: 'del', key: entry[1] },
+          ),
+        );
+      }
+    }
+    // Files a finished snapshot made obsolete, left by a stop before they were removed.
+    for (const generation of snapshots.filter((n) => n < base))
+      await fs.rm(path.join(directory, snapshotName(generation)), { force: true });
+    for (const generation of journals.filter((n) => n < base))
+      await fs.rm(path.join(directory, journalName(generation)), { force: true });
+
+    const next = Math.max(base, ...journals) + 1;
+    const journal = new Journal(
+      directory,
+      db,
+      next,
+      options.compactAfterBytes ?? DEFAULT_COMPACT_AFTER_BYTES,
+    );
+    journal.snapshotBytes = snapshotBytes;
+    journal.bytesSinceSnapshot = bytesSinceSnapshot;
+    journal.wrap();
+    return journal;
+  }
+
+  private wrap(): void {
+    const db = this.db as unknown as Record<'put' | 'del' | 'batch', (...args: unknown[]) => unknown>;
+    const put = db.put.bind(db);
+    const del = db.del.bind(db);
+    const batch = db.batch.bind(db);
+    db.put = (key, value, ...rest) => {
+      this.record([['p', key as string, value]]);
+      return this.thenMaybeSnapshot(put(key, value, ...rest));
+    };
+    db.del = (key, ...rest) => {
+      this.record([['d', key as string]]);
+      return this.thenMaybeSnapshot(del(key, ...rest));
+    };
+    db.batch = (operations, ...rest) => {
+      if (Array.isArray(operations) && operations.length > 0) {
+        this.record(
+          (operations as Operation[]).map(
+            (operation): JournalEntry =>
+              operation.type === 'put' ? ['p', operation.key, operation.value] : ['d', operation.key],
+          ),
+        );
+      }
+      return this.thenMaybeSnapshot(batch(operations, ...rest));
+    };
+  }
+
+  /** Appends one line, before the store applies the write: what the store holds is always on disk. */
+  private record(entries: JournalEntry[]): void {
+    // Closed after the store: the store itself refuses the write.
+    if (this.closed) return;
+    this.bytesSinceSnapshot += append(this.fd, `${JSON.stringify(entries)}\n`);
+  }
+
+  /**
+   * Starts a snapshot when the journal has grown enough, AFTER the write that grew it is in the
+   * store (memory-level applies a write within the call), so the snapshot holds it: the journal it
+   * was written to goes once the snapshot is complete.
+   */
+  private thenMaybeSnapshot<T>(written: T): T {
+    if (
+      !this.closed &&
+      !this.compaction &&
+      this.bytesSinceSnapshot > Math.max(this.compactAfterBytes, this.snapshotBytes)
+    ) {
+      this.compaction = this.snapshot().finally(() => {
+        this.compaction = undefined;
+      });
+    }
+    return written;
+  }
+
+  /**
+   * Writes the store out as snapshot n+1 and starts journal n+1 at the same moment (one turn of
+   * the event loop: memory-level's iterator sees the store exactly as the new journal starts).
+   */
+  private async snapshot(): Promise<void> {
+    const previous = this.generation;
+    const generation = previous + 1;
+    const entries = this.db.iterator({});
+    closeSync(this.fd);
+    this.fd = openSync(path.join(this.directory, journalName(generation)), 'a', 0o600);
+    this.generation = generation;
+    this.bytesSinceSnapshot = 0;
+
+    const temporary = path.join(this.directory, `${snapshotName(generation)}.tmp`);
+    const file = await fs.open(temporary, 'w', 0o600);
+    let bytes = 0;
+    try {
+      let pairs: [string, unknown][] = [];
+      const flush = async () => {
+        const line = `${JSON.stringify(pairs)}\n`;
+        bytes += Buffer.byteLength(line);
+        await file.write(line);
+        pairs = [];
+      };
+      for await (const pair of entries) {
+        pairs.push(pair);
+        if (pairs.length === PAIRS_PER_LINE) await flush();
+      }
+      if (pairs.length > 0) await flush();
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await fs.rename(temporary, path.join(this.directory, snapshotName(generation)));
+    this.snapshotBytes = bytes;
+    const { snapshots, journals } = await filesOf(this.directory);
+    for (const n of snapshots.filter((n) => n < generation))
+      await fs.rm(path.join(this.directory, snapshotName(n)), { force: true });
+    for (const n of journals.filter((n) => n < generation))
+      await fs.rm(path.join(this.directory, journalName(n)), { force: true });
+  }
+
+  /** Waits for a snapshot being written, then stops journaling. */
+  async close(): Promise<void> {
+    await this.compaction?.catch(() => undefined);
+    if (this.closed) return;
+    this.closed = true;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Data directories of versions that kept the store in dynalite's LevelDB (`<dataDir>/dynamodb`):
+ * copies every entry into `db` (through the journal), then renames the old directory, so it is
+ * read once. A stop halfway leaves the old directory in place and the copy is made again.
+ */
+export async function importLevelDb(
+  dataDir: string,
+  db: LevelDb,
+  openLevelDb: (location: string) => LevelDb,
+): Promise<number> {
+  const location = path.join(dataDir, 'dynamodb');
+  if (!existsSync(path.join(location, 'CURRENT'))) return 0;
+  const old = openLevelDb(location);
+  await old.open();
+  let copied = 0;
+  try {
+    let chunk: Operation[] = [];
+    for await (const [key, value] of old.iterator({})) {
+      chunk.push({ type: 'put', key, value });
+      if (chunk.length === PAIRS_PER_LINE) {
+        await db.batch(chunk);
+        copied += chunk.length;
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await db.batch(chunk);
+    copied += chunk.length;
+  } finally {
+    await old.close();
+  }
+  await fs.rename(location, path.join(dataDir, 'dynamodb-leveldb-imported'));
+  return copied;
+}

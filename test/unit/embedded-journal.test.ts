@@ -1,0 +1,180 @@
+import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
+
+const require = createRequire(import.meta.url);
+
+function clientAt(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+}
+
+describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
+  let dataDir: string;
+  const storeDir = () => path.join(dataDir, 'store');
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'bridgeway-journal-'));
+  });
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function withDb<T>(
+    work: (doc: DynamoDBDocumentClient, db: EmbeddedDynamo) => Promise<T>,
+    compactJournalAfterBytes?: number,
+  ): Promise<T> {
+    const db = await startEmbeddedDynamo({ dataDir, compactJournalAfterBytes });
+    const client = clientAt(db.endpoint);
+    try {
+      await ensureTables(client);
+      return await work(DynamoDBDocumentClient.from(client), db);
+    } finally {
+      client.destroy();
+      await db.close();
+    }
+  }
+
+  const counterAfterRestart = () =>
+    withDb(
+      async (doc) =>
+        (await doc.send(new GetCommand({ TableName: 'aggregates', Key: { pk: 'p', sk: 'counter' } }))).Item,
+    );
+
+  it('keeps every increment of a much-updated counter across snapshots taken under load and a restart', async () => {
+    // Arrange: snapshots every few kilobytes of journal, so that many are written while updates go on.
+    await withDb(async (doc) => {
+      for (let round = 0; round < 30; round += 1) {
+        await Promise.all([
+          doc.send(
+            new UpdateCommand({
+              TableName: 'aggregates',
+              Key: { pk: 'p', sk: 'counter' },
+              UpdateExpression: 'ADD dispenseEvents :one',
+              ExpressionAttributeValues: { ':one': 1 },
+            }),
+          ),
+          ...Array.from({ length: 10 }, (_, index) =>
+            doc.send(
+              new PutCommand({
+                TableName: 'kiosks',
+                Item: { kioskId: `k-${round}-${index}`, note: 'x'.repeat(200) },
+              }),
+            ),
+          ),
+        ]);
+      }
+    }, 4096);
+
+    // Act
+    const [counter, kiosks] = await withDb(async (doc) => [
+      (await doc.send(new GetCommand({ TableName: 'aggregates', Key: { pk: 'p', sk: 'counter' } }))).Item,
+      (await doc.send(new ScanCommand({ TableName: 'kiosks' }))).Items,
+    ]);
+
+    // Assert: every write is there, and the snapshots made the journals before them go.
+    expect(counter?.dispenseEvents).toBe(30);
+    expect(kiosks).toHaveLength(300);
+    const files = await readdir(storeDir());
+    const snapshots = files.filter((name) => name.startsWith('snapshot-'));
+    expect(snapshots).toHaveLength(1);
+    const snapshotNumber = Number(/snapshot-(\d+)/.exec(snapshots[0])?.[1]);
+    for (const journal of files.filter((name) => name.startsWith('journal-')))
+      expect(Number(/journal-(\d+)/.exec(journal)?.[1])).toBeGreaterThanOrEqual(snapshotNumber);
+  });
+
+  it('skips a write cut short by a crash and keeps what is written after it', async () => {
+    // Arrange: the half line a kill -9 in the middle of an append would leave at the end of the journal.
+    await withDb((doc) => doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'before' } })));
+    const journals = (await readdir(storeDir())).filter((name) => name.startsWith('journal-')).sort();
+    await appendFile(path.join(storeDir(), journals.at(-1) as string), '[["p","item-kiosks~half","{\\"kio');
+
+    // Act
+    await withDb((doc) => doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'after' } })));
+    const items = await withDb(async (doc) =>
+      Promise.all(
+        ['before', 'after'].map(
+          async (kioskId) => (await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId } }))).Item,
+        ),
+      ),
+    );
+
+    // Assert
+    expect(items).toEqual([{ kioskId: 'before' }, { kioskId: 'after' }]);
+  });
+
+  it('starts from the last whole snapshot when a crash stopped the writing of a newer one', async () => {
+    // Arrange
+    await withDb((doc) =>
+      doc.send(
+        new PutCommand({ TableName: 'aggregates', Item: { pk: 'p', sk: 'counter', dispenseEvents: 7 } }),
+      ),
+    );
+    await writeFile(path.join(storeDir(), 'snapshot-99.jsonl.tmp'), '[["item-aggregates~', { mode: 0o600 });
+
+    // Act
+    const counter = await counterAfterRestart();
+
+    // Assert
+    expect(counter?.dispenseEvents).toBe(7);
+    expect(await readdir(storeDir())).not.toContain('snapshot-99.jsonl.tmp');
+  });
+
+  it('takes over the data of a version that kept it in dynalite’s LevelDB, once', async () => {
+    // Arrange: an item written by dynalite on disk, as `npm start` kept it before.
+    const dynalite = require('dynalite') as (options: object) => import('node:http').Server;
+    const server = dynalite({ path: path.join(dataDir, 'dynamodb'), createTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const old = DynamoDBDocumentClient.from(
+      clientAt(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    );
+    await old.send(
+      new CreateTableCommand({
+        TableName: 'kiosks',
+        AttributeDefinitions: [{ AttributeName: 'kioskId', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'kioskId', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    // dynalite makes a new table ACTIVE on a timer: wait for it, as a client would.
+    while (
+      (await old.send(new DescribeTableCommand({ TableName: 'kiosks' }))).Table?.TableStatus !== 'ACTIVE'
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await old.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'from-leveldb', stock: 3 } }));
+    old.destroy();
+    await new Promise((resolve) => server.close(resolve));
+
+    // Act: the first start takes it over; the second finds it in its own files.
+    const read = () =>
+      withDb(
+        async (doc) =>
+          (await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId: 'from-leveldb' } }))).Item,
+      );
+    const first = await read();
+    const second = await read();
+
+    // Assert
+    expect(first).toEqual({ kioskId: 'from-leveldb', stock: 3 });
+    expect(second).toEqual({ kioskId: 'from-leveldb', stock: 3 });
+    expect(await readdir(dataDir)).toEqual(expect.arrayContaining(['dynamodb-leveldb-imported', 'store']));
+    expect(await readdir(dataDir)).not.toContain('dynamodb');
+  });
+});
