@@ -90,6 +90,32 @@ describe('the embedded DynamoDB in memory', () => {
   const get = async (TableName: string, Key: Record<string, unknown>) =>
     (await doc.send(new GetCommand({ TableName, Key, ConsistentRead: true }))).Item;
 
+  it('answers an in-process client on a later turn of the event loop, so that a caller awaiting only it lets timers and I/O run', async () => {
+    // Arrange: the SDK client the embedded backend's handlers use, without the loopback socket.
+    const inProcess = clientFor(db);
+    (inProcess.config as { requestHandler: unknown }).requestHandler = db.requestHandler;
+    let turns = 0;
+    const countTurns = () => {
+      turns += 1;
+      if (turns < 1_000) setImmediate(countTurns);
+    };
+    setImmediate(countTurns);
+
+    // Act: 50 transactions one after the other, as a handler's loop would make them (a transaction
+    // touches nothing but the store, which answers without any I/O of its own).
+    for (let i = 0; i < 50; i += 1)
+      await inProcess.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [{ Put: { TableName: 'kiosks', Item: { kioskId: { S: `turn-${i}` } } } }],
+        }),
+      );
+    const turnsDuringWrites = turns;
+    inProcess.destroy();
+
+    // Assert: the event loop went round at least once per transaction.
+    expect(turnsDuringWrites).toBeGreaterThanOrEqual(50);
+  });
+
   it('applies every write of a successful transaction', async () => {
     await doc.send(new PutCommand({ TableName: 'outbox', Item: { messageId: 'ok-old', body: 'stale' } }));
 

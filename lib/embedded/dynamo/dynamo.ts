@@ -1267,6 +1267,10 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
         ([name]) => name.toLowerCase() === 'x-amz-target',
       )?.[1];
       const { status, text } = await answer(target, body);
+      // The answer arrives on a later turn of the event loop, as from the network: the store itself
+      // does no I/O, and a caller that only ever awaits it would otherwise run on microtasks alone,
+      // starving timers (retry backoffs, the clock), streams and the journal's snapshot writes.
+      await new Promise((resolve) => setImmediate(resolve));
       return {
         response: {
           statusCode: status,
