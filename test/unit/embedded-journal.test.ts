@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
@@ -176,5 +178,33 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
     expect(second).toEqual({ kioskId: 'from-leveldb', stock: 3 });
     expect(await readdir(dataDir)).toEqual(expect.arrayContaining(['dynamodb-leveldb-imported', 'store']));
     expect(await readdir(dataDir)).not.toContain('dynamodb');
+  });
+});
+
+describe('the embedded DynamoDB’s memory', () => {
+  it('keeps about the bytes of its items alive, not the memory of every request around them', async () => {
+    // Arrange: a collectable heap, and the store in memory behind an in-process client.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const db = await startEmbeddedDynamo({});
+    const client = clientAt(db.endpoint);
+    (client.config as { requestHandler: unknown }).requestHandler = db.requestHandler;
+    await ensureTables(client);
+    const doc = DynamoDBDocumentClient.from(client);
+    collect();
+    const before = process.memoryUsage().arrayBuffers;
+
+    // Act: 2,000 items of about 300 bytes, each written as a handler writes (request, answer, garbage).
+    for (let i = 0; i < 2_000; i += 1)
+      await doc.send(
+        new PutCommand({ TableName: 'kiosks', Item: { kioskId: `mem-${i}`, note: 'x'.repeat(300) } }),
+      );
+    collect();
+    const kept = process.memoryUsage().arrayBuffers - before;
+    client.destroy();
+    await db.close();
+
+    // Assert: well under 2 KB an item (a Buffer sliced from Node's shared 8 KiB slabs kept a whole slab).
+    expect(kept).toBeLessThan(2_000 * 2_048);
   });
 });
