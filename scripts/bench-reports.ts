@@ -2,7 +2,7 @@
  * `npm run bench:reports`: what a report reads does not grow with the number of events.
  *
  * The embedded backend (startBackend; its data directory on tmpfs when the machine has
- * /dev/shm, so LevelDB and the transaction undo log's fsync live in RAM) gets a fixed
+ * /dev/shm, so the store's journal lives in RAM) gets a fixed
  * shape: --sites sites × --days days, --kiosks-per-site kiosks each. The first
  * sites × days events cover every (day, site) once; after that events land on random
  * days and sites of the same shape, up to --events. At each checkpoint the naloxone

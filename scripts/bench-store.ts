@@ -8,7 +8,7 @@
  * --in-process: the client reaches the store as `npm start` wires the handlers', without HTTP.
  *
  * The store runs on a data directory (tmpfs when the machine has one, as the other benches do),
- * like `npm start`; --memory runs it without one (no undo log). Each in-flight worker writes
+ * like `npm start`; --memory runs it without one (no journal). Each in-flight worker writes
  * its own items, so nothing conflicts and every figure is the store's cost, not retries.
  * A figure is the median of --rounds rounds; rounds of PutItem and of transactions alternate.
  * CPU µs/op is this process's CPU time (SDK client and store together) per operation, which a
@@ -35,7 +35,7 @@ export interface StoreOptions {
   readonly ops?: number;
   readonly concurrencies?: readonly number[];
   readonly rounds?: number;
-  /** No data directory (no LevelDB on disk). */
+  /** No data directory (no journal on disk). */
   readonly memory?: boolean;
   /** The client reaches the store as `npm start` wires the handlers', without HTTP. */
   readonly inProcess?: boolean;
@@ -148,7 +148,7 @@ export async function measureStore(options: StoreOptions = {}): Promise<StoreFig
 
   /** Rounds of the two operations alternate, so that a change in the machine's load hits both. */
   async function compare(inFlight: number) {
-    await round(inFlight, conditionalPut); // warm-up: JIT, sockets, LevelDB
+    await round(inFlight, conditionalPut); // warm-up: JIT, sockets, the store
     await round(inFlight, fourItemTransaction);
     const puts: Round[] = [];
     const transactions: Round[] = [];
