@@ -10,7 +10,7 @@ export const DATA_FILE_MODE = 0o600;
  * DATA_DIR holds participant refs, medications, site names and fault details in plain text (the
  * DynamoDB files, the outbox) next to the keys that open the sealed parts. Whatever the umask the
  * backend was started with, it is kept to its owner: the process umask becomes 077 before anything
- * under DATA_DIR is opened (so every file created later, dynalite's LevelDB files included, is
+ * under DATA_DIR is opened (so every file created later, the store's snapshot and journals included, is
  * 0600 and every directory 0700), and what an earlier start left behind is tightened now.
  */
 export function secureDataDir(dataDir: string): void {
