@@ -1185,8 +1185,8 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     }
     await engine.recover(dataDir === undefined ? undefined : path.join(dataDir, LEGACY_UNDO_LOG_FILE));
   } catch (error) {
-    await store.db.close().catch(() => undefined);
     await journal?.close();
+    await store.db.close().catch(() => undefined);
     await release();
     throw error;
   }
@@ -1319,8 +1319,8 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
         server.closeAllConnections();
         await serverClosed;
-        await store.db.close();
         await journal?.close();
+        await store.db.close();
         await release();
       })();
       return closed;

@@ -185,8 +185,8 @@ export class Journal {
 
   /** Appends one line, before the store applies the write: what the store holds is always on disk. */
   private record(entries: JournalEntry[]): void {
-    // Closed after the store: the store itself refuses the write.
-    if (this.closed) return;
+    // A write that would not be kept must not be made either.
+    if (this.closed) throw new Error('Embedded DynamoDB: the store is closed');
     this.bytesSinceSnapshot += append(this.fd, `${JSON.stringify(entries)}\n`);
   }
 
@@ -201,9 +201,13 @@ export class Journal {
       !this.compaction &&
       this.bytesSinceSnapshot > Math.max(this.compactAfterBytes, this.snapshotBytes)
     ) {
-      this.compaction = this.snapshot().finally(() => {
-        this.compaction = undefined;
-      });
+      // A snapshot that fails (a full disk) loses nothing: the journals it would have replaced stay,
+      // and the next write past the mark tries again.
+      this.compaction = this.snapshot()
+        .catch(() => undefined)
+        .finally(() => {
+          this.compaction = undefined;
+        });
     }
     return written;
   }
@@ -250,9 +254,9 @@ export class Journal {
       await fs.rm(path.join(this.directory, journalName(n)), { force: true });
   }
 
-  /** Waits for a snapshot being written, then stops journaling. */
+  /** Waits for a snapshot being written, then stops journaling: close it before the store. */
   async close(): Promise<void> {
-    await this.compaction?.catch(() => undefined);
+    await this.compaction;
     if (this.closed) return;
     this.closed = true;
     fsyncSync(this.fd);
