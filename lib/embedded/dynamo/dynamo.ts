@@ -1,10 +1,10 @@
 /**
  * An embedded DynamoDB for one machine.
  *
- * dynalite (DynamoDB on LevelDB, here its in-memory one, kept on disk by ./journal.ts) supplies the
- * store, the request validations and the item operations. This module calls them in-process, behind an HTTP endpoint of its own (the one
- * handlers reach through AWS_ENDPOINT_URL_DYNAMODB, AWS JSON protocol), and adds what dynalite
- * lacks, the way DynamoDB does it:
+ * dynalite (DynamoDB on LevelDB, here its in-memory one, kept on disk by ./journal.ts) supplies
+ * the store, the request validations and the item operations. This module calls them in-process,
+ * behind an HTTP endpoint of its own (the one handlers reach through AWS_ENDPOINT_URL_DYNAMODB,
+ * AWS JSON protocol), and adds what dynalite lacks, the way DynamoDB does it:
  *
  * - Items are locked one by one, never the whole store, so the conflicts AWS produces happen
  *   here too. A TransactWriteItems holds its items from admission to commit or cancellation.
@@ -17,8 +17,9 @@
  *   put/update/delete run against a staging view of the store (so GSIs are maintained as
  *   dynalite maintains them) and what they would write is committed as ONE batch, which the
  *   journal writes as one line and the store applies at once, also across a `kill -9`: a
- *   transaction is on disk whole or not at all, nothing ever needs rolling back, and no reader sees half of one. (The undo log that
- *   versions before this one wrote, `transaction-undo.json`, is still restored at start.)
+ *   transaction is on disk whole or not at all, nothing ever needs rolling back, and no reader
+ *   sees half of one. (The undo log that versions before this one wrote, `transaction-undo.json`,
+ *   is still restored at start.)
  * - It refuses what DynamoDB refuses, with DynamoDB's ValidationException messages: over 100
  *   actions, two actions on one item, over 4 MB in one transaction, keys over 2048/1024 UTF-8
  *   bytes; items over 400 KB and numbers outside DynamoDB's range or precision are refused by
