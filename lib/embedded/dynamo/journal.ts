@@ -219,15 +219,19 @@ export class Journal {
   private async snapshot(): Promise<void> {
     const previous = this.generation;
     const generation = previous + 1;
-    const entries = this.db.iterator({});
+    const entries = this.db.iterator({}) as AsyncIterable<[string, unknown]> & { close(): Promise<void> };
     closeSync(this.fd);
     this.fd = openSync(path.join(this.directory, journalName(generation)), 'a', 0o600);
     this.generation = generation;
     this.bytesSinceSnapshot = 0;
 
     const temporary = path.join(this.directory, `${snapshotName(generation)}.tmp`);
-    const file = await fs.open(temporary, 'w', 0o600);
     let bytes = 0;
+    // The iterator holds the store as it was; closed in any case, or that version stays in memory.
+    const file = await fs.open(temporary, 'w', 0o600).catch(async (error: unknown) => {
+      await entries.close();
+      throw error;
+    });
     try {
       let pairs: [string, unknown][] = [];
       const flush = async () => {
