@@ -42,6 +42,11 @@ const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 const snapshotName = (generation: number) => `snapshot-${generation}.jsonl`;
 const journalName = (generation: number) => `journal-${generation}.jsonl`;
 
+const entryOf = (operation: Operation): JournalEntry =>
+  operation.type === 'put' ? ['p', operation.key, operation.value] : ['d', operation.key];
+const operationOf = (entry: JournalEntry): Operation =>
+  entry[0] === 'p' ? { type: 'put', key: entry[1], value: entry[2] } : { type: 'del', key: entry[1] };
+
 async function filesOf(
   directory: string,
 ): Promise<{ snapshots: number[]; journals: number[]; temporary: string[] }> {
@@ -57,6 +62,15 @@ async function filesOf(
     journals: numbers(JOURNAL),
     temporary: names.filter((name) => name.endsWith('.tmp')),
   };
+}
+
+/** Removes the snapshots and journals before `generation`: snapshot `generation` holds all they did. */
+async function removeBefore(directory: string, generation: number): Promise<void> {
+  const { snapshots, journals } = await filesOf(directory);
+  for (const n of snapshots.filter((n) => n < generation))
+    await fs.rm(path.join(directory, snapshotName(n)), { force: true });
+  for (const n of journals.filter((n) => n < generation))
+    await fs.rm(path.join(directory, journalName(n)), { force: true });
 }
 
 /** Each parsed line of a file; a line that does not parse (cut by a crash) ends the file. */
@@ -128,21 +142,10 @@ export class Journal {
     for (const generation of replayed) {
       const file = path.join(directory, journalName(generation));
       bytesSinceSnapshot += (await fs.stat(file)).size;
-      for await (const entries of linesOf(file)) {
-        await db.batch(
-          (entries as JournalEntry[]).map((entry) =>
-            entry[0] === 'p'
-              ? { type: 'put', key: entry[1], value: entry[2] }
-              : { type: 'del', key: entry[1] },
-          ),
-        );
-      }
+      for await (const entries of linesOf(file)) await db.batch((entries as JournalEntry[]).map(operationOf));
     }
     // Files a finished snapshot made obsolete, left by a stop before they were removed.
-    for (const generation of snapshots.filter((n) => n < base))
-      await fs.rm(path.join(directory, snapshotName(generation)), { force: true });
-    for (const generation of journals.filter((n) => n < base))
-      await fs.rm(path.join(directory, journalName(generation)), { force: true });
+    await removeBefore(directory, base);
 
     const next = Math.max(base, ...journals) + 1;
     const journal = new Journal(
@@ -172,12 +175,7 @@ export class Journal {
     };
     db.batch = (operations, ...rest) => {
       if (Array.isArray(operations) && operations.length > 0) {
-        this.record(
-          (operations as Operation[]).map(
-            (operation): JournalEntry =>
-              operation.type === 'put' ? ['p', operation.key, operation.value] : ['d', operation.key],
-          ),
-        );
+        this.record((operations as Operation[]).map(entryOf));
       }
       return this.thenMaybeSnapshot(batch(operations, ...rest));
     };
@@ -251,11 +249,7 @@ export class Journal {
     }
     await fs.rename(temporary, path.join(this.directory, snapshotName(generation)));
     this.snapshotBytes = bytes;
-    const { snapshots, journals } = await filesOf(this.directory);
-    for (const n of snapshots.filter((n) => n < generation))
-      await fs.rm(path.join(this.directory, snapshotName(n)), { force: true });
-    for (const n of journals.filter((n) => n < generation))
-      await fs.rm(path.join(this.directory, journalName(n)), { force: true });
+    await removeBefore(this.directory, generation);
   }
 
   /** Waits for a snapshot being written, then stops journaling: close it before the store. */
@@ -277,27 +271,23 @@ export async function importLevelDb(
   dataDir: string,
   db: LevelDb,
   openLevelDb: (location: string) => LevelDb,
-): Promise<number> {
+): Promise<void> {
   const location = path.join(dataDir, 'dynamodb');
-  if (!existsSync(path.join(location, 'CURRENT'))) return 0;
+  if (!existsSync(path.join(location, 'CURRENT'))) return;
   const old = openLevelDb(location);
   await old.open();
-  let copied = 0;
   try {
     let chunk: Operation[] = [];
     for await (const [key, value] of old.iterator({})) {
       chunk.push({ type: 'put', key, value });
       if (chunk.length === PAIRS_PER_LINE) {
         await db.batch(chunk);
-        copied += chunk.length;
         chunk = [];
       }
     }
     if (chunk.length > 0) await db.batch(chunk);
-    copied += chunk.length;
   } finally {
     await old.close();
   }
   await fs.rename(location, path.join(dataDir, 'dynamodb-leveldb-imported'));
-  return copied;
 }
