@@ -53,13 +53,7 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
     }
   }
 
-  const counterAfterRestart = () =>
-    withDb(
-      async (doc) =>
-        (await doc.send(new GetCommand({ TableName: 'aggregates', Key: { pk: 'p', sk: 'counter' } }))).Item,
-    );
-
-  it('keeps every increment of a much-updated counter across snapshots taken under load and a restart', async () => {
+  it('keeps every write, each increment of a much-updated counter too, across snapshots taken under load and a restart', async () => {
     // Arrange: snapshots every few kilobytes of journal, so that many are written while updates go on.
     await withDb(async (doc) => {
       for (let round = 0; round < 30; round += 1) {
@@ -122,19 +116,33 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
   });
 
   it('starts from the last whole snapshot when a crash stopped the writing of a newer one', async () => {
-    // Arrange
-    await withDb((doc) =>
-      doc.send(
-        new PutCommand({ TableName: 'aggregates', Item: { pk: 'p', sk: 'counter', dispenseEvents: 7 } }),
-      ),
-    );
+    // Arrange: a whole snapshot with the counter in it, a journal after it, and the half-written newer one.
+    await withDb(async (doc) => {
+      await doc.send(
+        new PutCommand({
+          TableName: 'aggregates',
+          Item: { pk: 'p', sk: 'counter', dispenseEvents: 7 },
+        }),
+      );
+      // Writes enough after the counter for a snapshot to be taken with the counter in it.
+      for (let i = 0; i < 20; i += 1)
+        await doc.send(
+          new PutCommand({ TableName: 'kiosks', Item: { kioskId: `filler-${i}`, note: 'x'.repeat(2_000) } }),
+        );
+      await doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'after-snapshot' } }));
+    }, 1_024);
+    expect((await readdir(storeDir())).some((name) => /^snapshot-\d+\.jsonl$/.test(name))).toBe(true);
     await writeFile(path.join(storeDir(), 'snapshot-99.jsonl.tmp'), '[["item-aggregates~', { mode: 0o600 });
 
     // Act
-    const counter = await counterAfterRestart();
+    const [counter, kiosk] = await withDb(async (doc) => [
+      (await doc.send(new GetCommand({ TableName: 'aggregates', Key: { pk: 'p', sk: 'counter' } }))).Item,
+      (await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId: 'after-snapshot' } }))).Item,
+    ]);
 
     // Assert
     expect(counter?.dispenseEvents).toBe(7);
+    expect(kiosk).toEqual({ kioskId: 'after-snapshot' });
     expect(await readdir(storeDir())).not.toContain('snapshot-99.jsonl.tmp');
   });
 
