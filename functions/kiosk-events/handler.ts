@@ -24,6 +24,7 @@ import {
   unavailable,
 } from '../core/errors.js';
 import { acceptedSecrets } from '../core/fleet/fleet.js';
+import { inTurn } from '../core/in-turn.js';
 import { parseJsonBytes, TOO_DEEP_MESSAGE } from '../core/json.js';
 import { occurredAtProblem, planKioskEvent, storedEventFields } from '../core/kiosk/kiosk-events.js';
 import { fingerprint, signatureIsValid } from '../core/kiosk/signing.js';
@@ -193,11 +194,39 @@ async function recordKioskEvent(request: HttpRequest): Promise<HttpAnswer> {
         }
       : undefined;
 
-  let view: KioskRecord = kiosk;
-  const writeId = randomUUID();
+  const accepted: AcceptedEvent = {
+    event,
+    body,
+    bodyFingerprint,
+    signedBy: signing.sealed,
+    writeId: randomUUID(),
+    taskId,
+    contact,
+  };
+  const known = kiosk;
+  return inTurn(kioskId, () => recordInTurn(known, accepted));
+}
+
+/** A signed, valid event, ready to be planned against its kiosk. */
+interface AcceptedEvent {
+  readonly event: KioskEvent;
+  readonly body: unknown;
+  readonly bodyFingerprint: string;
+  /** The sealed secret the signature was made with. */
+  readonly signedBy: string;
+  readonly writeId: string;
+  readonly taskId: string;
+  readonly contact?: { readonly contactId: string; readonly sealed: string };
+}
+
+/** Plans and writes one event, in turn with this container's other events of the kiosk (core/in-turn.ts). */
+async function recordInTurn(known: KioskRecord, accepted: AcceptedEvent): Promise<HttpAnswer> {
+  const { event, body, bodyFingerprint, signedBy, writeId, taskId, contact } = accepted;
+  const kioskId = known.kioskId;
+  let view = newest(known);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const at = now();
-    const plan = planKioskEvent(view, event, at, () => taskId, { verifiedSecret: signing.sealed });
+    const plan = planKioskEvent(view, event, at, () => taskId, { verifiedSecret: signedBy });
     const notifications = plan.notifications.map((draft) =>
       newNotification(
         draft.topic,

@@ -559,15 +559,32 @@ describe('retries and races', () => {
   });
 
   it('plans a write that met another transaction again from the newest kiosk this container holds, not from the one it planned before waiting', async () => {
-    // Arrange: version 3 stored; while this event's first write meets another transaction, another event of
-    // the kiosk is recorded by this container (version 4). The wait after the conflict is drawn at 0.
+    // Arrange: version 3 stored. While this event's first write meets another transaction, the
+    // kiosk's secret is rotated elsewhere (version 4) and an event signed with the new secret makes this
+    // container read the kiosk afresh. The wait after the conflict is drawn at 0.
     kiosks['K-0001'] = kioskItem({ version: 3 });
     vi.spyOn(Math, 'random').mockReturnValue(0);
-    const other = dispense({ eventId: '9a1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5f61' });
+    const rotated = kioskItem({
+      version: 4,
+      secretSealed: fakeSealed('rotated-secret', 'kiosk-secret:K-0001'),
+    });
+    let other: Promise<unknown> | undefined;
     ddb
       .on(TransactWriteCommand)
       .callsFakeOnce(async (input: TransactWriteCommandInput) => {
-        expect((await invoke(handler, signed(other))).status).toBe(201);
+        kiosks['K-0001'] = rotated;
+        const readAfresh = new Promise<void>((resolve) => {
+          ddb.on(GetCommand).callsFake(() => {
+            resolve();
+            return { Item: rotated };
+          });
+        });
+        other = invoke(
+          handler,
+          signed(dispense({ eventId: '9a1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5f61' }), { secret: 'rotated-secret' }),
+        );
+        await readAfresh;
+        await new Promise((resolve) => setImmediate(resolve));
         throw new TransactionCanceledException({
           message: 'Transaction cancelled, please refer cancellation reasons for specific reasons',
           $metadata: {},
@@ -583,14 +600,44 @@ describe('retries and races', () => {
 
     // Act
     const response = await invoke(handler, signed(dispense()));
+    expect(((await other) as { status: number }).status).toBe(201);
 
-    // Assert: calls 0 and 2 are this event's; call 1 is the other event's, which left version 4
+    // Assert: calls 0 and 1 are this event's, the second planned from the version the fresh read found;
+    // call 2 is the other event's, in its turn, planned from the version this event's write left.
     expect(response.status).toBe(201);
     const versionsPlannedFrom = [0, 1, 2].map((n) => {
       const [kiosk] = updatesOf(transactItems(n), TABLE.kiosks);
       return Number(/version = (\d+)/.exec(spelled(kiosk.ConditionExpression, kiosk))?.[1]);
     });
-    expect(versionsPlannedFrom).toEqual([3, 3, 4]);
+    expect(versionsPlannedFrom).toEqual([3, 4, 5]);
+  });
+
+  it("records a burst of one kiosk's events, sent together, with one transaction each: each plans from the version the one before it left", async () => {
+    // Arrange: DynamoDB as it is, refusing a kiosk update planned from any version but the stored one.
+    kiosks['K-0001'] = kioskItem({ version: 1 });
+    ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+      const items = input.TransactItems ?? [];
+      const [kiosk] = updatesOf(items, TABLE.kiosks);
+      const plannedFrom = Number(/version = (\d+)/.exec(spelled(kiosk.ConditionExpression, kiosk))?.[1]);
+      const stored = kiosks['K-0001'];
+      if (plannedFrom !== stored.version)
+        return cancelledAt(items.indexOf(items.find((item) => item.Update === kiosk)!), stored)(input);
+      calls.push('transactWrite');
+      kiosks['K-0001'] = { ...stored, version: plannedFrom + 1 };
+      return {};
+    });
+    const burst = Array.from({ length: 12 }, (_, i) =>
+      signed(dispense({ eventId: `9a1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5${String(i).padStart(3, '0')}` })),
+    );
+
+    // Act
+    const responses = await Promise.all(burst.map((event) => invoke(handler, event)));
+
+    // Assert
+    expect(responses.map((response) => response.status)).toEqual(burst.map(() => 201));
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 12);
+    expect(calls.filter((call) => call === 'transactWrite:cancelled')).toEqual([]);
+    expect(kiosks['K-0001'].version).toBe(13);
   });
 
   it('gives up with 503 rather than retrying forever when the stock keeps changing', async () => {
