@@ -6,6 +6,7 @@
  * typed here; the shapes were read from dynalite's source and hold for 4.0.x.
  */
 import { createRequire } from 'node:module';
+import { cacheParses } from './expression-cache.js';
 
 const require = createRequire(import.meta.url);
 
@@ -105,6 +106,9 @@ export interface ActionValidation {
 type ActionFunction = (store: Store, data: Json, callback: Callback<Json>) => void;
 
 export const dynaliteDb = require('dynalite/db') as DbModule;
+// Before any validation runs: the validations call `parser.parse` on these module objects.
+cacheParses(require('dynalite/db/conditionParser'));
+cacheParses(require('dynalite/db/updateParser'));
 export const dynaliteValidations = require('dynalite/validations') as ValidationsModule;
 
 /** The operations dynalite implements itself (its `validOperations`). */
