@@ -38,7 +38,7 @@
  *
  * Not emulated: ClientRequestToken idempotency, throttling, PartiQL.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -1074,8 +1074,9 @@ function groupInto(byTable: Record<string, Json[]>, target: { tableName: string;
   byTable[target.tableName] = [...(byTable[target.tableName] ?? []), target.request];
 }
 
+/** A request id shaped like DynamoDB's (52 upper-case letters and digits); randomUUID draws from a cached pool. */
 function requestId(): string {
-  return randomBytes(39).toString('base64').toUpperCase().replace(/[+/]/g, '0');
+  return `${randomUUID()}${randomUUID()}`.replace(/-/g, '').slice(0, 52).toUpperCase();
 }
 
 function send(response: http.ServerResponse, status: number, body: Buffer | string, json = true): void {

@@ -100,12 +100,14 @@ function hollow(node: unknown, slots: Map<unknown, ValueSlot>): unknown {
 
 /** A fresh tree from the template, each slot filled with this request's value. */
 function fill(node: unknown, values: Record<string, AttributeValue>): unknown {
+  if (node === null || typeof node !== 'object') return node;
   if (node instanceof ValueSlot) return values[node.name];
-  if (Array.isArray(node)) return node.map((child) => fill(child, values));
-  if (node && typeof node === 'object') {
-    const copy: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(node)) copy[key] = fill(child, values);
+  if (Array.isArray(node)) {
+    const copy = new Array(node.length);
+    for (let i = 0; i < node.length; i += 1) copy[i] = fill(node[i], values);
     return copy;
   }
-  return node;
+  const copy: Record<string, unknown> = {};
+  for (const key in node) copy[key] = fill((node as Record<string, unknown>)[key], values);
+  return copy;
 }
