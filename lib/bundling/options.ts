@@ -16,6 +16,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const alias = {
   '@aws-sdk/credential-provider-node': join(here, 'lambda-credentials.ts'),
   '@smithy/core/event-streams': join(here, 'no-event-streams.ts'),
+  'node:stream/web': join(here, 'lazy-builtins.ts'),
+  'node:stream/promises': join(here, 'lazy-builtins.ts'),
+  'node:fs/promises': join(here, 'lazy-builtins.ts'),
 };
 /**
  * `require` for the CommonJS the bundle holds, under a name no bundled module imports: without

@@ -200,9 +200,11 @@ export function renderMarkdown(results: BenchResults): string {
         'of their own (scripts/bench/kiosk-load.ts: a client in the backend’s process would bill its own CPU to the ' +
         'backend), and handed to the handler in-process (`direct`), against the embedded store’s conditional PutItem ' +
         'through the SDK wired in-process as the handlers’ client is (bench:store --in-process), at the same number ' +
-        'in flight. Conflicts: transactions the store cancelled because another one held one of their items (the ' +
+        'in flight. Each event is built and signed before the clock starts (the kiosks’ work, not the backend’s). ' +
+        'Conflicts: transactions the store cancelled because another one held one of their items (the ' +
         'kiosk, or a counter shared by the kiosks of a site and writer shard), per event sent; each is sent again, ' +
-        'as DynamoDB would make it be.',
+        'as DynamoDB would make it be. Events of one kiosk are planned and written in turn within the process ' +
+        '(functions/core/in-turn.ts), so a kiosk with several events in flight does not conflict with itself.',
       '',
     );
     const rows: string[][] = [];

@@ -78,6 +78,19 @@ describe('the Lambda bundles', () => {
     },
   );
 
+  // Each costs every cold start about a millisecond of CPU to load; lib/bundling/lazy-builtins.ts loads them on use.
+  it.each(Object.keys(functions) as FunctionName[])(
+    'load no built-in %s rarely uses at init: node:stream/web, node:stream/promises, node:fs/promises',
+    (name) => {
+      const imported = [...bundles.get(name)!.matchAll(/from\s*"(node:[a-z/_]+)"/g)].map((match) => match[1]);
+
+      expect(
+        imported.filter((builtin) => /stream\/web|stream\/promises|fs\/promises/.test(builtin!)),
+      ).toEqual([]);
+      expect(imported).toContain('node:crypto');
+    },
+  );
+
   it.each(Object.keys(functions) as FunctionName[])('keep %s within 400 KiB', (name) => {
     expect(Buffer.byteLength(bundles.get(name)!, 'utf8')).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
   });
