@@ -1,13 +1,11 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { counterUpdates } from '../adapters/aggregates-store.js';
 import { now } from '../adapters/clock.js';
-import { cancellationReasons, documentClient, tableName } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
 import { newNotification, outboxPut } from '../adapters/notices/outbox.js';
 import { outboxRows, publishRow, republishUnconfirmed } from '../adapters/notices/outbox-relay-store.js';
 import { count, gauge, observed } from '../adapters/observability.js';
-import { kioskEscalations, type TaskRecord } from '../adapters/staff/task-store.js';
+import { kioskEscalations, markEscalated, type TaskRecord } from '../adapters/staff/task-store.js';
 import type { ScheduledRun } from '../core/schedule.js';
 import { countsInOutreach, escalationCounters, outreachCounterKey } from '../core/staff/outreach.js';
 import { messageKindOf } from '../core/staff/tasks.js';
@@ -40,33 +38,14 @@ async function escalateKioskTasks(at: Date, due: readonly TaskRecord[]): Promise
       at,
       `${task.taskId}/escalation`,
     );
-    try {
-      await documentClient.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName('tasks'),
-                Key: { taskId: task.taskId },
-                UpdateExpression: 'SET escalatedAt = :at',
-                ConditionExpression: '#status = :open AND attribute_not_exists(escalatedAt)',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':at': at.toISOString(), ':open': 'open' },
-              },
-            },
-            outboxPut(notification),
-            ...(countsInOutreach(task)
-              ? counterUpdates([{ key: outreachCounterKey(task), counters: escalationCounters() }])
-              : []),
-          ],
-        }),
-      );
-    } catch (error) {
-      if (cancellationReasons(error)) continue; // completed or escalated meanwhile
-      throw error;
-    }
-    // Published from the outbox table's stream.
-    escalated += 1;
+    const marked = await markEscalated(task.taskId, at, [
+      outboxPut(notification),
+      ...(countsInOutreach(task)
+        ? counterUpdates([{ key: outreachCounterKey(task), counters: escalationCounters() }])
+        : []),
+    ]);
+    // Published from the outbox table's stream; a task completed or escalated meanwhile is passed over.
+    if (marked) escalated += 1;
   }
   return escalated;
 }

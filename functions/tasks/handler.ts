@@ -1,9 +1,7 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { counterUpdates } from '../adapters/aggregates-store.js';
-import { auditPut } from '../adapters/audit.js';
+import { recordAudit } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
-import { documentClient } from '../adapters/dynamo.js';
 import { logger } from '../adapters/logger.js';
 import { consentsNow, touchEnrollment } from '../adapters/moud/enrollment-store.js';
 import { workflows } from '../adapters/moud/workflows.js';
@@ -98,13 +96,8 @@ async function show(request: HttpRequest) {
   const actor = request.actor?.id ?? 'unknown';
   // The read is recorded before the details are shown: no audit entry, no details. A read of an
   // enrollment's contact is kept under the enrollment: its access log (42 CFR Part 2 § 2.25).
-  await documentClient.send(
-    new PutCommand(
-      enrollmentId
-        ? auditPut(`enrollment:${enrollmentId}`, actor, 'read-contact', now(), { taskId })
-        : auditPut(`task:${taskId}`, actor, 'read-contact', now()),
-    ),
-  );
+  if (enrollmentId) await recordAudit(`enrollment:${enrollmentId}`, actor, 'read-contact', now(), { taskId });
+  else await recordAudit(`task:${taskId}`, actor, 'read-contact', now());
   const contact = JSON.parse(await sealer().open(stored.sealed, `contact:${task.contactId}`));
   logger.info('contact details read', { taskId, actor });
   return json(200, { ...withoutIndexKeys(task), ...consent, doNotContact: false, contact });

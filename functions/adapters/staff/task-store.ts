@@ -279,6 +279,37 @@ export async function kioskEscalations(now: Date): Promise<{ due: TaskRecord[]; 
   return { due, nextAt: later.sort()[0] };
 }
 
+/**
+ * Marks a kiosk contact task escalated, and writes `alsoWrite` (its notice, its counters) in the same
+ * transaction, conditioned on the task being open and not escalated yet: a re-run or a concurrent
+ * completion writes nothing. False when the task was completed or escalated meanwhile.
+ */
+export async function markEscalated(taskId: string, at: Date, alsoWrite: TransactItems): Promise<boolean> {
+  try {
+    await documentClient.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName('tasks'),
+              Key: { taskId },
+              UpdateExpression: 'SET escalatedAt = :at',
+              ConditionExpression: '#status = :open AND attribute_not_exists(escalatedAt)',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':at': at.toISOString(), ':open': 'open' },
+            },
+          },
+          ...alsoWrite,
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (cancellationReasons(error)) return false;
+    throw error;
+  }
+}
+
 export type HoldOutcome =
   | { readonly status: 'changed' | 'already'; readonly task: Record<string, unknown> }
   | { readonly status: 'completed' | 'held'; readonly task: Record<string, unknown> }
