@@ -210,30 +210,23 @@ export async function completeTask(
       completedBy: actor,
     };
     try {
-      await documentClient.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName('tasks'),
-                Key: { taskId },
-                UpdateExpression:
-                  'SET #status = :completed, statusShard = :shard, outcome = :outcome, completedAt = :at, completedBy = :actor',
-                ConditionExpression: 'attribute_exists(taskId) AND #status = :open',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':completed': 'completed',
-                  ':shard': completed.statusShard,
-                  ':open': 'open',
-                  ':outcome': outcome,
-                  ':at': completed.completedAt,
-                  ':actor': actor,
-                },
-              },
-            },
-            ...alongside(task),
-          ],
-        }),
+      await updateTaskWith(
+        taskId,
+        {
+          UpdateExpression:
+            'SET #status = :completed, statusShard = :shard, outcome = :outcome, completedAt = :at, completedBy = :actor',
+          ConditionExpression: 'attribute_exists(taskId) AND #status = :open',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':completed': 'completed',
+            ':shard': completed.statusShard,
+            ':open': 'open',
+            ':outcome': outcome,
+            ':at': completed.completedAt,
+            ':actor': actor,
+          },
+        },
+        alongside(task),
       );
       return { status: 'completed', task: completed };
     } catch (error) {
@@ -245,6 +238,20 @@ export async function completeTask(
       await backoff(attempt);
     }
   }
+}
+
+type TaskUpdate = Omit<NonNullable<TransactItems[number]['Update']>, 'TableName' | 'Key'>;
+
+/** One transaction: a conditional update of the task, and the items written with it. */
+function updateTaskWith(taskId: string, update: TaskUpdate, alongside: TransactItems) {
+  return documentClient.send(
+    new TransactWriteCommand({
+      TransactItems: [
+        { Update: { TableName: tableName('tasks'), Key: { taskId }, ...update } },
+        ...alongside,
+      ],
+    }),
+  );
 }
 
 /** A completion cancelled by concurrent transactions (the same counters) is tried this often. */
@@ -286,22 +293,15 @@ export async function kioskEscalations(now: Date): Promise<{ due: TaskRecord[]; 
  */
 export async function markEscalated(taskId: string, at: Date, alsoWrite: TransactItems): Promise<boolean> {
   try {
-    await documentClient.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName('tasks'),
-              Key: { taskId },
-              UpdateExpression: 'SET escalatedAt = :at',
-              ConditionExpression: '#status = :open AND attribute_not_exists(escalatedAt)',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':at': at.toISOString(), ':open': 'open' },
-            },
-          },
-          ...alsoWrite,
-        ],
-      }),
+    await updateTaskWith(
+      taskId,
+      {
+        UpdateExpression: 'SET escalatedAt = :at',
+        ConditionExpression: '#status = :open AND attribute_not_exists(escalatedAt)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':at': at.toISOString(), ':open': 'open' },
+      },
+      alsoWrite,
     );
     return true;
   } catch (error) {
