@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import {
   GetCommand,
   PutCommand,
   ScanCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -113,6 +115,67 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
 
     // Assert
     expect(items).toEqual([{ kioskId: 'before' }, { kioskId: 'after' }]);
+  });
+
+  it('answers a write the disk refuses with an error, keeps serving, and keeps every write before and after it', async () => {
+    // Arrange: a disk that fills up for a while: the next line is half written before write(2) fails.
+    let diskFull = false;
+    const journalWrite = (fd: number, bytes: Buffer, offset: number) => {
+      if (!diskFull) return writeSync(fd, bytes, offset);
+      if (offset === 0) return writeSync(fd, bytes, 0, Math.ceil(bytes.length / 2));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    const db = await startEmbeddedDynamo({ dataDir, journalWrite });
+    const client = clientAt(db.endpoint);
+    const doc = DynamoDBDocumentClient.from(client);
+    const contact = async (contactId: string) =>
+      (await doc.send(new GetCommand({ TableName: 'contacts', Key: { contactId }, ConsistentRead: true })))
+        .Item;
+    let refusals: unknown[];
+    try {
+      await ensureTables(client);
+      await doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'before' } }));
+
+      // Act: a plain write (dynalite's own callback path) and a transaction while the disk is full, then one after.
+      diskFull = true;
+      refusals = await Promise.all([
+        doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'during' } })).catch((e) => e),
+        doc
+          .send(
+            new TransactWriteCommand({
+              TransactItems: [{ Put: { TableName: 'contacts', Item: { contactId: 'during-transaction' } } }],
+            }),
+          )
+          .catch((e) => e),
+      ]);
+      const readWhileFull = await contact('before');
+      diskFull = false;
+      await doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'after' } }));
+
+      // Assert: each refused write failed alone, with a server error, and nothing of it was stored.
+      expect(
+        refusals.map(
+          (error) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode,
+        ),
+      ).toEqual([500, 500]);
+      expect(String((refusals[0] as Error).message)).toContain('the journal could not be written (ENOSPC)');
+      expect(readWhileFull).toEqual({ contactId: 'before' });
+      expect(await contact('during')).toBeUndefined();
+    } finally {
+      client.destroy();
+      await db.close();
+    }
+
+    // Assert: after a restart, the writes before and after the full disk are there (the half line was cut off).
+    const kept = await withDb((restarted) =>
+      Promise.all(
+        ['before', 'during', 'during-transaction', 'after'].map(
+          async (contactId) =>
+            (await restarted.send(new GetCommand({ TableName: 'contacts', Key: { contactId } }))).Item,
+        ),
+      ),
+    );
+    expect(kept).toEqual([{ contactId: 'before' }, undefined, undefined, { contactId: 'after' }]);
   });
 
   it('starts from the last whole snapshot when a crash stopped the writing of a newer one', async () => {

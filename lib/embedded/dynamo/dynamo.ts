@@ -71,7 +71,7 @@ import {
   type SubDb,
   type TableDescription,
 } from './dynalite-internals.js';
-import { importLevelDb, Journal } from './journal.js';
+import { importLevelDb, Journal, type JournalOptions } from './journal.js';
 
 export interface EmbeddedDynamo {
   /** http://127.0.0.1:<port>: give it to DynamoDBClient as `endpoint` or AWS_ENDPOINT_URL_DYNAMODB. */
@@ -129,6 +129,8 @@ export interface EmbeddedDynamoOptions {
   streams?: readonly string[];
   /** Tests only: journal bytes after which the store is written out as a snapshot (default 64 MiB). */
   compactJournalAfterBytes?: number;
+  /** Tests only: the write(2) the journal appends with (a full disk is simulated with it). */
+  journalWrite?: JournalOptions['write'];
 }
 
 /** What the SDK asks of an HTTP handler (smithy's HttpHandler), for requests served in-process. */
@@ -1182,6 +1184,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     if (dataDir !== undefined) {
       journal = await Journal.open(path.join(dataDir, STORE_DIR), store.db, {
         compactAfterBytes: options.compactJournalAfterBytes,
+        write: options.journalWrite,
       });
       await importLevelDb(dataDir, store.db, (location) => dynaliteDb.create({ path: location }).db);
     }

@@ -18,7 +18,16 @@
  * reads the newest complete snapshot, then every journal from its number on, in order. Each start
  * begins a new journal, so a line cut short by a crash is only ever the last of its file.
  */
-import { closeSync, createReadStream, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  writeSync,
+} from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -31,6 +40,8 @@ type JournalEntry = ['p', string, unknown] | ['d', string];
 export interface JournalOptions {
   /** Journal bytes written since the last snapshot that start a new one (at least the snapshot's own size). */
   compactAfterBytes?: number;
+  /** Tests only: the write(2) lines are appended with (default fs.writeSync). */
+  write?: (fd: number, bytes: Buffer, offset: number) => number;
 }
 
 const SNAPSHOT = /^snapshot-(\d+)\.jsonl$/;
@@ -94,11 +105,41 @@ async function* linesOf(file: string): AsyncGenerator<unknown> {
   }
 }
 
-/** Writes all of `text` at the end of the file (write(2) may take less than it is given). */
-function append(fd: number, text: string): number {
+/**
+ * Writes all of `text` at the end of the file (write(2) may take less than it is given). When a write
+ * fails (a full disk), the part of the line already written is cut off again: a torn line in the middle
+ * of a journal would end its replay there and lose every write after it.
+ */
+type WriteFn = (fd: number, bytes: Buffer, offset: number) => number;
+const writeAll: WriteFn = (fd, bytes, offset) => writeSync(fd, bytes, offset);
+
+function append(fd: number, text: string, write: WriteFn = writeAll): number {
   const bytes = Buffer.from(text);
-  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+  let offset = 0;
+  try {
+    while (offset < bytes.length) offset += write(fd, bytes, offset);
+  } catch (error) {
+    if (offset > 0) ftruncateSync(fd, fstatSync(fd).size - offset);
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`Embedded DynamoDB: the journal could not be written (${code}); nothing was stored`, {
+      cause: error,
+    });
+  }
   return bytes.length;
+}
+
+/**
+ * A write the journal refused, answered the way the caller expects: dynalite's callback-style writes
+ * get it in their callback, promise-style ones as a rejection. Thrown, it would escape dynalite's
+ * callbacks and stop the process instead of failing the one request.
+ */
+function refused(error: unknown, rest: unknown[]): unknown {
+  const callback = rest.at(-1);
+  if (typeof callback === 'function') {
+    setImmediate(callback as (error: unknown) => void, error);
+    return undefined;
+  }
+  return Promise.reject(error);
 }
 
 export class Journal {
@@ -114,6 +155,7 @@ export class Journal {
     private readonly db: LevelDb,
     generation: number,
     private readonly compactAfterBytes: number,
+    private readonly write: JournalOptions['write'],
   ) {
     this.generation = generation;
     this.fd = openSync(path.join(directory, journalName(generation)), 'a', 0o600);
@@ -153,6 +195,7 @@ export class Journal {
       db,
       next,
       options.compactAfterBytes ?? DEFAULT_COMPACT_AFTER_BYTES,
+      options.write,
     );
     journal.snapshotBytes = snapshotBytes;
     journal.bytesSinceSnapshot = bytesSinceSnapshot;
@@ -166,16 +209,28 @@ export class Journal {
     const del = db.del.bind(db);
     const batch = db.batch.bind(db);
     db.put = (key, value, ...rest) => {
-      this.record([['p', key as string, value]]);
+      try {
+        this.record([['p', key as string, value]]);
+      } catch (error) {
+        return refused(error, rest);
+      }
       return this.thenMaybeSnapshot(put(key, value, ...rest));
     };
     db.del = (key, ...rest) => {
-      this.record([['d', key as string]]);
+      try {
+        this.record([['d', key as string]]);
+      } catch (error) {
+        return refused(error, rest);
+      }
       return this.thenMaybeSnapshot(del(key, ...rest));
     };
     db.batch = (operations, ...rest) => {
-      if (Array.isArray(operations) && operations.length > 0) {
-        this.record((operations as Operation[]).map(entryOf));
+      try {
+        if (Array.isArray(operations) && operations.length > 0) {
+          this.record((operations as Operation[]).map(entryOf));
+        }
+      } catch (error) {
+        return refused(error, rest);
       }
       return this.thenMaybeSnapshot(batch(operations, ...rest));
     };
@@ -185,7 +240,7 @@ export class Journal {
   private record(entries: JournalEntry[]): void {
     // A write that would not be kept must not be made either.
     if (this.closed) throw new Error('Embedded DynamoDB: the store is closed');
-    this.bytesSinceSnapshot += append(this.fd, `${JSON.stringify(entries)}\n`);
+    this.bytesSinceSnapshot += append(this.fd, `${JSON.stringify(entries)}\n`, this.write);
   }
 
   /**
