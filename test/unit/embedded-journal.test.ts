@@ -11,6 +11,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -176,6 +177,47 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
       ),
     );
     expect(kept).toEqual([{ contactId: 'before' }, undefined, undefined, { contactId: 'after' }]);
+  });
+
+  it('journals a plain write with its index entries as one line: a disk that fills up after one line leaves them agreeing', async () => {
+    // Arrange: the disk takes one more line, then refuses every write (as it would between two lines of
+    // one write, had the item and its index entry been journaled apart).
+    let linesLeft = Number.POSITIVE_INFINITY;
+    const journalWrite = (fd: number, bytes: Buffer, offset: number) => {
+      if (offset === 0 && linesLeft-- <= 0) throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+      return writeSync(fd, bytes, offset);
+    };
+    const db = await startEmbeddedDynamo({ dataDir, journalWrite });
+    const client = clientAt(db.endpoint);
+    const doc = DynamoDBDocumentClient.from(client);
+    try {
+      await ensureTables(client);
+      linesLeft = 1;
+
+      // Act: a kiosk the silence sweep watches, so the write has an index entry besides its item.
+      await doc.send(
+        new PutCommand({
+          TableName: 'kiosks',
+          Item: { kioskId: 'K-watched', watch: 'online', silentAt: '2026-12-01T00:00:00.000Z' },
+        }),
+      );
+
+      // Assert: the item and its entry in the bySilence index are both there.
+      const watched = await doc.send(
+        new QueryCommand({
+          TableName: 'kiosks',
+          IndexName: 'bySilence',
+          KeyConditionExpression: 'watch = :online',
+          ExpressionAttributeValues: { ':online': 'online' },
+        }),
+      );
+      const item = await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId: 'K-watched' } }));
+      expect(watched.Items?.map((entry) => entry.kioskId)).toEqual(['K-watched']);
+      expect(item.Item?.kioskId).toBe('K-watched');
+    } finally {
+      client.destroy();
+      await db.close();
+    }
   });
 
   it('starts from the last whole snapshot when a crash stopped the writing of a newer one', async () => {

@@ -603,13 +603,13 @@ class Engine {
     const id = itemId(table.TableName, key);
     if (!this.locks.tryBeginWrite(id)) throw transactionConflictException();
     try {
-      if (this.streamState.has(table.TableName)) {
-        return {
-          status: 200,
-          body: await this.inTurn(id, () => this.writeStaged(operation, data, table, key)),
-        };
-      }
-      return { status: 200, body: await runAction(action, this.items, data) };
+      // Staged and written as one batch, the item with its index entries (and its stream record): dynalite's
+      // own action writes each separately, and a crash or a full disk between them would leave an index
+      // entry for an item that was never written.
+      return {
+        status: 200,
+        body: await this.inTurn(id, () => this.writeStaged(operation, data, table, key)),
+      };
     } catch (error) {
       if (returnOld && isDynamoError(error) && error.body.__type === CONDITIONAL_CHECK_FAILED) {
         const item = this.readNow(table.TableName, key);
@@ -660,10 +660,9 @@ class Engine {
         else groupInto(unprocessed, target);
       }
       if (admitted.length === 0) return { status: 200, body: { UnprocessedItems: unprocessed } };
-      // Items of a streamed table are written one by one, each with its stream record (DynamoDB, too,
-      // applies a batch's requests one by one: each is its own change).
-      const streamed = admitted.filter((target) => this.streamState.has(target.tableName));
-      for (const { request, id, table, key, tableName } of streamed) {
+      // Written one by one, each item with its index entries and stream record as one batch of the store
+      // (DynamoDB, too, applies a batch's requests one by one: each is its own change).
+      for (const { request, id, table, key, tableName } of admitted) {
         const put = request.PutRequest as Json | undefined;
         await this.inTurn(id, () =>
           put
@@ -676,12 +675,7 @@ class Engine {
               ),
         );
       }
-      const admittedItems: Record<string, Json[]> = {};
-      for (const target of admitted) if (!streamed.includes(target)) groupInto(admittedItems, target);
-      const result = Object.keys(admittedItems).length
-        ? await runAction(action, this.items, { ...data, RequestItems: admittedItems })
-        : {};
-      return { status: 200, body: { ...result, UnprocessedItems: unprocessed } };
+      return { status: 200, body: { UnprocessedItems: unprocessed } };
     } finally {
       for (const target of admitted) this.locks.endWrite(target.id);
     }
@@ -850,7 +844,7 @@ class Engine {
     return { status: 200, body: {} };
   }
 
-  /** A plain write to an item of a streamed table: read, staged and committed with its stream record. */
+  /** A plain write: read, staged and committed as one batch with its index entries and any stream record. */
   private async writeStaged(
     operation: 'PutItem' | 'UpdateItem' | 'DeleteItem',
     data: Json,
@@ -865,7 +859,7 @@ class Engine {
     return body;
   }
 
-  /** One plain write at a time per item of a streamed table (each reads the item it then replaces). */
+  /** One plain write at a time per item (each reads the item it then replaces). */
   private async inTurn<T>(id: string, task: () => Promise<T>): Promise<T> {
     const before = this.serial.get(id) ?? Promise.resolve();
     const run = before.then(task, task);
