@@ -99,6 +99,28 @@ describe('the embedded DynamoDB answering an expression it has parsed before', (
     });
   });
 
+  it('counts the names and values a known condition uses, whatever the update beside it used first', async () => {
+    const update = (UpdateExpression: string) =>
+      doc.send(
+        new UpdateCommand({
+          TableName: 'kiosks',
+          Key: { kioskId: 'cache-shared-names' },
+          UpdateExpression,
+          ConditionExpression: 'attribute_not_exists(#seen) OR #seen <> :other',
+          ExpressionAttributeNames: { '#seen': 'seenBy' },
+          ExpressionAttributeValues: { ':seen': 'first', ':other': 'never' },
+        }),
+      );
+    // The first request's update uses #seen and :seen before its condition is parsed.
+    await update('SET #seen = :seen');
+
+    // This one's update uses neither #seen nor :other; only its (known) condition does.
+    const second = update('SET plain = :seen');
+
+    await expect(second).resolves.toBeDefined();
+    expect((await kiosk('cache-shared-names'))?.plain).toBe('first');
+  });
+
   it('compares BETWEEN bounds on every request: reversed bounds are refused after ordered ones were accepted', async () => {
     await doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'cache-between', stock: 5 } }));
     const between = (low: number, high: number) =>

@@ -59,20 +59,27 @@ export function cacheParses(parser: Parser): void {
       for (const name of known.valuesUsed) delete context.unusedAttrVals?.[name];
       return fill(known.template, context.attrVals ?? {});
     }
-    const namesBefore = Object.keys(context.unusedAttrNames ?? {});
-    const valuesBefore = Object.keys(context.unusedAttrVals ?? {});
-    const tree = parse(input, options);
+    // What this expression uses, counted from every name and value of the request: another expression of
+    // the request (the update before a condition) may have marked some used already.
+    const names = Object.keys(context.attrNames ?? {});
+    const values = Object.keys(context.attrVals ?? {});
+    const probe: ParseContext = {
+      ...context,
+      unusedAttrNames: Object.fromEntries(names.map((name) => [name, true])),
+      unusedAttrVals: Object.fromEntries(values.map((name) => [name, true])),
+    };
+    const tree = parse(input, { ...options, context: probe });
+    const namesUsed = names.filter((name) => !probe.unusedAttrNames?.[name]);
+    const valuesUsed = values.filter((name) => !probe.unusedAttrVals?.[name]);
+    for (const name of namesUsed) delete context.unusedAttrNames?.[name];
+    for (const name of valuesUsed) delete context.unusedAttrVals?.[name];
     const slots = new Map<unknown, ValueSlot>(
       Object.entries(context.attrVals ?? {}).map(([name, value]) => [value, new ValueSlot(name)]),
     );
     // Two names holding the very same object cannot be told apart in the tree: leave such a shape uncached.
-    if (slots.size !== Object.keys(context.attrVals ?? {}).length) return tree;
+    if (slots.size !== values.length) return tree;
     if (shapes.size >= MAX_SHAPES) shapes.clear();
-    shapes.set(key, {
-      template: hollow(tree, slots),
-      namesUsed: namesBefore.filter((name) => !context.unusedAttrNames?.[name]),
-      valuesUsed: valuesBefore.filter((name) => !context.unusedAttrVals?.[name]),
-    });
+    shapes.set(key, { template: hollow(tree, slots), namesUsed, valuesUsed });
     return tree;
   };
 }
