@@ -37,11 +37,14 @@ type Operation = { type: 'put'; key: string; value: unknown } | { type: 'del'; k
 /** A journal line: ["p", key, value] or ["d", key] per operation. */
 type JournalEntry = ['p', string, unknown] | ['d', string];
 
+/** write(2) as the journal appends with it: bytes from `offset` on, answering how many it took. */
+type WriteFn = (fd: number, bytes: Buffer, offset: number) => number;
+
 export interface JournalOptions {
   /** Journal bytes written since the last snapshot that start a new one (at least the snapshot's own size). */
   compactAfterBytes?: number;
   /** Tests only: the write(2) lines are appended with (default fs.writeSync). */
-  write?: (fd: number, bytes: Buffer, offset: number) => number;
+  write?: WriteFn;
 }
 
 const SNAPSHOT = /^snapshot-(\d+)\.jsonl$/;
@@ -105,14 +108,13 @@ async function* linesOf(file: string): AsyncGenerator<unknown> {
   }
 }
 
+const writeAll: WriteFn = (fd, bytes, offset) => writeSync(fd, bytes, offset);
+
 /**
  * Writes all of `text` at the end of the file (write(2) may take less than it is given). When a write
  * fails (a full disk), the part of the line already written is cut off again: a torn line in the middle
  * of a journal would end its replay there and lose every write after it.
  */
-type WriteFn = (fd: number, bytes: Buffer, offset: number) => number;
-const writeAll: WriteFn = (fd, bytes, offset) => writeSync(fd, bytes, offset);
-
 function append(fd: number, text: string, write: WriteFn = writeAll): number {
   const bytes = Buffer.from(text);
   let offset = 0;
