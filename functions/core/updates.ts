@@ -77,11 +77,14 @@ function at(item: Item, path: Path): unknown {
   return node;
 }
 
-function put(item: Item, path: Path, value: unknown): void {
+/** Sets (or, for undefined, removes) `path`, copying each object on the way that is not one of `copies` yet. */
+function put(item: Item, path: Path, value: unknown, copies: Set<unknown>): void {
   let node = item;
   for (const key of path.slice(0, -1)) {
     const next = node[key];
     if (!next || typeof next !== 'object') node[key] = {};
+    else if (!copies.has(next)) node[key] = Array.isArray(next) ? [...next] : { ...(next as Item) };
+    copies.add(node[key]);
     node = node[key] as Item;
   }
   const last = path[path.length - 1];
@@ -96,13 +99,17 @@ function put(item: Item, path: Path, value: unknown): void {
  */
 export function applyChange<T extends object>(item: T, change: ItemChange): T {
   const before = item as unknown as Item;
-  const after = structuredClone(before);
+  // Copied along the changed paths only, the rest shared with `item` (which is never changed): cloning the
+  // whole record was most of the cost of keeping a container's kiosk copy after each event.
+  const after: Item = { ...before };
+  const copies = new Set<unknown>([after]);
+  const set = (path: Path, value: unknown) => put(after, path, value, copies);
   for (const action of change.actions) {
-    if ('remove' in action) put(after, action.remove, undefined);
-    else if ('add' in action) put(after, action.add, Number(at(before, action.add) ?? 0) + action.value);
-    else if ('minus' in action) put(after, action.set, Number(at(before, action.set)) - action.minus);
-    else if ('from' in action) put(after, action.set, structuredClone(at(before, action.from)));
-    else put(after, action.set, structuredClone(action.value));
+    if ('remove' in action) set(action.remove, undefined);
+    else if ('add' in action) set(action.add, Number(at(before, action.add) ?? 0) + action.value);
+    else if ('minus' in action) set(action.set, Number(at(before, action.set)) - action.minus);
+    else if ('from' in action) set(action.set, structuredClone(at(before, action.from)));
+    else set(action.set, structuredClone(action.value));
   }
   return after as unknown as T;
 }
