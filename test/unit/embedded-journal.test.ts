@@ -17,7 +17,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
+import {
+  type EmbeddedDynamo,
+  type EmbeddedDynamoOptions,
+  ensureTables,
+  startEmbeddedDynamo,
+} from '../../lib/embedded/dynamo/dynamo.js';
 
 const require = createRequire(import.meta.url);
 
@@ -43,9 +48,9 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
 
   async function withDb<T>(
     work: (doc: DynamoDBDocumentClient, db: EmbeddedDynamo) => Promise<T>,
-    compactJournalAfterBytes?: number,
+    options: Pick<EmbeddedDynamoOptions, 'compactJournalAfterBytes' | 'journalWrite'> = {},
   ): Promise<T> {
-    const db = await startEmbeddedDynamo({ dataDir, compactJournalAfterBytes });
+    const db = await startEmbeddedDynamo({ dataDir, ...options });
     const client = clientAt(db.endpoint);
     try {
       await ensureTables(client);
@@ -58,28 +63,31 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
 
   it('keeps every write, each increment of a much-updated counter too, across snapshots taken under load and a restart', async () => {
     // Arrange: snapshots every few kilobytes of journal, so that many are written while updates go on.
-    await withDb(async (doc) => {
-      for (let round = 0; round < 30; round += 1) {
-        await Promise.all([
-          doc.send(
-            new UpdateCommand({
-              TableName: 'aggregates',
-              Key: { pk: 'p', sk: 'counter' },
-              UpdateExpression: 'ADD dispenseEvents :one',
-              ExpressionAttributeValues: { ':one': 1 },
-            }),
-          ),
-          ...Array.from({ length: 10 }, (_, index) =>
+    await withDb(
+      async (doc) => {
+        for (let round = 0; round < 30; round += 1) {
+          await Promise.all([
             doc.send(
-              new PutCommand({
-                TableName: 'kiosks',
-                Item: { kioskId: `k-${round}-${index}`, note: 'x'.repeat(200) },
+              new UpdateCommand({
+                TableName: 'aggregates',
+                Key: { pk: 'p', sk: 'counter' },
+                UpdateExpression: 'ADD dispenseEvents :one',
+                ExpressionAttributeValues: { ':one': 1 },
               }),
             ),
-          ),
-        ]);
-      }
-    }, 4096);
+            ...Array.from({ length: 10 }, (_, index) =>
+              doc.send(
+                new PutCommand({
+                  TableName: 'kiosks',
+                  Item: { kioskId: `k-${round}-${index}`, note: 'x'.repeat(200) },
+                }),
+              ),
+            ),
+          ]);
+        }
+      },
+      { compactJournalAfterBytes: 4096 },
+    );
 
     // Act
     const [counter, kiosks] = await withDb(async (doc) => [
@@ -126,46 +134,46 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
       if (offset === 0) return writeSync(fd, bytes, 0, Math.ceil(bytes.length / 2));
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     };
-    const db = await startEmbeddedDynamo({ dataDir, journalWrite });
-    const client = clientAt(db.endpoint);
-    const doc = DynamoDBDocumentClient.from(client);
-    const contact = async (contactId: string) =>
-      (await doc.send(new GetCommand({ TableName: 'contacts', Key: { contactId }, ConsistentRead: true })))
-        .Item;
-    let refusals: unknown[];
-    try {
-      await ensureTables(client);
-      await doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'before' } }));
+    await withDb(
+      async (doc) => {
+        const contact = async (contactId: string) =>
+          (
+            await doc.send(
+              new GetCommand({ TableName: 'contacts', Key: { contactId }, ConsistentRead: true }),
+            )
+          ).Item;
+        await doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'before' } }));
 
-      // Act: a plain write (dynalite's own callback path) and a transaction while the disk is full, then one after.
-      diskFull = true;
-      refusals = await Promise.all([
-        doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'during' } })).catch((e) => e),
-        doc
-          .send(
-            new TransactWriteCommand({
-              TransactItems: [{ Put: { TableName: 'contacts', Item: { contactId: 'during-transaction' } } }],
-            }),
-          )
-          .catch((e) => e),
-      ]);
-      const readWhileFull = await contact('before');
-      diskFull = false;
-      await doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'after' } }));
+        // Act: a plain write (dynalite's own callback path) and a transaction while the disk is full, then one after.
+        diskFull = true;
+        const refusals = await Promise.all([
+          doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'during' } })).catch((e) => e),
+          doc
+            .send(
+              new TransactWriteCommand({
+                TransactItems: [
+                  { Put: { TableName: 'contacts', Item: { contactId: 'during-transaction' } } },
+                ],
+              }),
+            )
+            .catch((e) => e),
+        ]);
+        const readWhileFull = await contact('before');
+        diskFull = false;
+        await doc.send(new PutCommand({ TableName: 'contacts', Item: { contactId: 'after' } }));
 
-      // Assert: each refused write failed alone, with a server error, and nothing of it was stored.
-      expect(
-        refusals.map(
-          (error) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode,
-        ),
-      ).toEqual([500, 500]);
-      expect(String((refusals[0] as Error).message)).toContain('the journal could not be written (ENOSPC)');
-      expect(readWhileFull).toEqual({ contactId: 'before' });
-      expect(await contact('during')).toBeUndefined();
-    } finally {
-      client.destroy();
-      await db.close();
-    }
+        // Assert: each refused write failed alone, with a server error, and nothing of it was stored.
+        expect(
+          refusals.map(
+            (error) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode,
+          ),
+        ).toEqual([500, 500]);
+        expect(String((refusals[0] as Error).message)).toContain('the journal could not be written (ENOSPC)');
+        expect(readWhileFull).toEqual({ contactId: 'before' });
+        expect(await contact('during')).toBeUndefined();
+      },
+      { journalWrite },
+    );
 
     // Assert: after a restart, the writes before and after the full disk are there (the half line was cut off).
     const kept = await withDb((restarted) =>
@@ -187,55 +195,57 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
       if (offset === 0 && linesLeft-- <= 0) throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
       return writeSync(fd, bytes, offset);
     };
-    const db = await startEmbeddedDynamo({ dataDir, journalWrite });
-    const client = clientAt(db.endpoint);
-    const doc = DynamoDBDocumentClient.from(client);
-    try {
-      await ensureTables(client);
-      linesLeft = 1;
+    await withDb(
+      async (doc) => {
+        linesLeft = 1;
 
-      // Act: a kiosk the silence sweep watches, so the write has an index entry besides its item.
-      await doc.send(
-        new PutCommand({
-          TableName: 'kiosks',
-          Item: { kioskId: 'K-watched', watch: 'online', silentAt: '2026-12-01T00:00:00.000Z' },
-        }),
-      );
+        // Act: a kiosk the silence sweep watches, so the write has an index entry besides its item.
+        await doc.send(
+          new PutCommand({
+            TableName: 'kiosks',
+            Item: { kioskId: 'K-watched', watch: 'online', silentAt: '2026-12-01T00:00:00.000Z' },
+          }),
+        );
 
-      // Assert: the item and its entry in the bySilence index are both there.
-      const watched = await doc.send(
-        new QueryCommand({
-          TableName: 'kiosks',
-          IndexName: 'bySilence',
-          KeyConditionExpression: 'watch = :online',
-          ExpressionAttributeValues: { ':online': 'online' },
-        }),
-      );
-      const item = await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId: 'K-watched' } }));
-      expect(watched.Items?.map((entry) => entry.kioskId)).toEqual(['K-watched']);
-      expect(item.Item?.kioskId).toBe('K-watched');
-    } finally {
-      client.destroy();
-      await db.close();
-    }
+        // Assert: the item and its entry in the bySilence index are both there.
+        const watched = await doc.send(
+          new QueryCommand({
+            TableName: 'kiosks',
+            IndexName: 'bySilence',
+            KeyConditionExpression: 'watch = :online',
+            ExpressionAttributeValues: { ':online': 'online' },
+          }),
+        );
+        const item = await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId: 'K-watched' } }));
+        expect(watched.Items?.map((entry) => entry.kioskId)).toEqual(['K-watched']);
+        expect(item.Item?.kioskId).toBe('K-watched');
+      },
+      { journalWrite },
+    );
   });
 
   it('starts from the last whole snapshot when a crash stopped the writing of a newer one', async () => {
     // Arrange: a whole snapshot with the counter in it, a journal after it, and the half-written newer one.
-    await withDb(async (doc) => {
-      await doc.send(
-        new PutCommand({
-          TableName: 'aggregates',
-          Item: { pk: 'p', sk: 'counter', dispenseEvents: 7 },
-        }),
-      );
-      // Writes enough after the counter for a snapshot to be taken with the counter in it.
-      for (let i = 0; i < 20; i += 1)
+    await withDb(
+      async (doc) => {
         await doc.send(
-          new PutCommand({ TableName: 'kiosks', Item: { kioskId: `filler-${i}`, note: 'x'.repeat(2_000) } }),
+          new PutCommand({
+            TableName: 'aggregates',
+            Item: { pk: 'p', sk: 'counter', dispenseEvents: 7 },
+          }),
         );
-      await doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'after-snapshot' } }));
-    }, 1_024);
+        // Writes enough after the counter for a snapshot to be taken with the counter in it.
+        for (let i = 0; i < 20; i += 1)
+          await doc.send(
+            new PutCommand({
+              TableName: 'kiosks',
+              Item: { kioskId: `filler-${i}`, note: 'x'.repeat(2_000) },
+            }),
+          );
+        await doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'after-snapshot' } }));
+      },
+      { compactJournalAfterBytes: 1_024 },
+    );
     expect((await readdir(storeDir())).some((name) => /^snapshot-\d+\.jsonl$/.test(name))).toBe(true);
     await writeFile(path.join(storeDir(), 'snapshot-99.jsonl.tmp'), '[["item-aggregates~', { mode: 0o600 });
 
