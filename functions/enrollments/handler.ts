@@ -1,10 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
-import { counterUpdate, counterUpdates } from '../adapters/aggregates-store.js';
-import { auditPut } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
-import { tableName } from '../adapters/dynamo.js';
-import { guardPut, writeOnce } from '../adapters/idempotent.js';
+import { writeOnce } from '../adapters/idempotent.js';
 import { idMac } from '../adapters/ids.js';
 import { logger } from '../adapters/logger.js';
 import {
@@ -13,13 +10,12 @@ import {
   getEnrollment,
   historyOf,
   touchEnrollment,
-  unpublishedNoticeDeletes,
 } from '../adapters/moud/enrollment-store.js';
+import { enrollmentEventItems, newEnrollmentItems } from '../adapters/moud/enrollment-writes.js';
 import { workflows } from '../adapters/moud/workflows.js';
-import { newNotification, outboxPut } from '../adapters/notices/outbox.js';
+import { newNotification } from '../adapters/notices/outbox.js';
 import { correlationIdOf, count } from '../adapters/observability.js';
 import { sealer } from '../adapters/sealer.js';
-import { siteUse } from '../adapters/site-store.js';
 import { getContact } from '../adapters/staff/task-store.js';
 import { aggregateKey } from '../core/aggregates.js';
 import { backoff } from '../core/backoff.js';
@@ -47,7 +43,7 @@ import {
   type Medication,
 } from '../core/schemas.js';
 import { openedCounters, outreachCounterKey } from '../core/staff/outreach.js';
-import { escalateAtOf, messageKindOf, taskIndexKeys } from '../core/staff/tasks.js';
+import { messageKindOf } from '../core/staff/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
@@ -77,57 +73,24 @@ async function enroll(request: HttpRequest) {
 
   // What the enrollment adds to its cohort counters before any event; each event writes the difference.
   const counters = contribution(enrollment, []);
-  const items = [
-    guardPut('enrollments', 'enrollmentId', {
-      enrollmentId,
-      writeId: randomUUID(),
-      participantRef: enrollment.participantRef,
-      siteId: enrollment.siteId,
+  const items = newEnrollmentItems({
+    enrollmentId,
+    enrollment,
+    enrolledAt,
+    fingerprint,
+    sealed,
+    counters,
+    cohort: aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId, enrollmentId),
+    supplyDueAt: supplyDueOf({
       enrolledOn: enrollment.enrolledOn,
       enrolledAt,
       medication: enrollment.medication,
-      overdosesPrior12m: enrollment.overdosesPrior12m,
-      consentOutreach: enrollment.consent.outreach,
-      consentPart2: enrollment.consent.part2,
-      contactId: sealed ? enrollmentId : undefined,
-      taskKey: randomBytes(16).toString('hex'),
-      fingerprint,
-      changeSeq: 0,
       history: [],
-      contribution: counters,
-      recordedAt: at.toISOString(),
-      recordedBy: request.actor?.id,
-      // The follow-up sweep's view: running, under which execution, and when it should be heard from.
-      followUpActive: 'yes',
-      executionName: enrollmentId,
-      parkedUntil: at.toISOString(),
-      // The supply sweep's view: when the first supply check falls due (the workflow does not wake for it).
-      supplyDueAt: supplyDueOf({
-        enrolledOn: enrollment.enrolledOn,
-        enrolledAt,
-        medication: enrollment.medication,
-        history: [],
-        judged: [],
-      })?.dueAt,
-    }),
-    ...(sealed
-      ? [
-          {
-            Put: {
-              TableName: tableName('contacts'),
-              Item: { contactId: enrollmentId, sealed, createdAt: at.toISOString() },
-            },
-          },
-        ]
-      : []),
-    {
-      Update: counterUpdate(
-        aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId, enrollmentId),
-        counters,
-      ),
-    },
-    siteUse(enrollment.siteId, 'enrollment', enrollmentId, request.actor?.id, at),
-  ];
+      judged: [],
+    })?.dueAt,
+    actor: request.actor?.id,
+    at,
+  });
   // A transaction cancelled by a concurrent one (the same site's counters, say) wrote nothing: again.
   let written = await writeOnce(items);
   for (let attempt = 2; written.status === 'stale' && attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
@@ -235,18 +198,15 @@ async function recordEvent(request: HttpRequest) {
       ...(event.type === 'consent' ? { consentNow: consentOn(consent, change.history, today) } : {}),
     });
     const written = await writeOnce(
-      [
-        guardPut('enrollmentEvents', 'eventId', {
-          ...event,
-          writeId,
-          enrollmentId,
-          fingerprint,
-          recordedAt: at.toISOString(),
-          recordedBy: actor,
-        }),
-        { Update: update },
-        // The cohort row's difference, and the urgent task in the outreach figures (one update per item).
-        ...counterUpdates([
+      enrollmentEventItems({
+        enrollment,
+        event,
+        writeId,
+        fingerprint,
+        actor,
+        at,
+        update,
+        counters: [
           {
             key: aggregateKey('moud', enrollment.enrolledOn, enrollment.siteId, enrollmentId),
             counters: change.counters,
@@ -259,46 +219,12 @@ async function recordEvent(request: HttpRequest) {
                 },
               ]
             : []),
-        ]),
-        ...(urgent
-          ? [
-              {
-                Put: {
-                  TableName: tableName('tasks'),
-                  Item: {
-                    taskId,
-                    kind: 'overdose-urgent',
-                    urgent: true,
-                    status: 'open',
-                    ...taskIndexKeys(taskId, 'open'),
-                    source: 'moud',
-                    enrollmentId,
-                    siteId: enrollment.siteId,
-                    contactId: enrollment.contactId,
-                    dueAt: at.toISOString(),
-                    createdAt: at.toISOString(),
-                    countedOn: today,
-                    escalateAt: escalateAtOf(at),
-                  },
-                },
-              },
-            ]
-          : []),
-        ...(event.type === 'consent'
-          ? [
-              // The access log (42 CFR Part 2 § 2.25): every consent change, who recorded it and when.
-              {
-                Put: auditPut(`enrollment:${enrollmentId}`, actor, 'consent-change', at, {
-                  occurredOn: event.occurredOn,
-                  outreach: String(event.consent?.outreach === true),
-                  part2: String(event.consent?.part2 === true),
-                }),
-              },
-            ]
-          : []),
-        ...(withdrawn ? unpublishedNoticeDeletes([...(enrollment.openTasks ?? [])], outreachMessageId) : []),
-        ...notifications.map(outboxPut),
-      ],
+        ],
+        urgentTask: urgent ? { taskId, countedOn: today } : undefined,
+        withdrawn,
+        outreachMessageId,
+        notifications,
+      }),
       1,
     );
     if (written.status === 'missing') throw notFound('No such enrollment.');
