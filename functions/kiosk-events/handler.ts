@@ -24,7 +24,7 @@ import {
   unavailable,
 } from '../core/errors.js';
 import { acceptedSecrets } from '../core/fleet/fleet.js';
-import { inTurn } from '../core/in-turn.js';
+import { takingTurns } from '../core/in-turn.js';
 import { parseJsonBytes, TOO_DEEP_MESSAGE } from '../core/json.js';
 import { occurredAtProblem, planKioskEvent, storedEventFields } from '../core/kiosk/kiosk-events.js';
 import { fingerprint, signatureIsValid } from '../core/kiosk/signing.js';
@@ -45,6 +45,9 @@ const MAX_ATTEMPTS = 40;
 const kiosks = new Map<string, { kiosk: KioskRecord; readAt: number }>();
 /** How long a record is trusted before it is read again anyway (real milliseconds). */
 const KIOSK_CACHE_MS = 60_000;
+
+/** One kiosk's events are planned and written one after the other within this container (core/in-turn.ts). */
+const inTurn = takingTurns();
 
 /** Reads under way, so that a burst of a new kiosk's events reads it once. */
 const reading = new Map<string, Promise<KioskRecord | undefined>>();

@@ -54,6 +54,7 @@ import {
   ListTablesCommand,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
+import { takingTurns } from '../../../functions/core/in-turn.js';
 import { type TableDeclaration, type TableName, tables } from '../../manifest.js';
 import {
   type ActionValidation,
@@ -474,8 +475,8 @@ class Engine {
     string,
     { last: number; writing: Set<number>; listeners: Set<() => void> }
   >();
-  /** Plain writes to an item of a streamed table, one after the other (they read, stage and commit). */
-  private readonly serial = new Map<string, Promise<unknown>>();
+  /** Plain writes to an item, one after the other (each reads, stages and commits the item it replaces). */
+  private readonly inTurn = takingTurns();
 
   constructor(
     private readonly store: Store,
@@ -857,19 +858,6 @@ class Engine {
     const body = await runAction(dynaliteActions[operation], staging.store, data);
     await this.commitBatch(staging, [{ table, key, current }]);
     return body;
-  }
-
-  /** One plain write at a time per item (each reads the item it then replaces). */
-  private async inTurn<T>(id: string, task: () => Promise<T>): Promise<T> {
-    const before = this.serial.get(id) ?? Promise.resolve();
-    const run = before.then(task, task);
-    const after = run.catch(() => undefined);
-    this.serial.set(id, after);
-    try {
-      return await run;
-    } finally {
-      if (this.serial.get(id) === after) this.serial.delete(id);
-    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inTurn } from '../../../functions/core/in-turn.js';
+import { takingTurns } from '../../../functions/core/in-turn.js';
 
 function deferred() {
   let resolve!: () => void;
@@ -12,6 +12,8 @@ function deferred() {
 }
 
 describe('work in turn per key', () => {
+  const inTurn = takingTurns();
+
   it('starts work for a key only when the work started before it for that key has settled', async () => {
     const first = deferred();
     const started: string[] = [];
@@ -51,5 +53,16 @@ describe('work in turn per key', () => {
     await slow;
 
     expect(other).toBe('done while kiosk-c waits');
+  });
+
+  it('keeps the turns of one set apart from those of another, even for the same key', async () => {
+    const blocked = deferred();
+    const slow = inTurn('K-1', () => blocked.promise);
+
+    const other = await takingTurns()('K-1', async () => 'done while the first set waits');
+    blocked.resolve();
+    await slow;
+
+    expect(other).toBe('done while the first set waits');
   });
 });
