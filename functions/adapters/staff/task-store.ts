@@ -289,7 +289,8 @@ export async function kioskEscalations(now: Date): Promise<{ due: TaskRecord[]; 
 /**
  * Marks a kiosk contact task escalated, and writes `alsoWrite` (its notice, its counters) in the same
  * transaction, conditioned on the task being open and not escalated yet: a re-run or a concurrent
- * completion writes nothing. False when the task was completed or escalated meanwhile.
+ * completion writes nothing. False when nothing was written: the task was completed or escalated
+ * meanwhile, or another transaction held one of the items (the relay's next run finds it still due).
  */
 export async function markEscalated(taskId: string, at: Date, alsoWrite: TransactItems): Promise<boolean> {
   try {

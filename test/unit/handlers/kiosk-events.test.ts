@@ -112,6 +112,10 @@ const putsInto = (items: TransactItem[], table: string) =>
 const updatesOf = (items: TransactItem[], table: string) =>
   items.filter((item) => item.Update?.TableName === table).map((item) => item.Update!);
 
+/** The kiosk version a write of the kiosk item was planned from (its condition). */
+const plannedFrom = (kioskUpdate: NonNullable<TransactItem['Update']>) =>
+  Number(/version = (\d+)/.exec(spelled(kioskUpdate.ConditionExpression, kioskUpdate))?.[1]);
+
 function cancelledAt(index: number, item: Item) {
   return (input: TransactWriteCommandInput) => {
     calls.push('transactWrite:cancelled');
@@ -605,10 +609,9 @@ describe('retries and races', () => {
     // Assert: calls 0 and 1 are this event's, the second planned from the version the fresh read found;
     // call 2 is the other event's, in its turn, planned from the version this event's write left.
     expect(response.status).toBe(201);
-    const versionsPlannedFrom = [0, 1, 2].map((n) => {
-      const [kiosk] = updatesOf(transactItems(n), TABLE.kiosks);
-      return Number(/version = (\d+)/.exec(spelled(kiosk.ConditionExpression, kiosk))?.[1]);
-    });
+    const versionsPlannedFrom = [0, 1, 2].map((n) =>
+      plannedFrom(updatesOf(transactItems(n), TABLE.kiosks)[0]),
+    );
     expect(versionsPlannedFrom).toEqual([3, 4, 5]);
   });
 
@@ -618,12 +621,12 @@ describe('retries and races', () => {
     ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
       const items = input.TransactItems ?? [];
       const [kiosk] = updatesOf(items, TABLE.kiosks);
-      const plannedFrom = Number(/version = (\d+)/.exec(spelled(kiosk.ConditionExpression, kiosk))?.[1]);
+      const version = plannedFrom(kiosk);
       const stored = kiosks['K-0001'];
-      if (plannedFrom !== stored.version)
+      if (version !== stored.version)
         return cancelledAt(items.indexOf(items.find((item) => item.Update === kiosk)!), stored)(input);
       calls.push('transactWrite');
-      kiosks['K-0001'] = { ...stored, version: plannedFrom + 1 };
+      kiosks['K-0001'] = { ...stored, version: version + 1 };
       return {};
     });
     const burst = Array.from({ length: 12 }, (_, i) =>
