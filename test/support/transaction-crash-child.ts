@@ -8,9 +8,9 @@
  * checked, writes staged) and prints `HELD <endpoint>`. `committed`: prints `COMMITTED <endpoint>`
  * once it answered. Then waits to be killed.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
+import { clientAt } from './store-client.js';
 
 const [dataDir, mode] = process.argv.slice(2);
 let endpoint = '';
@@ -23,12 +23,7 @@ const db = await startEmbeddedDynamo({
   },
 });
 endpoint = db.endpoint;
-const client = new DynamoDBClient({
-  endpoint,
-  region: 'local',
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  maxAttempts: 1,
-});
+const client = clientAt(endpoint);
 const doc = DynamoDBDocumentClient.from(client);
 await ensureTables(client);
 await doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'crash-k', stock: 10 } }));

@@ -6,7 +6,7 @@ import {
   ConditionalCheckFailedException,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   TransactionCanceledException,
@@ -30,15 +30,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
 import { tables } from '../../lib/manifest.js';
-
-function clientFor(db: EmbeddedDynamo): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint: db.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-}
+import { clientAt, inProcessClient } from '../support/store-client.js';
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -77,7 +69,7 @@ describe('the embedded DynamoDB in memory', () => {
 
   beforeAll(async () => {
     db = await startEmbeddedDynamo({});
-    client = clientFor(db);
+    client = clientAt(db.endpoint);
     doc = DynamoDBDocumentClient.from(client);
     await ensureTables(client);
   });
@@ -92,8 +84,7 @@ describe('the embedded DynamoDB in memory', () => {
 
   it('answers an in-process client on a later turn of the event loop, so that a caller awaiting only it lets timers and I/O run', async () => {
     // Arrange: the SDK client the embedded backend's handlers use, without the loopback socket.
-    const inProcess = clientFor(db);
-    (inProcess.config as { requestHandler: unknown }).requestHandler = db.requestHandler;
+    const inProcess = inProcessClient(db);
     let turns = 0;
     const countTurns = () => {
       turns += 1;
@@ -583,7 +574,7 @@ describe('the embedded DynamoDB with a transaction held open', () => {
         }
       },
     });
-    client = clientFor(db);
+    client = clientAt(db.endpoint);
     doc = DynamoDBDocumentClient.from(client);
     await ensureTables(client);
   });
@@ -805,7 +796,7 @@ describe('the embedded DynamoDB under a concurrent mix', () => {
     timeout: 120_000,
   }, async () => {
     const db = await startEmbeddedDynamo({});
-    const client = clientFor(db);
+    const client = clientAt(db.endpoint);
     const doc = DynamoDBDocumentClient.from(client);
     try {
       await ensureTables(client);
@@ -883,7 +874,7 @@ describe('the embedded DynamoDB refuses what DynamoDB refuses', () => {
 
   beforeAll(async () => {
     db = await startEmbeddedDynamo({});
-    client = clientFor(db);
+    client = clientAt(db.endpoint);
     doc = DynamoDBDocumentClient.from(client);
     await ensureTables(client);
   });
@@ -1141,7 +1132,7 @@ describe('the embedded DynamoDB refuses what DynamoDB refuses', () => {
 describe('ensureTables', () => {
   it('creates every manifest table with its GSI, and is idempotent', async () => {
     const db = await startEmbeddedDynamo({});
-    const client = clientFor(db);
+    const client = clientAt(db.endpoint);
     try {
       const first = await ensureTables(client, 'test-');
       const second = await ensureTables(client, 'test-');
@@ -1203,7 +1194,7 @@ describe('the embedded DynamoDB on disk', () => {
     work: (doc: DynamoDBDocumentClient, client: DynamoDBClient) => Promise<T>,
   ): Promise<T> {
     const db = await startEmbeddedDynamo({ dataDir });
-    const client = clientFor(db);
+    const client = clientAt(db.endpoint);
     try {
       await ensureTables(client);
       return await work(DynamoDBDocumentClient.from(client), client);
@@ -1281,7 +1272,7 @@ describe('the embedded DynamoDB on disk', () => {
     return {
       /** The kiosk as the child's store answers it now. */
       kiosk: async () => {
-        const childClient = clientFor({ endpoint } as EmbeddedDynamo);
+        const childClient = clientAt(endpoint);
         try {
           return (
             await DynamoDBDocumentClient.from(childClient).send(

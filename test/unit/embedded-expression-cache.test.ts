@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
+import { inProcessClient } from '../support/store-client.js';
 
 // The embedded store reuses the parse of an expression it has seen with the same names and value
 // types (lib/embedded/dynamo/expression-cache.ts). Each test sends an expression once to make it known,
@@ -19,13 +20,7 @@ describe('the embedded DynamoDB answering an expression it has parsed before', (
 
   beforeAll(async () => {
     db = await startEmbeddedDynamo({});
-    client = new DynamoDBClient({
-      endpoint: db.endpoint,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
-    (client.config as { requestHandler: unknown }).requestHandler = db.requestHandler;
+    client = inProcessClient(db);
     doc = DynamoDBDocumentClient.from(client);
     await ensureTables(client);
   });

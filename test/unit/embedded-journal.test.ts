@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -23,17 +23,9 @@ import {
   ensureTables,
   startEmbeddedDynamo,
 } from '../../lib/embedded/dynamo/dynamo.js';
+import { clientAt, inProcessClient } from '../support/store-client.js';
 
 const require = createRequire(import.meta.url);
-
-function clientAt(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-}
 
 describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
   let dataDir: string;
@@ -310,8 +302,7 @@ describe('the embedded DynamoDB’s memory', () => {
     setFlagsFromString('--expose-gc');
     const collect = runInNewContext('gc') as () => void;
     const db = await startEmbeddedDynamo({});
-    const client = clientAt(db.endpoint);
-    (client.config as { requestHandler: unknown }).requestHandler = db.requestHandler;
+    const client = inProcessClient(db);
     await ensureTables(client);
     const doc = DynamoDBDocumentClient.from(client);
     collect();

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -14,6 +13,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
 import { StreamConsumer } from '../../lib/embedded/dynamo/streams.js';
+import { clientAt } from '../support/store-client.js';
 
 /** The embedded store's stream: records written with the commit, delivered with Lambda's batch rules. */
 let db: EmbeddedDynamo | undefined;
@@ -28,12 +28,7 @@ afterEach(async () => {
 
 async function open(dataDir: string) {
   db = await startEmbeddedDynamo({ dataDir, streams: ['outbox'] });
-  const client = new DynamoDBClient({
-    endpoint: db.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const client = clientAt(db.endpoint);
   await ensureTables(client);
   return DynamoDBDocumentClient.from(client);
 }
