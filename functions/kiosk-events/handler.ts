@@ -5,7 +5,6 @@ import {
   getKiosk,
   getStoredEvent,
   type KioskRecord,
-  kioskAfter,
   type StoredEvent,
   writeKioskEvent,
 } from '../adapters/kiosk/kiosk-store.js';
@@ -253,7 +252,7 @@ async function recordInTurn(known: KioskRecord, accepted: AcceptedEvent): Promis
     });
     if (outcome.status === 'exists') return sameOrConflict(outcome.stored, bodyFingerprint, body);
     if (outcome.status === 'recorded') {
-      remember(kioskAfter(view, plan));
+      remember(outcome.kiosk);
       // Nothing else to do: the outbox table's stream publishes the notices this transaction wrote.
       count('kioskEventsRecorded');
       if (plan.task) count('tasksOpened');

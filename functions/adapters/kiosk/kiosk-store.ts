@@ -91,7 +91,7 @@ export async function getStoredEvent(kioskId: string, eventId: string): Promise<
 }
 
 /** The change an event makes to its kiosk item: the plan's, on the version it was planned from, and a new version. */
-export function kioskWrite(kiosk: Kiosk, plan: EventPlan): ItemChange {
+function kioskWrite(kiosk: Kiosk, plan: EventPlan): ItemChange {
   const version = (kiosk as { version?: number }).version;
   return merge(plan.kioskChange, {
     actions: [{ add: ['version'], value: 1 }],
@@ -102,13 +102,9 @@ export function kioskWrite(kiosk: Kiosk, plan: EventPlan): ItemChange {
   });
 }
 
-/** The kiosk as a successful write left it: what the container keeps for the next event. */
-export function kioskAfter(kiosk: KioskRecord, plan: EventPlan): KioskRecord {
-  return applyChange(kiosk, kioskWrite(kiosk, plan));
-}
-
 export type RecordOutcome =
-  | { readonly status: 'recorded' }
+  /** `kiosk`: the kiosk as the write left it, what the container keeps for the next event. */
+  | { readonly status: 'recorded'; readonly kiosk: KioskRecord }
   | { readonly status: 'exists'; readonly stored: StoredEvent }
   /**
    * Not written. `kiosk` is the item as DynamoDB handed it back (its version moved on), or, when
@@ -117,7 +113,7 @@ export type RecordOutcome =
   | { readonly status: 'stale'; readonly kiosk: KioskRecord; readonly contended: boolean };
 
 export interface EventWrite {
-  readonly kiosk: Kiosk;
+  readonly kiosk: KioskRecord;
   readonly eventItem: Record<string, unknown> & { eventId: string; fingerprint: string };
   readonly plan: EventPlan;
   readonly notifications: readonly (Notification & { createdAt: string })[];
@@ -144,11 +140,12 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
   // Every event changes the kiosk (at least: it was heard), conditioned on the very version the plan read:
   // a handler plans from the kiosk as its container last saw it, and any write since makes it plan again
   // from the item DynamoDB hands back.
+  const kioskChange = kioskWrite(kiosk, plan);
   items.push({
     Update: {
       TableName: tableName('kiosks'),
       Key: { kioskId: kiosk.kioskId },
-      ...expressionsOf(kioskWrite(kiosk, plan)),
+      ...expressionsOf(kioskChange),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     } as Update,
   });
@@ -191,7 +188,7 @@ export async function writeKioskEvent(write: EventWrite): Promise<RecordOutcome>
   items.push(...notifications.map(outboxPut));
 
   const written = await writeOnce(items, 1);
-  if (written.status === 'created') return { status: 'recorded' };
+  if (written.status === 'created') return { status: 'recorded', kiosk: applyChange(kiosk, kioskChange) };
   if (written.status === 'exists') return { status: 'exists', stored: written.stored as StoredEvent };
   if (written.status === 'missing')
     throw new Error(`kiosk ${kiosk.kioskId} vanished while recording an event`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyChange, type ItemChange } from '../../../functions/core/updates.js';
 
-// What a container keeps as its kiosk copy after its own write (functions/adapters/kiosk/kiosk-store.ts kioskAfter).
+// What a container keeps as its kiosk copy after its own write (functions/adapters/kiosk/kiosk-store.ts writeKioskEvent).
 describe('an item after a change', () => {
   const kiosk = () => ({
     kioskId: 'K-0001',
