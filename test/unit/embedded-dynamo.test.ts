@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -28,9 +29,21 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dynaliteDb } from '../../lib/embedded/dynamo/dynalite-internals.js';
 import { type EmbeddedDynamo, ensureTables, startEmbeddedDynamo } from '../../lib/embedded/dynamo/dynamo.js';
 import { tables } from '../../lib/manifest.js';
 import { clientAt, inProcessClient } from '../support/store-client.js';
+
+const require = createRequire(import.meta.url);
+/** memory-level as dynalite has it (not a dependency of this project's own). */
+const { MemoryLevel } = createRequire(require.resolve('dynalite/db'))('memory-level') as {
+  MemoryLevel: new () => object;
+};
+
+interface LevelWithEncodings {
+  supports: { encodings: Record<string, boolean | undefined> };
+  close(): Promise<void>;
+}
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -553,6 +566,46 @@ describe('the embedded DynamoDB in memory', () => {
     const after = db.stats();
     expect(after.requests - before.requests).toBe(2);
     expect((after.byOperation.GetItem ?? 0) - (before.byOperation.GetItem ?? 0)).toBe(2);
+  });
+
+  it('keeps text beyond ASCII exactly, in keys and values, and orders sort keys by their UTF-8 bytes as DynamoDB does', async () => {
+    const eventIds = ['😀', '\u{E000}', 'z', '中', 'é', 'A'];
+    for (const eventId of eventIds) {
+      await doc.send(
+        new PutCommand({
+          TableName: 'kioskEvents',
+          Item: { kioskId: 'K-ü-😀', eventId, note: `${eventId} ✓ 😀` },
+        }),
+      );
+    }
+
+    const listed = await doc.send(
+      new QueryCommand({
+        TableName: 'kioskEvents',
+        KeyConditionExpression: 'kioskId = :k',
+        ExpressionAttributeValues: { ':k': 'K-ü-😀' },
+      }),
+    );
+
+    expect(listed.Items?.map((item) => item.eventId)).toEqual(['A', 'z', 'é', '中', '\u{E000}', '😀']);
+    expect(listed.Items?.map((item) => item.note)).toEqual(
+      ['A', 'z', 'é', '中', '\u{E000}', '😀'].map((id) => `${id} ✓ 😀`),
+    );
+  });
+
+  it('stores strings, not Buffers, and leaves memory-level and Node’s Buffer pool as they were for the rest of the process', async () => {
+    const storeOwn = dynaliteDb.create({}).db as unknown as LevelWithEncodings;
+    const anyoneElses = new MemoryLevel() as unknown as LevelWithEncodings;
+
+    try {
+      expect(storeOwn.supports.encodings.utf8).toBe(true);
+      expect(storeOwn.supports.encodings.buffer).toBeUndefined();
+      expect(anyoneElses.supports.encodings.buffer).toBe(true);
+      expect(Buffer.poolSize).toBe(8 * 1024);
+    } finally {
+      await storeOwn.close();
+      await anyoneElses.close();
+    }
   });
 });
 

@@ -1153,11 +1153,8 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   if (dataDir !== undefined) await fs.mkdir(dataDir, { recursive: true });
   const release = dataDir === undefined ? async () => {} : await claimDataDir(dataDir);
 
-  // Always dynalite's in-memory store; on disk, it is kept by the journal (lib/embedded/dynamo/journal.ts).
-  // It keeps every item as a Buffer for as long as the item lives. Node hands out small Buffers as
-  // slices of shared 8 KiB slabs, and one live slice keeps its whole slab: an ingest run kept about
-  // 11 KB per event that way, against 0.6 KB with every Buffer allocated on its own.
-  Buffer.poolSize = 0;
+  // Always dynalite's in-memory store, keeping strings (dynalite-internals.ts); on disk, it is kept
+  // by the journal (lib/embedded/dynamo/journal.ts).
   const store = dynaliteDb.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const engine = new Engine(store, options.beforeTransactionCommit, options.streams);
   let journal: Journal | undefined;
