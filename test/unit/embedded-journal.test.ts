@@ -1,5 +1,5 @@
 import { writeSync } from 'node:fs';
-import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,63 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
     const snapshotNumber = Number(/snapshot-(\d+)/.exec(snapshots[0])?.[1]);
     for (const journal of files.filter((name) => name.startsWith('journal-')))
       expect(Number(/journal-(\d+)/.exec(journal)?.[1])).toBeGreaterThanOrEqual(snapshotNumber);
+  });
+
+  it('reads the snapshot and journal lines of earlier versions, which held each value as JSON rather than its text', async () => {
+    // Arrange: a store with a snapshot and a journal, rewritten line by line as earlier versions wrote them.
+    await withDb(
+      async (doc) => {
+        for (let index = 0; index < 40; index += 1) {
+          await doc.send(
+            new PutCommand({ TableName: 'kiosks', Item: { kioskId: `k-${index}`, note: `"é" ${index}` } }),
+          );
+        }
+        await doc.send(
+          new UpdateCommand({
+            TableName: 'aggregates',
+            Key: { pk: 'p', sk: 'counter' },
+            UpdateExpression: 'ADD dispenseEvents :two',
+            ExpressionAttributeValues: { ':two': 2 },
+          }),
+        );
+      },
+      { compactJournalAfterBytes: 4096 },
+    );
+    let rewritten = 0;
+    for (const name of await readdir(storeDir())) {
+      const file = path.join(storeDir(), name);
+      const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+      const earlier = lines.map((text) => {
+        const line = JSON.parse(text) as unknown[];
+        if (line[0] === 'P') {
+          rewritten += 1;
+          const pairs: [string, unknown][] = [];
+          for (let i = 1; i < line.length; i += 2)
+            pairs.push([line[i] as string, JSON.parse(line[i + 1] as string)]);
+          return JSON.stringify(pairs);
+        }
+        return JSON.stringify(
+          (line as unknown[][]).map((entry) => {
+            if (entry[0] !== 'P') return entry;
+            rewritten += 1;
+            return ['p', entry[1], JSON.parse(entry[2] as string)];
+          }),
+        );
+      });
+      await writeFile(file, earlier.map((line) => `${line}\n`).join(''));
+    }
+
+    // Act
+    const [counter, kiosks] = await withDb(async (doc) => [
+      (await doc.send(new GetCommand({ TableName: 'aggregates', Key: { pk: 'p', sk: 'counter' } }))).Item,
+      (await doc.send(new ScanCommand({ TableName: 'kiosks' }))).Items,
+    ]);
+
+    // Assert
+    expect(rewritten).toBeGreaterThan(1);
+    expect(counter?.dispenseEvents).toBe(2);
+    expect(kiosks).toHaveLength(40);
+    expect(kiosks?.find((kiosk) => kiosk.kioskId === 'k-7')?.note).toBe('"é" 7');
   });
 
   it('skips a write cut short by a crash and keeps what is written after it', async () => {

@@ -47,9 +47,14 @@ export interface LevelDb {
   del(key: string): Promise<void>;
   getSync(key: string): unknown;
   batch(
-    operations: ({ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string })[],
+    operations: (
+      | { type: 'put'; key: string; value: unknown; valueEncoding?: 'utf8' }
+      | { type: 'del'; key: string }
+    )[],
   ): Promise<void>;
   iterator(options: {
+    /** 'utf8': values as the JSON text the store keeps, not parsed. */
+    valueEncoding?: 'utf8';
     gt?: string;
     gte?: string;
     lt?: string;

@@ -14,9 +14,17 @@
  * after 150,000-300,000 events). memory-level keeps one version per key and has no compaction.
  *
  * Files, in `<dataDir>/store/`: `snapshot-<n>.jsonl` (the whole store as it was when journal n was
- * started; lines of [key, value] pairs) and `journal-<n>.jsonl`, `journal-<n+1>.jsonl`... Loading
- * reads the newest complete snapshot, then every journal from its number on, in order. Each start
- * begins a new journal, so a line cut short by a crash is only ever the last of its file.
+ * started) and `journal-<n>.jsonl`, `journal-<n+1>.jsonl`... Loading reads the newest complete
+ * snapshot, then every journal from its number on, in order. Each start begins a new journal, so a
+ * line cut short by a crash is only ever the last of its file.
+ *
+ * A value is written as the JSON text the store keeps for it (memory-level holds strings,
+ * dynalite-internals.ts), inside the line's JSON as a string: a write encodes its values once, not
+ * once for the journal and again for the store, and a start puts each value in as read instead of
+ * parsing it into objects and encoding it back. A snapshot line is ["P", key, text, key, text...], a
+ * journal line a list of ["P", key, text] and ["d", key], or ["p", key, value] with the value as JSON
+ * for a single put (rare: table settings). Snapshot lines of earlier versions, [[key, value]...], are
+ * still read.
  */
 import {
   closeSync,
@@ -33,9 +41,11 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { LevelDb } from './dynalite-internals.js';
 
-type Operation = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
-/** A journal line: ["p", key, value] or ["d", key] per operation. */
-type JournalEntry = ['p', string, unknown] | ['d', string];
+type Operation =
+  | { type: 'put'; key: string; value: unknown; valueEncoding?: 'utf8' }
+  | { type: 'del'; key: string };
+/** Per operation of a journal line: ["P", key, value as JSON text], ["p", key, value] or ["d", key]. */
+type JournalEntry = ['P', string, string] | ['p', string, unknown] | ['d', string];
 
 /** write(2) as the journal appends with it: bytes from `offset` on, answering how many it took. */
 type WriteFn = (fd: number, bytes: Buffer, offset: number) => number;
@@ -56,10 +66,29 @@ const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 const snapshotName = (generation: number) => `snapshot-${generation}.jsonl`;
 const journalName = (generation: number) => `journal-${generation}.jsonl`;
 
-const entryOf = (operation: Operation): JournalEntry =>
-  operation.type === 'put' ? ['p', operation.key, operation.value] : ['d', operation.key];
+/** A put of a value already in the JSON text the store keeps: the store takes it as it is. */
+const putText = (key: string, text: string): Operation => ({
+  type: 'put',
+  key,
+  value: text,
+  valueEncoding: 'utf8',
+});
+
 const operationOf = (entry: JournalEntry): Operation =>
-  entry[0] === 'p' ? { type: 'put', key: entry[1], value: entry[2] } : { type: 'del', key: entry[1] };
+  entry[0] === 'P'
+    ? putText(entry[1], entry[2])
+    : entry[0] === 'p'
+      ? { type: 'put', key: entry[1], value: entry[2] }
+      : { type: 'del', key: entry[1] };
+
+/** The operations of a snapshot line, of this version (["P", key, text...]) or an earlier one ([[key, value]...]). */
+function snapshotOperations(line: unknown[]): Operation[] {
+  if (line[0] !== 'P')
+    return (line as [string, unknown][]).map(([key, value]) => ({ type: 'put', key, value }));
+  const operations: Operation[] = [];
+  for (let i = 1; i < line.length; i += 2) operations.push(putText(line[i] as string, line[i + 1] as string));
+  return operations;
+}
 
 async function filesOf(
   directory: string,
@@ -177,9 +206,7 @@ export class Journal {
     if (snapshots.length > 0) {
       const file = path.join(directory, snapshotName(base));
       snapshotBytes = (await fs.stat(file)).size;
-      for await (const pairs of linesOf(file)) {
-        await db.batch((pairs as [string, unknown][]).map(([key, value]) => ({ type: 'put', key, value })));
-      }
+      for await (const line of linesOf(file)) await db.batch(snapshotOperations(line as unknown[]));
     }
     const replayed = journals.filter((generation) => generation >= base);
     let bytesSinceSnapshot = 0;
@@ -227,14 +254,26 @@ export class Journal {
       return this.thenMaybeSnapshot(del(key, ...rest));
     };
     db.batch = (operations, ...rest) => {
-      try {
-        if (Array.isArray(operations) && operations.length > 0) {
-          this.record((operations as Operation[]).map(entryOf));
+      if (!Array.isArray(operations) || operations.length === 0) return batch(operations, ...rest);
+      const entries: JournalEntry[] = [];
+      const encoded: Operation[] = [];
+      for (const operation of operations as Operation[]) {
+        if (operation.type === 'del') {
+          entries.push(['d', operation.key]);
+          encoded.push(operation);
+        } else {
+          // The JSON text the store's json encoding would make of it, made once for both.
+          const text = JSON.stringify(operation.value);
+          entries.push(['P', operation.key, text]);
+          encoded.push(putText(operation.key, text));
         }
+      }
+      try {
+        this.record(entries);
       } catch (error) {
         return refused(error, rest);
       }
-      return this.thenMaybeSnapshot(batch(operations, ...rest));
+      return this.thenMaybeSnapshot(batch(encoded, ...rest));
     };
   }
 
@@ -274,7 +313,9 @@ export class Journal {
   private async snapshot(): Promise<void> {
     const previous = this.generation;
     const generation = previous + 1;
-    const entries = this.db.iterator({}) as AsyncIterable<[string, unknown]> & { close(): Promise<void> };
+    const entries = this.db.iterator({ valueEncoding: 'utf8' }) as AsyncIterable<[string, string]> & {
+      close(): Promise<void>;
+    };
     closeSync(this.fd);
     this.fd = openSync(path.join(this.directory, journalName(generation)), 'a', 0o600);
     this.generation = generation;
@@ -288,18 +329,18 @@ export class Journal {
       throw error;
     });
     try {
-      let pairs: [string, unknown][] = [];
+      let line: string[] = ['P'];
       const flush = async () => {
-        const line = `${JSON.stringify(pairs)}\n`;
-        bytes += Buffer.byteLength(line);
-        await file.write(line);
-        pairs = [];
+        const text = `${JSON.stringify(line)}\n`;
+        bytes += Buffer.byteLength(text);
+        await file.write(text);
+        line = ['P'];
       };
-      for await (const pair of entries) {
-        pairs.push(pair);
-        if (pairs.length === PAIRS_PER_LINE) await flush();
+      for await (const [key, value] of entries) {
+        line.push(key, value);
+        if (line.length > 2 * PAIRS_PER_LINE) await flush();
       }
-      if (pairs.length > 0) await flush();
+      if (line.length > 1) await flush();
       await file.sync();
     } finally {
       await file.close();
