@@ -1,8 +1,8 @@
 /**
  * DynamoDB round trips and capacity units counted at the SDK, the way AWS would bill them.
  *
- * The embedded store (dynalite underneath) reports ConsumedCapacity only for single-item operations,
- * counts no index writes and none at all for transactions, so asking it for ReturnConsumedCapacity
+ * The embedded store (dynalite underneath) reports ConsumedCapacity only for single-item operations and
+ * BatchWriteItem, counts no index writes and none at all for transactions, so asking it for ReturnConsumedCapacity
  * TOTAL would understate exactly the requests this project cares about (the TransactWriteItems of
  * every event). Instead a middleware on the handlers' DynamoDB client reads each item a request
  * touches before and after it (through a separate client the counter does not see) and computes

@@ -568,6 +568,30 @@ describe('the embedded DynamoDB in memory', () => {
     expect((after.byOperation.GetItem ?? 0) - (before.byOperation.GetItem ?? 0)).toBe(2);
   });
 
+  it('answers the write capacity a BatchWriteItem consumed per table when asked, as DynamoDB does', async () => {
+    const answer = await doc.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          kiosks: [
+            { PutRequest: { Item: { kioskId: 'cap-1' } } },
+            { PutRequest: { Item: { kioskId: 'cap-2', note: 'x'.repeat(1500) } } },
+          ],
+          outbox: [{ DeleteRequest: { Key: { messageId: 'cap-none' } } }],
+        },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    const unasked = await doc.send(
+      new BatchWriteCommand({ RequestItems: { kiosks: [{ PutRequest: { Item: { kioskId: 'cap-3' } } }] } }),
+    );
+
+    expect(answer.ConsumedCapacity).toEqual([
+      { TableName: 'kiosks', CapacityUnits: 3 },
+      { TableName: 'outbox', CapacityUnits: 1 },
+    ]);
+    expect(unasked.ConsumedCapacity).toBeUndefined();
+  });
+
   it('keeps text beyond ASCII exactly, in keys and values, and orders sort keys by their UTF-8 bytes as DynamoDB does', async () => {
     const eventIds = ['😀', '\u{E000}', 'z', '中', 'é', 'A'];
     for (const eventId of eventIds) {

@@ -661,22 +661,50 @@ class Engine {
         else groupInto(unprocessed, target);
       }
       if (admitted.length === 0) return { status: 200, body: { UnprocessedItems: unprocessed } };
+      const capacity = data.ReturnConsumedCapacity as string | undefined;
+      const unitsByTable = new Map<string, number>();
       // Written one by one, each item with its index entries and stream record as one batch of the store
       // (DynamoDB, too, applies a batch's requests one by one: each is its own change).
       for (const { request, id, table, key, tableName } of admitted) {
         const put = request.PutRequest as Json | undefined;
-        await this.inTurn(id, () =>
+        const written = await this.inTurn(id, () =>
           put
-            ? this.writeStaged('PutItem', { TableName: tableName, Item: put.Item }, table, key)
+            ? this.writeStaged(
+                'PutItem',
+                { TableName: tableName, Item: put.Item, ReturnConsumedCapacity: capacity },
+                table,
+                key,
+              )
             : this.writeStaged(
                 'DeleteItem',
-                { TableName: tableName, Key: (request.DeleteRequest as Json).Key },
+                {
+                  TableName: tableName,
+                  Key: (request.DeleteRequest as Json).Key,
+                  ReturnConsumedCapacity: capacity,
+                },
                 table,
                 key,
               ),
         );
+        const units = (written.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits;
+        if (units !== undefined) unitsByTable.set(tableName, (unitsByTable.get(tableName) ?? 0) + units);
       }
-      return { status: 200, body: { UnprocessedItems: unprocessed } };
+      return {
+        status: 200,
+        body: {
+          UnprocessedItems: unprocessed,
+          // Summed per table, as dynalite's own BatchWriteItem and DynamoDB answer it.
+          ...(unitsByTable.size > 0
+            ? {
+                ConsumedCapacity: [...unitsByTable].map(([TableName, CapacityUnits]) => ({
+                  CapacityUnits,
+                  TableName,
+                  ...(capacity === 'INDEXES' ? { Table: { CapacityUnits } } : {}),
+                })),
+              }
+            : {}),
+        },
+      };
     } finally {
       for (const target of admitted) this.locks.endWrite(target.id);
     }
