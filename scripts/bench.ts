@@ -15,6 +15,7 @@
  * The per-area benches stay runnable alone: bench:events, bench:reports, bench:store, bench:fleet.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +26,31 @@ import { type BenchResults, renderMarkdown } from './bench/markdown.js';
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 export type Mode = 'quick' | 'default' | 'full';
+
+/**
+ * CPU milliseconds a fixed piece of work takes (JSON and SHA-256, median of 5), at the start and the
+ * end of a run: this machine's speed is not constant (a shared VM), and every figure here moves with
+ * it, so two runs compare only with this beside them.
+ */
+export function referenceWorkCpuMs(): number {
+  const value = {
+    items: Array.from({ length: 2000 }, (_, index) => ({
+      id: `item-${index}`,
+      quantity: index,
+      even: index % 2 === 0,
+    })),
+  };
+  const samples: number[] = [];
+  for (let sample = 0; sample < 5; sample += 1) {
+    const before = process.cpuUsage();
+    let text = '';
+    for (let round = 0; round < 20; round += 1) text = JSON.stringify(JSON.parse(JSON.stringify(value)));
+    createHash('sha256').update(text.repeat(50)).digest();
+    const used = process.cpuUsage(before);
+    samples.push((used.user + used.system) / 1000);
+  }
+  return samples.sort((a, b) => a - b)[2] as number;
+}
 
 /** What each section is asked to do, by mode. */
 export function sizes(mode: Mode) {
@@ -93,6 +119,7 @@ export async function runBench(
     node: process.version,
     loadAverage: loadavg(),
     platform: `${process.platform} ${process.arch}`,
+    referenceCpuMs: { start: referenceWorkCpuMs(), end: Number.NaN },
   };
   const notes: Record<string, string> = {};
   const results: Record<string, unknown> = {};
@@ -112,6 +139,7 @@ export async function runBench(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  machine.referenceCpuMs.end = referenceWorkCpuMs();
   if (results.transitions === null) delete results.transitions;
   if (mode !== 'full') {
     notes.sizes =

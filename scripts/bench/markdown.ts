@@ -26,6 +26,8 @@ export interface BenchResults {
     node: string;
     loadAverage: readonly number[];
     platform: string;
+    /** scripts/bench.ts referenceWorkCpuMs at the start and the end of the run. */
+    referenceCpuMs: { start: number; end: number };
   };
   readonly requests?: readonly {
     request: string;
@@ -118,6 +120,10 @@ export function renderMarkdown(results: BenchResults): string {
         ['Node.js', m.node],
         ['platform', m.platform],
         ['load average at the start (1, 5, 15 min)', m.loadAverage.map((n) => dec(n)).join(', ')],
+        [
+          'a fixed piece of work, CPU ms at the start / the end (lower is faster; compare runs by it)',
+          `${dec(m.referenceCpuMs.start, 1)} / ${dec(m.referenceCpuMs.end, 1)}`,
+        ],
       ],
     ),
     '',

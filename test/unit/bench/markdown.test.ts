@@ -22,7 +22,14 @@ const results: BenchResults = {
   commit: 'abc1234',
   mode: 'default',
   seconds: 420,
-  machine: { cpu: 'Test CPU', cores: 2, node: 'v20.0.0', loadAverage: [1, 0.5, 0.25], platform: 'linux x64' },
+  machine: {
+    cpu: 'Test CPU',
+    cores: 2,
+    node: 'v20.0.0',
+    loadAverage: [1, 0.5, 0.25],
+    platform: 'linux x64',
+    referenceCpuMs: { start: 101.25, end: 99 },
+  },
   requests: [
     request('new kiosk event (dispense)', 6),
     request('heartbeat', 4),
@@ -59,6 +66,9 @@ describe('docs/benchmarks.md', () => {
     expect(markdown).toContain('on 2026-11-30T10:00:00.000Z, commit `abc1234`');
     expect(markdown).toContain('| CPU | Test CPU |');
     expect(markdown).toContain('| load average at the start (1, 5, 15 min) | 1.00, 0.50, 0.25 |');
+    expect(markdown).toContain(
+      'CPU ms at the start / the end (lower is faster; compare runs by it) | 101.3 / 99.0 |',
+    );
     expect(markdown).toContain('- **sizes**: report population ran to 100,000 events');
   });
 
