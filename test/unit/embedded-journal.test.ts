@@ -17,12 +17,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dynaliteDb } from '../../lib/embedded/dynamo/dynalite-internals.js';
 import {
   type EmbeddedDynamo,
   type EmbeddedDynamoOptions,
   ensureTables,
   startEmbeddedDynamo,
 } from '../../lib/embedded/dynamo/dynamo.js';
+import { Journal } from '../../lib/embedded/dynamo/journal.js';
 import { clientAt, inProcessClient } from '../support/store-client.js';
 
 const require = createRequire(import.meta.url);
@@ -153,6 +155,28 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
     expect(counter?.dispenseEvents).toBe(2);
     expect(kiosks).toHaveLength(40);
     expect(kiosks?.find((kiosk) => kiosk.kioskId === 'k-7')?.note).toBe('"é" 7');
+  });
+
+  it('refuses a put of no value without journaling it, so that the next start still reads the journal', async () => {
+    // Arrange: the store's own LevelDB, journaled, as startEmbeddedDynamo wires it.
+    const db = dynaliteDb.create({}).db;
+    await db.open();
+    const journal = await Journal.open(storeDir(), db);
+    await db.batch([{ type: 'put', key: 'kept', value: { n: 1 } }]);
+
+    // Act
+    const refusal = db.batch([{ type: 'put', key: 'nothing', value: undefined }]);
+
+    // Assert
+    await expect(refusal).rejects.toThrow();
+    await journal.close();
+    await db.close();
+    const reopened = dynaliteDb.create({}).db;
+    await reopened.open();
+    const again = await Journal.open(storeDir(), reopened);
+    expect(reopened.getSync('kept')).toEqual({ n: 1 });
+    await again.close();
+    await reopened.close();
   });
 
   it('skips a write cut short by a crash and keeps what is written after it', async () => {

@@ -254,7 +254,14 @@ export class Journal {
       return this.thenMaybeSnapshot(del(key, ...rest));
     };
     db.batch = (operations, ...rest) => {
-      if (!Array.isArray(operations) || operations.length === 0) return batch(operations, ...rest);
+      // Nothing to write, or a put of no value, which the store refuses itself: nothing to journal either
+      // (a journaled line the store cannot take back in would stop every later start).
+      if (
+        !Array.isArray(operations) ||
+        operations.length === 0 ||
+        (operations as Operation[]).some((operation) => operation.type === 'put' && operation.value == null)
+      )
+        return batch(operations, ...rest);
       const entries: JournalEntry[] = [];
       const encoded: Operation[] = [];
       for (const operation of operations as Operation[]) {
