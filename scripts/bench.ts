@@ -29,8 +29,9 @@ export type Mode = 'quick' | 'default' | 'full';
 
 /**
  * CPU milliseconds a fixed piece of work takes (JSON and SHA-256, median of 5), at the start and the
- * end of a run: this machine's speed is not constant (a shared VM), and every figure here moves with
- * it, so two runs compare only with this beside them.
+ * end of a run: whether the CPU itself was slower in this run. It tells only that: on this shared VM
+ * it stayed at 29–31 ms in runs an hour apart whose module init moved 4 ms and raw puts 7 %, which
+ * depend on more than CPU speed (process start, memory, system calls).
  */
 export function referenceWorkCpuMs(): number {
   const value = {

@@ -121,7 +121,7 @@ export function renderMarkdown(results: BenchResults): string {
         ['platform', m.platform],
         ['load average at the start (1, 5, 15 min)', m.loadAverage.map((n) => dec(n)).join(', ')],
         [
-          'a fixed piece of work, CPU ms at the start / the end (lower is faster; compare runs by it)',
+          'a fixed piece of work, CPU ms at the start / the end (the CPU’s own speed in this run, not the whole machine’s)',
           `${dec(m.referenceCpuMs.start, 1)} / ${dec(m.referenceCpuMs.end, 1)}`,
         ],
       ],

@@ -67,7 +67,7 @@ describe('docs/benchmarks.md', () => {
     expect(markdown).toContain('| CPU | Test CPU |');
     expect(markdown).toContain('| load average at the start (1, 5, 15 min) | 1.00, 0.50, 0.25 |');
     expect(markdown).toContain(
-      'CPU ms at the start / the end (lower is faster; compare runs by it) | 101.3 / 99.0 |',
+      'CPU ms at the start / the end (the CPU’s own speed in this run, not the whole machine’s) | 101.3 / 99.0 |',
     );
     expect(markdown).toContain('- **sizes**: report population ran to 100,000 events');
   });
