@@ -157,7 +157,7 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
     expect(kiosks?.find((kiosk) => kiosk.kioskId === 'k-7')?.note).toBe('"é" 7');
   });
 
-  it('refuses a put of no value without journaling it, so that the next start still reads the journal', async () => {
+  it('refuses a put of no value without journaling it, in a batch or alone, so that the next start still reads the journal', async () => {
     // Arrange: the store's own LevelDB, journaled, as startEmbeddedDynamo wires it.
     const db = dynaliteDb.create({}).db;
     await db.open();
@@ -166,9 +166,11 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
 
     // Act
     const refusal = db.batch([{ type: 'put', key: 'nothing', value: undefined }]);
+    const alone = db.put('nothing either', undefined);
 
     // Assert
     await expect(refusal).rejects.toThrow();
+    await expect(alone).rejects.toThrow();
     await journal.close();
     await db.close();
     const reopened = dynaliteDb.create({}).db;

@@ -22,9 +22,8 @@
  * dynalite-internals.ts), inside the line's JSON as a string: a write encodes its values once, not
  * once for the journal and again for the store, and a start puts each value in as read instead of
  * parsing it into objects and encoding it back. A snapshot line is ["P", key, text, key, text...], a
- * journal line a list of ["P", key, text] and ["d", key], or ["p", key, value] with the value as JSON
- * for a single put (rare: table settings). Snapshot lines of earlier versions, [[key, value]...], are
- * still read.
+ * journal line a list of ["P", key, text] and ["d", key]. Lines of earlier versions, [[key, value]...]
+ * in snapshots and ["p", key, value] in journals, are still read.
  */
 import {
   closeSync,
@@ -44,7 +43,7 @@ import type { LevelDb } from './dynalite-internals.js';
 type Operation =
   | { type: 'put'; key: string; value: unknown; valueEncoding?: 'utf8' }
   | { type: 'del'; key: string };
-/** Per operation of a journal line: ["P", key, value as JSON text], ["p", key, value] or ["d", key]. */
+/** Per operation of a journal line: ["P", key, value as JSON text] or ["d", key]; earlier versions ["p", key, value]. */
 type JournalEntry = ['P', string, string] | ['p', string, unknown] | ['d', string];
 
 /** write(2) as the journal appends with it: bytes from `offset` on, answering how many it took. */
@@ -234,25 +233,11 @@ export class Journal {
 
   private wrap(): void {
     const db = this.db as unknown as Record<'put' | 'del' | 'batch', (...args: unknown[]) => unknown>;
-    const put = db.put.bind(db);
-    const del = db.del.bind(db);
     const batch = db.batch.bind(db);
-    db.put = (key, value, ...rest) => {
-      try {
-        this.record([['p', key as string, value]]);
-      } catch (error) {
-        return refused(error, rest);
-      }
-      return this.thenMaybeSnapshot(put(key, value, ...rest));
-    };
-    db.del = (key, ...rest) => {
-      try {
-        this.record([['d', key as string]]);
-      } catch (error) {
-        return refused(error, rest);
-      }
-      return this.thenMaybeSnapshot(del(key, ...rest));
-    };
+    // A put or a delete is a batch of one (dynalite's wrappers of the three answer callbacks alike), so
+    // every write is journaled, encoded and guarded in one place.
+    db.put = (key, value, ...rest) => db.batch([{ type: 'put', key, value }], ...rest);
+    db.del = (key, ...rest) => db.batch([{ type: 'del', key }], ...rest);
     db.batch = (operations, ...rest) => {
       // Nothing to write, or a put of no value, which the store refuses itself: nothing to journal either
       // (a journaled line the store cannot take back in would stop every later start).
