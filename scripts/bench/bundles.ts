@@ -16,6 +16,8 @@ export interface BundleFigures {
   readonly gzipBytes: number;
   /** CPU milliseconds to load and evaluate the bundle, over loading an empty module (median). */
   readonly initCpuMs: number;
+  /** The middle half of the samples (25th and 75th percentile): the spread within the run. */
+  readonly initCpuMsMiddleHalf: readonly [number, number];
 }
 
 /** CPU time (user + system, ms) a fresh node spends importing `file`, measured inside the child. */
@@ -37,7 +39,13 @@ function importCpuMs(file: string): number {
   return Number(child.stdout.trim());
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** The value below which `share` of the samples lie (nearest rank). */
+export function percentile(values: readonly number[], share: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))] as number;
+}
+
+const tenth = (value: number) => Math.round(value * 10) / 10;
 
 /**
  * Every function of the manifest bundled as `cdk deploy` bundles it (lib/bundling.ts), its size
@@ -63,7 +71,8 @@ export async function measureBundles(runs = 20): Promise<BundleFigures[]> {
       name,
       bytes,
       gzipBytes: gzipSync(readFileSync(outfile)).length,
-      initCpuMs: Math.round(median(samples) * 10) / 10,
+      initCpuMs: tenth(percentile(samples, 0.5)),
+      initCpuMsMiddleHalf: [tenth(percentile(samples, 0.25)), tenth(percentile(samples, 0.75))],
     });
   }
   return figures;
