@@ -42,7 +42,10 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
 
   async function withDb<T>(
     work: (doc: DynamoDBDocumentClient, db: EmbeddedDynamo) => Promise<T>,
-    options: Pick<EmbeddedDynamoOptions, 'compactJournalAfterBytes' | 'journalWrite'> = {},
+    options: Pick<
+      EmbeddedDynamoOptions,
+      'compactJournalAfterBytes' | 'compactAfterJournals' | 'journalWrite'
+    > = {},
   ): Promise<T> {
     const db = await startEmbeddedDynamo({ dataDir, ...options });
     const client = clientAt(db.endpoint);
@@ -334,6 +337,52 @@ describe('the embedded DynamoDB on disk (snapshot and journal)', () => {
     expect(counter?.dispenseEvents).toBe(7);
     expect(kiosk).toEqual({ kioskId: 'after-snapshot' });
     expect(await readdir(storeDir())).not.toContain('snapshot-99.jsonl.tmp');
+  });
+
+  it('keeps no file for a start that wrote nothing, however often the store is started', async () => {
+    // Arrange: one start that writes, then five that only read (a service manager restarting an idle backend).
+    await withDb((doc) => doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: 'kept' } })));
+    for (let start = 0; start < 5; start += 1) await withDb(async () => undefined);
+
+    // Act
+    const journals = (await readdir(storeDir())).filter((name) => name.startsWith('journal-'));
+    const kept = await withDb(
+      async (doc) => (await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId: 'kept' } }))).Item,
+    );
+
+    // Assert: the journal with the write, and the one the last start began (removed by the next start if still empty).
+    expect(journals.sort()).toEqual(['journal-1.jsonl', 'journal-6.jsonl']);
+    expect(kept).toEqual({ kioskId: 'kept' });
+  });
+
+  it('folds the journals of many short-lived starts that each wrote something into a snapshot', async () => {
+    // Arrange: five starts with one write each, snapshots due after three journals with writes.
+    const options = { compactAfterJournals: 3 };
+    for (let start = 0; start < 5; start += 1) {
+      await withDb(
+        (doc) => doc.send(new PutCommand({ TableName: 'kiosks', Item: { kioskId: `start-${start}` } })),
+        options,
+      );
+    }
+
+    // Act
+    const files = await readdir(storeDir());
+    const items = await withDb(
+      (doc) =>
+        Promise.all(
+          [0, 1, 2, 3, 4].map(
+            async (start) =>
+              (await doc.send(new GetCommand({ TableName: 'kiosks', Key: { kioskId: `start-${start}` } })))
+                .Item,
+          ),
+        ),
+      options,
+    );
+
+    // Assert
+    expect(files.filter((name) => /^snapshot-\d+\.jsonl$/.test(name))).toHaveLength(1);
+    expect(files.filter((name) => name.startsWith('journal-')).length).toBeLessThan(3);
+    expect(items).toEqual([0, 1, 2, 3, 4].map((start) => ({ kioskId: `start-${start}` })));
   });
 
   it('takes over the data of a version that kept it in dynalite’s LevelDB, once', async () => {

@@ -130,6 +130,8 @@ export interface EmbeddedDynamoOptions {
   streams?: readonly string[];
   /** Tests only: journal bytes after which the store is written out as a snapshot (default 64 MiB). */
   compactJournalAfterBytes?: number;
+  /** Tests only: journals with writes since the last snapshot after which a start writes one (default 64). */
+  compactAfterJournals?: number;
   /** Tests only: the write(2) the journal appends with (a full disk is simulated with it). */
   journalWrite?: JournalOptions['write'];
 }
@@ -1191,6 +1193,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     if (dataDir !== undefined) {
       journal = await Journal.open(path.join(dataDir, STORE_DIR), store.db, {
         compactAfterBytes: options.compactJournalAfterBytes,
+        compactAfterJournals: options.compactAfterJournals,
         write: options.journalWrite,
       });
       await importLevelDb(dataDir, store.db, (location) => dynaliteDb.create({ path: location }).db);

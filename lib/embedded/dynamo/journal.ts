@@ -52,6 +52,8 @@ type WriteFn = (fd: number, bytes: Buffer, offset: number) => number;
 export interface JournalOptions {
   /** Journal bytes written since the last snapshot that start a new one (at least the snapshot's own size). */
   compactAfterBytes?: number;
+  /** Journals with writes since the last snapshot that make a start write a new one (each start begins a journal). */
+  compactAfterJournals?: number;
   /** Tests only: the write(2) lines are appended with (default fs.writeSync). */
   write?: WriteFn;
 }
@@ -61,6 +63,12 @@ const JOURNAL = /^journal-(\d+)\.jsonl$/;
 /** [key, value] pairs per snapshot line. */
 const PAIRS_PER_LINE = 500;
 const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
+/**
+ * A backend restarted again and again (a service manager after a crash, a daily cron) begins a journal
+ * at each start: past this many with writes in them, the start folds them into a snapshot, so that a
+ * start reads a few files however many starts came before it.
+ */
+const DEFAULT_COMPACT_AFTER_JOURNALS = 64;
 
 const snapshotName = (generation: number) => `snapshot-${generation}.jsonl`;
 const journalName = (generation: number) => `journal-${generation}.jsonl`;
@@ -209,15 +217,22 @@ export class Journal {
     }
     const replayed = journals.filter((generation) => generation >= base);
     let bytesSinceSnapshot = 0;
+    const empty: number[] = [];
     for (const generation of replayed) {
       const file = path.join(directory, journalName(generation));
-      bytesSinceSnapshot += (await fs.stat(file)).size;
+      const bytes = (await fs.stat(file)).size;
+      if (bytes === 0) empty.push(generation);
+      bytesSinceSnapshot += bytes;
       for await (const entries of linesOf(file)) await db.batch((entries as JournalEntry[]).map(operationOf));
     }
     // Files a finished snapshot made obsolete, left by a stop before they were removed.
     await removeBefore(directory, base);
+    // The journals of starts that wrote nothing: otherwise each start, however idle, left one more file to read.
+    for (const generation of empty)
+      await fs.rm(path.join(directory, journalName(generation)), { force: true });
 
-    const next = Math.max(base, ...journals) + 1;
+    // Numbered past every journal there was, the empty ones too, so no number is ever used twice.
+    const next = journals.reduce((highest, generation) => Math.max(highest, generation), base) + 1;
     const journal = new Journal(
       directory,
       db,
@@ -228,6 +243,9 @@ export class Journal {
     journal.snapshotBytes = snapshotBytes;
     journal.bytesSinceSnapshot = bytesSinceSnapshot;
     journal.wrap();
+    if (replayed.length - empty.length >= (options.compactAfterJournals ?? DEFAULT_COMPACT_AFTER_JOURNALS)) {
+      journal.startSnapshot();
+    }
     return journal;
   }
 
@@ -282,20 +300,20 @@ export class Journal {
    * was written to goes once the snapshot is complete.
    */
   private thenMaybeSnapshot<T>(written: T): T {
-    if (
-      !this.closed &&
-      !this.compaction &&
-      this.bytesSinceSnapshot > Math.max(this.compactAfterBytes, this.snapshotBytes)
-    ) {
-      // A snapshot that fails (a full disk) loses nothing: the journals it would have replaced stay,
-      // and the next write past the mark tries again.
-      this.compaction = this.snapshot()
-        .catch(() => undefined)
-        .finally(() => {
-          this.compaction = undefined;
-        });
-    }
+    if (this.bytesSinceSnapshot > Math.max(this.compactAfterBytes, this.snapshotBytes)) this.startSnapshot();
     return written;
+  }
+
+  /** Writes a snapshot in the background, unless one is being written. */
+  private startSnapshot(): void {
+    if (this.closed || this.compaction) return;
+    // A snapshot that fails (a full disk) loses nothing: the journals it would have replaced stay,
+    // and the next write past the mark (or the next start) tries again.
+    this.compaction = this.snapshot()
+      .catch(() => undefined)
+      .finally(() => {
+        this.compaction = undefined;
+      });
   }
 
   /**
