@@ -13,10 +13,20 @@ export function withMeta<T extends z.ZodMiniType>(schema: T, meta: z.core.Global
   return copy;
 }
 
-// Module-level schemas are built inside `/* @__PURE__ */ (() => …)()` when they take more than constants:
-// esbuild drops an unused pure call only if its arguments are free of side effects too, and zod/mini's
-// constructors and checks (`z.optional(…)`, `.check(z.gte(0))`) are calls it cannot prove are. Without the
-// wrapper every function would build every validator at start-up.
+/**
+ * `build`, run on the first call and remembered. Every validator here is built on first use, none at
+ * a cold start: zod's constructors cost 50–100 µs each while the code is cold, 2–4 ms for a route's
+ * schemas. A container builds only those of the routes it serves; the first request that validates
+ * with one pays for it (a kiosk event's: about 4 ms). Each is declared with a `@__PURE__` annotation,
+ * so that esbuild drops those a function never uses (it cannot prove zod's calls free of side effects).
+ */
+export function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => {
+    built ??= { value: build() };
+    return built.value;
+  };
+}
 
 /** The program catalogue (contract: Kiosk events). */
 export const SKUS = [
@@ -29,13 +39,14 @@ export const SKUS = [
 ] as const;
 export type Sku = (typeof SKUS)[number];
 
-const sku = /* @__PURE__ */ z.enum(SKUS);
+const sku = /* @__PURE__ */ once(() => z.enum(SKUS));
 /** UUIDs are case-insensitive: they key things in one spelling, lower case. */
-const guid = /* @__PURE__ */ (() =>
+const guid = /* @__PURE__ */ once(() =>
   z.pipe(
     z.guid({ error: 'must be a UUID' }),
     z.transform((id: string) => id.toLowerCase()),
-  ))();
+  ),
+);
 
 /** A string DynamoDB stores as sent: well-formed Unicode (no lone surrogate half). */
 export const isWellFormed = (value: string): boolean => !/\p{Cs}/u.test(value);
@@ -51,7 +62,7 @@ export const MAX_KEY_BYTES = 1024;
  * An id taken from a path and looked up as a key: any id that fits a DynamoDB key is looked up (an
  * unknown one is a 404); one that cannot be a key at all is invalid.
  */
-export const keyId = /* @__PURE__ */ (() =>
+export const keyId = /* @__PURE__ */ once(() =>
   z.string().check(
     z.minLength(1),
     z.refine(isWellFormed, 'must be well-formed Unicode text'),
@@ -59,7 +70,8 @@ export const keyId = /* @__PURE__ */ (() =>
       (id) => Buffer.byteLength(id, 'utf8') <= MAX_KEY_BYTES,
       `must be at most ${MAX_KEY_BYTES} bytes`,
     ),
-  ))();
+  ),
+);
 
 /** DynamoDB stores 0 and magnitudes from 1e-130 to below 1e126; it refuses others (underflow, overflow). */
 export function isStorableNumber(value: number): boolean {
@@ -68,42 +80,43 @@ export function isStorableNumber(value: number): boolean {
 }
 export const storableNumber = () =>
   z.number().check(z.refine(isStorableNumber, 'must be 0 or between 1e-130 and 1e126 in magnitude'));
-const isoDate = /* @__PURE__ */ z.iso.date({ error: 'must be a date YYYY-MM-DD' });
-export const isoDateTimeWithZone = /* @__PURE__ */ z.iso.datetime({
-  offset: true,
-  error: 'must be an ISO 8601 time with a zone',
-});
+const isoDate = /* @__PURE__ */ once(() => z.iso.date({ error: 'must be a date YYYY-MM-DD' }));
+export const isoDateTimeWithZone = /* @__PURE__ */ once(() =>
+  z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with a zone' }),
+);
 
-export const kioskRegistrationSchema = /* @__PURE__ */ (() =>
+export const kioskRegistrationSchema = /* @__PURE__ */ once(() =>
   withMeta(
     z.strictObject({
       kioskId: z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, 'must match ^[A-Za-z0-9-]{3,64}$')),
       siteId: text(1, 100),
       siteName: z.optional(text(1, 200)),
       lowStockThreshold: z.int().check(z.gte(0), z.lte(100_000)),
-      inventory: z.optional(z.partialRecord(sku, z.int().check(z.gte(0), z.lte(100_000)))),
+      inventory: z.optional(z.partialRecord(sku(), z.int().check(z.gte(0), z.lte(100_000)))),
       /** Silence longer than this (backend minutes) makes the kiosk offline: one kiosk-ops message, one when heard again. */
       offlineAfterMinutes: z.optional(z.int().check(z.gte(1), z.lte(525_600))),
       /** Days before a lot expires at this kiosk when one restock alert goes out. */
       expiryAlertDays: z.optional(z.int().check(z.gte(0), z.lte(365))),
     }),
     { id: 'KioskRegistration' },
-  ))();
+  ),
+);
 export const DEFAULT_OFFLINE_AFTER_MINUTES = 1440;
 export const DEFAULT_EXPIRY_ALERT_DAYS = 30;
-export type KioskRegistration = z.infer<typeof kioskRegistrationSchema>;
+export type KioskRegistration = z.infer<ReturnType<typeof kioskRegistrationSchema>>;
 
-const dispenseItem = /* @__PURE__ */ (() =>
-  z.strictObject({ sku, quantity: z.int().check(z.gte(1), z.lte(10)) }))();
+const dispenseItem = /* @__PURE__ */ once(() =>
+  z.strictObject({ sku: sku(), quantity: z.int().check(z.gte(1), z.lte(10)) }),
+);
 /** A lot as printed on the box: any text a kiosk sends, kept as sent. */
-const lot = /* @__PURE__ */ text(1, 64);
-const restockItem = /* @__PURE__ */ (() =>
+const lot = /* @__PURE__ */ once(() => text(1, 64));
+const restockItem = /* @__PURE__ */ once(() =>
   z
     .strictObject({
-      sku,
+      sku: sku(),
       quantity: z.int().check(z.gte(1), z.lte(500)),
-      lot: z.optional(lot),
-      expiresOn: z.optional(isoDate),
+      lot: z.optional(lot()),
+      expiresOn: z.optional(isoDate()),
       /** The label version printed on this stock (functions/core/fleet/storage-catalogue.ts); default the current one. */
       labelVersion: z.optional(text(1, 64)),
     })
@@ -120,18 +133,19 @@ const restockItem = /* @__PURE__ */ (() =>
               : `${item.sku} has no label versions`,
           });
       }),
-    ))();
+    ),
+);
 
-const eventBase = {
-  eventId: guid,
-  occurredAt: isoDateTimeWithZone,
-};
+const eventBase = () => ({
+  eventId: guid(),
+  occurredAt: isoDateTimeWithZone(),
+});
 
-export const dispenseEventSchema = /* @__PURE__ */ (() =>
+export const dispenseEventSchema = /* @__PURE__ */ once(() =>
   z.strictObject({
-    ...eventBase,
+    ...eventBase(),
     type: z.literal('dispense'),
-    items: z.array(dispenseItem).check(z.minLength(1), z.maxLength(10)),
+    items: z.array(dispenseItem()).check(z.minLength(1), z.maxLength(10)),
     survey: z.optional(
       z.strictObject({
         zip: z.optional(z.string().check(z.regex(/^\d{5}$/, 'must be 5 digits'))),
@@ -145,74 +159,81 @@ export const dispenseEventSchema = /* @__PURE__ */ (() =>
         topic: z.enum(['treatment', 'naloxone-training', 'other']),
       }),
     ),
-  }))();
+  }),
+);
 
-export const restockEventSchema = /* @__PURE__ */ (() =>
+export const restockEventSchema = /* @__PURE__ */ once(() =>
   z.strictObject({
-    ...eventBase,
+    ...eventBase(),
     type: z.literal('restock'),
-    items: z.array(restockItem).check(z.minLength(1), z.maxLength(10)),
-    lot: z.optional(lot),
-    expiresOn: z.optional(isoDate),
-  }))();
+    items: z.array(restockItem()).check(z.minLength(1), z.maxLength(10)),
+    lot: z.optional(lot()),
+    expiresOn: z.optional(isoDate()),
+  }),
+);
 
 export const FAULT_CODES = ['vend_failure', 'door_open', 'temperature', 'offline', 'other'] as const;
 
-export const faultEventSchema = /* @__PURE__ */ (() =>
+export const faultEventSchema = /* @__PURE__ */ once(() =>
   z.strictObject({
-    ...eventBase,
+    ...eventBase(),
     type: z.literal('fault'),
     code: z.enum(FAULT_CODES),
     detail: z.optional(text(0, 500)),
     temperatureC: z.optional(storableNumber().check(z.gte(-100), z.lte(150))),
-  }))();
+  }),
+);
 
 /** Contract (Kiosk fleet): a kiosk says it is alive, with its cabinet temperature if it has a sensor. */
-export const heartbeatEventSchema = /* @__PURE__ */ (() =>
+export const heartbeatEventSchema = /* @__PURE__ */ once(() =>
   z.strictObject({
-    ...eventBase,
+    ...eventBase(),
     type: z.literal('heartbeat'),
     temperatureC: z.optional(storableNumber().check(z.gte(-100), z.lte(150))),
-  }))();
+  }),
+);
 
-export const kioskEventSchema = /* @__PURE__ */ (() =>
+export const kioskEventSchema = /* @__PURE__ */ once(() =>
   withMeta(
     z.discriminatedUnion(
       'type',
-      [dispenseEventSchema, restockEventSchema, faultEventSchema, heartbeatEventSchema],
+      [dispenseEventSchema(), restockEventSchema(), faultEventSchema(), heartbeatEventSchema()],
       { error: 'must be one of dispense, restock, fault, heartbeat' },
     ),
     { id: 'KioskEvent' },
-  ))();
-export type KioskEvent = z.infer<typeof kioskEventSchema>;
-export type DispenseEvent = z.infer<typeof dispenseEventSchema>;
-export type RestockEvent = z.infer<typeof restockEventSchema>;
-export type FaultEvent = z.infer<typeof faultEventSchema>;
-export type HeartbeatEvent = z.infer<typeof heartbeatEventSchema>;
+  ),
+);
+export type KioskEvent = z.infer<ReturnType<typeof kioskEventSchema>>;
+export type DispenseEvent = z.infer<ReturnType<typeof dispenseEventSchema>>;
+export type RestockEvent = z.infer<ReturnType<typeof restockEventSchema>>;
+export type FaultEvent = z.infer<ReturnType<typeof faultEventSchema>>;
+export type HeartbeatEvent = z.infer<ReturnType<typeof heartbeatEventSchema>>;
 export type FaultCode = (typeof FAULT_CODES)[number];
 
-export const useReportSchema = /* @__PURE__ */ (() =>
+export const useReportSchema = /* @__PURE__ */ once(() =>
   withMeta(
     z.strictObject({
-      reportId: guid,
-      usedOn: isoDate,
+      reportId: guid(),
+      usedOn: isoDate(),
       siteId: z.optional(text(1, 100)),
       outcome: z.enum(['survived', 'died', 'unknown']),
       emsCalled: z.optional(z.boolean()),
       dosesUsed: z.optional(z.int().check(z.gte(1), z.lte(20))),
     }),
     { id: 'NaloxoneUseReport' },
-  ))();
-export type UseReport = z.infer<typeof useReportSchema>;
+  ),
+);
+export type UseReport = z.infer<ReturnType<typeof useReportSchema>>;
 
 export const TASK_OUTCOMES = ['reached', 'no-answer', 'declined', 're-engaged'] as const;
-export const taskCompletionSchema = /* @__PURE__ */ (() =>
-  withMeta(z.strictObject({ outcome: z.enum(TASK_OUTCOMES) }), { id: 'TaskCompletion' }))();
+export const taskCompletionSchema = /* @__PURE__ */ once(() =>
+  withMeta(z.strictObject({ outcome: z.enum(TASK_OUTCOMES) }), { id: 'TaskCompletion' }),
+);
 export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
 
 /** A page of a listing: `limit` items at most (default 100), from where `next` (a cursor it handed out) says. */
-export const pageQuery = {
-  limit: /* @__PURE__ */ (() =>
+const pageQueryFields = {
+  limit: /* @__PURE__ */ once(() =>
     z.optional(
       z
         .pipe(
@@ -220,18 +241,22 @@ export const pageQuery = {
           z.transform<string, number>(Number),
         )
         .check(z.refine((n) => n >= 1 && n <= 500, 'must be an integer from 1 to 500')),
-    ))(),
-  next: /* @__PURE__ */ (() => z.optional(z.string().check(z.minLength(1), z.maxLength(8192))))(),
+    ),
+  ),
+  next: /* @__PURE__ */ once(() => z.optional(z.string().check(z.minLength(1), z.maxLength(8192)))),
 };
+export const pageQuery = () => ({ limit: pageQueryFields.limit(), next: pageQueryFields.next() });
 export const DEFAULT_PAGE_LIMIT = 100;
 
-export const siteListQuerySchema = /* @__PURE__ */ (() =>
-  withMeta(z.object(pageQuery), { id: 'SiteListQuery' }))();
+export const siteListQuerySchema = /* @__PURE__ */ once(() =>
+  withMeta(z.object(pageQuery()), { id: 'SiteListQuery' }),
+);
 
-export const kioskListQuerySchema = /* @__PURE__ */ (() =>
-  withMeta(z.object(pageQuery), { id: 'KioskListQuery' }))();
+export const kioskListQuerySchema = /* @__PURE__ */ once(() =>
+  withMeta(z.object(pageQuery()), { id: 'KioskListQuery' }),
+);
 
-export const taskListQuerySchema = /* @__PURE__ */ (() =>
+export const taskListQuerySchema = /* @__PURE__ */ once(() =>
   withMeta(
     z.object({
       status: z.optional(z.enum(['open', 'completed'])),
@@ -246,14 +271,15 @@ export const taskListQuerySchema = /* @__PURE__ */ (() =>
       mine: withMeta(z.optional(z.enum(['true', 'false'])), {
         description: 'true: only tasks the caller holds (claimed, or handed to them)',
       }),
-      ...pageQuery,
+      ...pageQuery(),
     }),
     { id: 'TaskListQuery' },
-  ))();
-export type TaskListQuery = z.infer<typeof taskListQuerySchema>;
+  ),
+);
+export type TaskListQuery = z.infer<ReturnType<typeof taskListQuerySchema>>;
 
 /** Whom an open task goes to: a colleague's username (`GET /v1/staff`), e-mail address in AWS. */
-export const taskHandoverSchema = /* @__PURE__ */ (() =>
+export const taskHandoverSchema = /* @__PURE__ */ once(() =>
   withMeta(
     z.strictObject({
       to: z.pipe(
@@ -262,16 +288,17 @@ export const taskHandoverSchema = /* @__PURE__ */ (() =>
       ),
     }),
     { id: 'TaskHandover' },
-  ))();
+  ),
+);
 
 /** Claim and release take no body; an empty object is accepted too. */
-export const emptyBodySchema = /* @__PURE__ */ (() => withMeta(z.strictObject({}), { id: 'Empty' }))();
+export const emptyBodySchema = /* @__PURE__ */ once(() => withMeta(z.strictObject({}), { id: 'Empty' }));
 
-export const reportQuerySchema = /* @__PURE__ */ (() =>
+export const reportQuerySchema = /* @__PURE__ */ once(() =>
   z
     .object({
-      from: isoDate,
-      to: isoDate,
+      from: isoDate(),
+      to: isoDate(),
       siteId: z.optional(text(1, 100)),
       format: z.optional(z.enum(['json', 'csv'])),
       raw: z.optional(z.enum(['true', 'false'])),
@@ -283,8 +310,9 @@ export const reportQuerySchema = /* @__PURE__ */ (() =>
         path: ['to'],
         message: 'the range may span at most 3,660 days',
       }),
-    ))();
-export type ReportQuery = z.infer<typeof reportQuerySchema>;
+    ),
+);
+export type ReportQuery = z.infer<ReturnType<typeof reportQuerySchema>>;
 
 /** zod's issues in the contract's shape: one per broken field, `path` dotted. */
 export function toIssues(error: z.core.$ZodError): Issue[] {
@@ -306,12 +334,12 @@ export const MEDICATIONS = [
 ] as const;
 export type Medication = (typeof MEDICATIONS)[number];
 
-export const enrollmentSchema = /* @__PURE__ */ (() =>
+export const enrollmentSchema = /* @__PURE__ */ once(() =>
   withMeta(
     z.strictObject({
       participantRef: text(1, 64),
       siteId: text(1, 100),
-      enrolledOn: isoDate,
+      enrolledOn: isoDate(),
       medication: z.enum(MEDICATIONS),
       overdosesPrior12m: z.int().check(z.gte(0), z.lte(50)),
       consent: z.strictObject({ outreach: z.boolean(), part2: z.boolean() }),
@@ -322,8 +350,9 @@ export const enrollmentSchema = /* @__PURE__ */ (() =>
       ),
     }),
     { id: 'MoudEnrollment' },
-  ))();
-export type Enrollment = z.infer<typeof enrollmentSchema>;
+  ),
+);
+export type Enrollment = z.infer<ReturnType<typeof enrollmentSchema>>;
 
 export const ENROLLMENT_EVENT_TYPES = [
   'dose',
@@ -339,13 +368,13 @@ export type EnrollmentEventType = (typeof ENROLLMENT_EVENT_TYPES)[number];
 /** Contract: a dose may carry `daysSupply`, an integer 1-90 (default 1). */
 export const MAX_DAYS_SUPPLY = 90;
 
-export const enrollmentEventSchema = /* @__PURE__ */ (() =>
+export const enrollmentEventSchema = /* @__PURE__ */ once(() =>
   withMeta(
     z
       .strictObject({
-        eventId: guid,
+        eventId: guid(),
         type: z.enum(ENROLLMENT_EVENT_TYPES),
-        occurredOn: isoDate,
+        occurredOn: isoDate(),
         fatal: z.optional(z.boolean()),
         daysSupply: withMeta(z.optional(z.int().check(z.gte(1), z.lte(MAX_DAYS_SUPPLY))), {
           description: 'dose only: days of medication the person holds from occurredOn (default 1)',
@@ -378,5 +407,6 @@ export const enrollmentEventSchema = /* @__PURE__ */ (() =>
         }),
       ),
     { id: 'MoudEnrollmentEvent' },
-  ))();
-export type EnrollmentEvent = z.infer<typeof enrollmentEventSchema>;
+  ),
+);
+export type EnrollmentEvent = z.infer<ReturnType<typeof enrollmentEventSchema>>;

@@ -41,13 +41,14 @@ import {
   enrollmentSchema,
   keyId,
   type Medication,
+  once,
 } from '../core/schemas.js';
 import { openedCounters, outreachCounterKey } from '../core/staff/outreach.js';
 import { messageKindOf } from '../core/staff/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
-const pathSchema = z.strictObject({ enrollmentId: keyId });
+const pathSchema = /* @__PURE__ */ once(() => z.strictObject({ enrollmentId: keyId() }));
 
 // Contract: `invalid_event` for enrollment events, `invalid_request` for the enrollment itself.
 async function sameContact(stored: Record<string, unknown>, enrollment: Enrollment): Promise<boolean> {
@@ -59,7 +60,7 @@ async function sameContact(stored: Record<string, unknown>, enrollment: Enrollme
 }
 
 async function enroll(request: HttpRequest) {
-  const enrollment = jsonBody(request, enrollmentSchema, 'invalid_request');
+  const enrollment = jsonBody(request, enrollmentSchema(), 'invalid_request');
   notAfterToday(enrollment.enrolledOn, 'enrolledOn', 'invalid_request');
   const at = now();
   const enrollmentId = enrollmentIdFromMac(
@@ -124,8 +125,8 @@ async function enroll(request: HttpRequest) {
 const MAX_WRITE_ATTEMPTS = 12;
 
 async function recordEvent(request: HttpRequest) {
-  const { enrollmentId } = validate(pathSchema, request.params);
-  const event = jsonBody(request, enrollmentEventSchema, 'invalid_event');
+  const { enrollmentId } = validate(pathSchema(), request.params);
+  const event = jsonBody(request, enrollmentEventSchema(), 'invalid_event');
   notAfterToday(event.occurredOn, 'occurredOn', 'invalid_event');
   let enrollment = await getEnrollment(enrollmentId);
   if (!enrollment) throw notFound('No such enrollment.');

@@ -4,7 +4,7 @@ import { getKiosk, listKiosks, lotRows } from '../adapters/fleet/fleet-store.js'
 import { invalid, notFound } from '../core/errors.js';
 import { kioskAnswer, lotAnswerOf } from '../core/fleet/fleet.js';
 import { decodeKeyCursor, encodeKeyCursor } from '../core/paging.js';
-import { DEFAULT_PAGE_LIMIT, keyId, kioskListQuerySchema } from '../core/schemas.js';
+import { DEFAULT_PAGE_LIMIT, keyId, kioskListQuerySchema, once } from '../core/schemas.js';
 import { type HttpRequest, json, routeGroup, validate } from '../http/route.js';
 
 /**
@@ -13,7 +13,7 @@ import { type HttpRequest, json, routeGroup, validate } from '../http/route.js';
  */
 
 async function list(request: HttpRequest) {
-  const { limit, next } = validate(kioskListQuerySchema, request.query);
+  const { limit, next } = validate(kioskListQuerySchema(), request.query);
   const after = next === undefined ? undefined : decodeKeyCursor(next, 'kiosks');
   if (next !== undefined && after === undefined)
     throw invalid('invalid_request', [{ path: 'next', message: 'is not a cursor of this listing' }]);
@@ -29,21 +29,21 @@ async function list(request: HttpRequest) {
   });
 }
 
-const kioskParams = z.strictObject({ kioskId: keyId });
+const kioskParams = /* @__PURE__ */ once(() => z.strictObject({ kioskId: keyId() }));
 
 async function show(request: HttpRequest) {
-  const { kioskId } = validate(kioskParams, request.params);
+  const { kioskId } = validate(kioskParams(), request.params);
   const kiosk = await getKiosk(kioskId);
   if (!kiosk) throw notFound('No such kiosk.');
   const at = now();
   return json(200, { asOf: at.toISOString(), ...kioskAnswer(kiosk, at) });
 }
 
-const lotParams = z.strictObject({ lot: keyId });
+const lotParams = /* @__PURE__ */ once(() => z.strictObject({ lot: keyId() }));
 
 /** For a recall: every kiosk that was restocked with the lot, what it holds of it and what went out. */
 async function lot(request: HttpRequest) {
-  const { lot: name } = validate(lotParams, request.params);
+  const { lot: name } = validate(lotParams(), request.params);
   const rows = await lotRows(name);
   if (rows.length === 0) throw notFound('No kiosk was ever restocked with this lot.');
   const at = now();

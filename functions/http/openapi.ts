@@ -28,22 +28,22 @@ const errorSchema = withMeta(
 );
 
 /** Request bodies and queries per route, as zod schemas: the same ones the handlers validate with. */
-const requestBodies: Record<string, z.ZodMiniType> = {
-  'POST /v1/kiosks': kioskRegistrationSchema,
-  'POST /v1/kiosk/events': kioskEventSchema,
-  'POST /v1/naloxone/use-reports': useReportSchema,
-  'POST /v1/outreach/tasks/{taskId}/complete': taskCompletionSchema,
-  'POST /v1/outreach/tasks/{taskId}/handover': taskHandoverSchema,
-  'POST /v1/moud/enrollments': enrollmentSchema,
-  'POST /v1/moud/enrollments/{enrollmentId}/events': enrollmentEventSchema,
-};
-const queries: Record<string, z.ZodMiniType> = {
-  'GET /v1/outreach/tasks': taskListQuerySchema,
-  'GET /v1/reports/naloxone': reportQuerySchema,
-  'GET /v1/reports/moud': reportQuerySchema,
-  'GET /v1/sites': siteListQuerySchema,
-  'GET /v1/kiosks': kioskListQuerySchema,
-};
+const requestBodies = (): Record<string, z.ZodMiniType> => ({
+  'POST /v1/kiosks': kioskRegistrationSchema(),
+  'POST /v1/kiosk/events': kioskEventSchema(),
+  'POST /v1/naloxone/use-reports': useReportSchema(),
+  'POST /v1/outreach/tasks/{taskId}/complete': taskCompletionSchema(),
+  'POST /v1/outreach/tasks/{taskId}/handover': taskHandoverSchema(),
+  'POST /v1/moud/enrollments': enrollmentSchema(),
+  'POST /v1/moud/enrollments/{enrollmentId}/events': enrollmentEventSchema(),
+});
+const queries = (): Record<string, z.ZodMiniType> => ({
+  'GET /v1/outreach/tasks': taskListQuerySchema(),
+  'GET /v1/reports/naloxone': reportQuerySchema(),
+  'GET /v1/reports/moud': reportQuerySchema(),
+  'GET /v1/sites': siteListQuerySchema(),
+  'GET /v1/kiosks': kioskListQuerySchema(),
+});
 
 /** Error answers each audience can get, besides `default` (a 503 or a bug). */
 const errorAnswers = {
@@ -97,6 +97,8 @@ export function openApiDocument(options: OpenApiOptions = {}): Record<string, un
   toSchema(errorSchema, components, 'output');
 
   const paths: Record<string, Record<string, unknown>> = {};
+  const queryOf = queries();
+  const bodyOf = requestBodies();
   for (const route of routes) {
     const key = `${route.method} ${route.path}`;
     const responses: Record<string, unknown> = {};
@@ -158,7 +160,7 @@ export function openApiDocument(options: OpenApiOptions = {}): Record<string, un
       required: true,
       schema: { type: 'string' },
     }));
-    const query = queries[key];
+    const query = queryOf[key];
     if (query) {
       type Shape = { properties?: Record<string, unknown>; required?: string[]; $ref?: string };
       let shape = toSchema(query, components, 'input') as Shape;
@@ -174,7 +176,7 @@ export function openApiDocument(options: OpenApiOptions = {}): Record<string, un
       }
     }
     if (parameters.length) operation.parameters = parameters;
-    const body = requestBodies[key];
+    const body = bodyOf[key];
     if (body)
       operation.requestBody = {
         required: true,

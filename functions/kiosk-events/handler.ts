@@ -128,7 +128,7 @@ function header(request: HttpRequest, name: string): string | undefined {
 }
 
 function validEvent(body: unknown): KioskEvent {
-  const event = validate(kioskEventSchema, body, 'invalid_event');
+  const event = validate(kioskEventSchema(), body, 'invalid_event');
   const problem = occurredAtProblem(event.occurredAt, now());
   if (problem) throw invalid('invalid_event', [{ path: 'occurredAt', message: problem }]);
   return event;

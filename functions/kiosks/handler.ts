@@ -6,11 +6,11 @@ import { sealer } from '../adapters/sealer.js';
 import { conflict, notFound } from '../core/errors.js';
 import { SECRET_GRACE_MS } from '../core/fleet/fleet.js';
 import { newKioskSecret } from '../core/kiosk/signing.js';
-import { keyId, kioskRegistrationSchema, withMeta } from '../core/schemas.js';
+import { keyId, kioskRegistrationSchema, once, withMeta } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 async function registerKiosk(request: HttpRequest) {
-  const registration = jsonBody(request, kioskRegistrationSchema);
+  const registration = jsonBody(request, kioskRegistrationSchema());
   const secret = newKioskSecret();
   const purpose = `kiosk-secret:${registration.kioskId}`;
   // The fingerprint key (duplicate detection) is the kiosk's own and never rotates; nobody ever sees it.
@@ -25,9 +25,9 @@ async function registerKiosk(request: HttpRequest) {
   return json(201, { kioskId: registration.kioskId, secret });
 }
 
-const kioskParams = z.strictObject({ kioskId: keyId });
+const kioskParams = /* @__PURE__ */ once(() => z.strictObject({ kioskId: keyId() }));
 /** The rotation takes no fields: an empty body or `{}`. */
-const rotationBody = withMeta(z.strictObject({}), { id: 'SecretRotation' });
+const rotationBody = /* @__PURE__ */ once(() => withMeta(z.strictObject({}), { id: 'SecretRotation' }));
 
 /**
  * Contract: a new secret, shown once; the old one keeps working for 24 hours of backend time. Both
@@ -35,8 +35,8 @@ const rotationBody = withMeta(z.strictObject({}), { id: 'SecretRotation' });
  * keeps the old one working (an answer lost on its way must not lock the kiosk out).
  */
 async function rotate(request: HttpRequest) {
-  const { kioskId } = validate(kioskParams, request.params);
-  if (request.rawBody.length > 0) jsonBody(request, rotationBody);
+  const { kioskId } = validate(kioskParams(), request.params);
+  if (request.rawBody.length > 0) jsonBody(request, rotationBody());
   const secret = newKioskSecret();
   const at = now();
   const rotation = await rotateSecret(kioskId, () => sealer().seal(secret, `kiosk-secret:${kioskId}`), at);

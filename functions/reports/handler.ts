@@ -19,7 +19,7 @@ function wantsCsv(request: HttpRequest, format: string | undefined): boolean {
 /** Builds a report of one program from its aggregates: days × sites items, never events. */
 function reportRoute(program: Program, build: typeof naloxoneReport | typeof moudReport) {
   return async (request: HttpRequest): Promise<HttpAnswer> => {
-    const query = validate(reportQuerySchema, request.query);
+    const query = validate(reportQuerySchema(), request.query);
     const raw = query.raw === 'true';
     // Raw small counts are a disclosure decision: the audit entry must be written before the
     // answer goes out (a failed one fails the request), but it need not hold up the read.

@@ -7,7 +7,7 @@ import { type HttpRequest, json, routeGroup, validate } from '../http/route.js';
 
 /** Every site id in use, a page at a time, sorted by id within the page. */
 async function list(request: HttpRequest) {
-  const { limit, next } = validate(siteListQuerySchema, request.query);
+  const { limit, next } = validate(siteListQuerySchema(), request.query);
   const after = next === undefined ? undefined : decodeKeyCursor(next, 'sites');
   if (next !== undefined && after === undefined)
     throw invalid('invalid_request', [{ path: 'next', message: 'is not a cursor of this listing' }]);

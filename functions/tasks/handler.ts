@@ -23,6 +23,7 @@ import {
   DEFAULT_PAGE_LIMIT,
   emptyBodySchema,
   keyId,
+  once,
   taskCompletionSchema,
   taskHandoverSchema,
   taskListQuerySchema,
@@ -32,10 +33,12 @@ import { type HoldChange, listingScope, TASK_STATUSES } from '../core/staff/task
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 // Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
-const taskIdSchema = z.strictObject({ taskId: z.pipe(keyId, z.transform(canonicalUuid)) });
+const taskIdSchema = /* @__PURE__ */ once(() =>
+  z.strictObject({ taskId: z.pipe(keyId(), z.transform(canonicalUuid)) }),
+);
 
 async function list(request: HttpRequest) {
-  const { status, limit, next, siteId, kind, overdue, mine } = validate(taskListQuerySchema, request.query);
+  const { status, limit, next, siteId, kind, overdue, mine } = validate(taskListQuerySchema(), request.query);
   const statuses = status ? [status] : TASK_STATUSES;
   const filter: TaskFilter = {
     siteId,
@@ -82,7 +85,7 @@ function doNotContact(
 }
 
 async function show(request: HttpRequest) {
-  const { taskId } = validate(taskIdSchema, request.params);
+  const { taskId } = validate(taskIdSchema(), request.params);
   const task = await getTask(taskId);
   if (!task) throw notFound('No such task.');
   const enrollmentId = typeof task.enrollmentId === 'string' ? task.enrollmentId : undefined;
@@ -104,8 +107,8 @@ async function show(request: HttpRequest) {
 }
 
 async function complete(request: HttpRequest) {
-  const { taskId } = validate(taskIdSchema, request.params);
-  const { outcome } = jsonBody(request, taskCompletionSchema);
+  const { taskId } = validate(taskIdSchema(), request.params);
+  const { outcome } = jsonBody(request, taskCompletionSchema());
   const at = now();
   // The outcome goes into the reports' outreach figures with the completion (core/outreach.ts).
   const result = await completeTask(taskId, outcome, request.actor?.id ?? 'unknown', at, (task) =>
@@ -138,11 +141,11 @@ function actorOf(request: HttpRequest) {
 
 /** Claim and release take no body, or an empty object. */
 function noBody(request: HttpRequest): void {
-  if (request.rawBody.length > 0) jsonBody(request, emptyBodySchema);
+  if (request.rawBody.length > 0) jsonBody(request, emptyBodySchema());
 }
 
 async function hold(request: HttpRequest, change: HoldChange) {
-  const { taskId } = validate(taskIdSchema, request.params);
+  const { taskId } = validate(taskIdSchema(), request.params);
   const result = await changeHolder(taskId, change, actorOf(request), now());
   if (result.status === 'missing') throw notFound('No such task.');
   if (result.status === 'completed')
@@ -165,7 +168,7 @@ async function release(request: HttpRequest) {
 }
 
 async function handover(request: HttpRequest) {
-  const { to } = jsonBody(request, taskHandoverSchema);
+  const { to } = jsonBody(request, taskHandoverSchema());
   const colleagues = await listColleagues();
   if (!colleagues.some((colleague) => colleague.username === to))
     throw invalid('invalid_request', [{ path: 'to', message: 'is not a member of staff (GET /v1/staff)' }]);

@@ -12,7 +12,7 @@ import { useReportSchema } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup } from '../http/route.js';
 
 async function recordUseReport(request: HttpRequest) {
-  const report = jsonBody(request, useReportSchema);
+  const report = jsonBody(request, useReportSchema());
   notAfterToday(report.usedOn, 'usedOn', 'invalid_request');
   const bodyFingerprint = createHash('sha256').update(canonicalJson(report)).digest('hex');
   const { day, siteId, counters } = useReportCounters(report);

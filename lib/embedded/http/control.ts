@@ -18,7 +18,7 @@ export const controlRoutes = [
 ] as const;
 
 export const clockAdvanceSchema = z
-  .strictObject({ advanceTo: isoDateTimeWithZone })
+  .strictObject({ advanceTo: isoDateTimeWithZone() })
   .meta({ id: 'ClockAdvance' });
 
 export function controlHandler(scheduler: Scheduler) {

@@ -5,7 +5,7 @@ import { validate } from '../../../functions/http/route.js';
 
 const issuesOf = (value: unknown) => {
   try {
-    validate(useReportSchema, value);
+    validate(useReportSchema(), value);
   } catch (error) {
     if (error instanceof AppError) return error.issues;
     throw error;
