@@ -8,7 +8,7 @@ describe('validators at a cold start', () => {
   });
 
   it.each(Object.entries(functions))(
-    'loading the %s function builds none of its validators',
+    'loading the %s function builds none of its named validators (those with an OpenAPI id or a description)',
     async (_, declaration) => {
       // Arrange: every named validator registers its OpenAPI id when it is built (core/schemas.ts `withMeta`).
       vi.resetModules();
