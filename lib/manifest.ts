@@ -425,6 +425,18 @@ export const functions = {
 
 export type FunctionName = keyof typeof functions;
 
+/**
+ * The memory and timeout a function gets: its own, else 256 MB and 10 s (60 s on a schedule). The
+ * stack deploys them; the embedded runtime's Lambda context reports them; the cost model bills them.
+ */
+export function lambdaSizing(declaration: FunctionDeclaration): { memoryMb: number; timeoutSeconds: number } {
+  const scheduled = declaration.scheduleMinutes !== undefined;
+  return {
+    memoryMb: declaration.memoryMb ?? 256,
+    timeoutSeconds: declaration.timeoutSeconds ?? (scheduled ? 60 : 10),
+  };
+}
+
 /** Who may call a route: a signed kiosk, staff in one of the roles, or anyone. */
 export type RouteAuth =
   | { readonly kind: 'kiosk' }

@@ -26,6 +26,7 @@ import {
   type FunctionName,
   functions as functionDeclarations,
   idKey as idKeyDeclaration,
+  lambdaSizing,
   metrics as metricsDeclaration,
   type RouteDeclaration,
   routes,
@@ -435,8 +436,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       description: declaration.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: declaration.memoryMb ?? 256,
-      timeout: Duration.seconds(declaration.timeoutSeconds ?? (scheduled ? 60 : 10)),
+      memorySize: lambdaSizing(declaration).memoryMb,
+      timeout: Duration.seconds(lambdaSizing(declaration).timeoutSeconds),
       tracing: lambda.Tracing.ACTIVE,
       // Powertools Tracer, required on the first traced invocation only (functions/adapters/observability.ts).
       layers: [this.tracerLayer()],

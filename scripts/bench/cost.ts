@@ -5,7 +5,14 @@
  *
  * What is assumed rather than measured is named in ASSUMPTIONS and printed with the tables.
  */
-import { functions, metrics, type RouteDeclaration, routes, workflows } from '../../lib/manifest.js';
+import {
+  functions,
+  lambdaSizing,
+  metrics,
+  type RouteDeclaration,
+  routes,
+  workflows,
+} from '../../lib/manifest.js';
 import { PRICES } from './prices.js';
 
 export type Prices = typeof PRICES;
@@ -21,8 +28,8 @@ export interface RequestCost {
 }
 
 export const ASSUMPTIONS = {
-  /** Lambda memory of every function (lib/stack.ts: memoryMb ?? 256). */
-  lambdaMemoryMb: 256,
+  /** Lambda memory of the kiosk function, as deployed (lib/manifest.ts `lambdaSizing`; every function's today). */
+  lambdaMemoryMb: lambdaSizing(functions.kioskEvents).memoryMb,
   /** In-region DynamoDB latency per round trip, added to the embedded time for Lambda's billed duration. */
   dynamoRoundTripMs: 10,
   /** CloudWatch Logs per API request: access log line, Lambda START/END/REPORT lines, one app line. */

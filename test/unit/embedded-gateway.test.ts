@@ -4,8 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createGateway, type LambdaHandler, splitTarget } from '../../lib/embedded/http/gateway.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  createGateway,
+  type LambdaHandler,
+  lambdaContext,
+  splitTarget,
+} from '../../lib/embedded/http/gateway.js';
 import { type StaticSite, staticSite } from '../../lib/embedded/http/static-site.js';
 import type { FunctionName } from '../../lib/manifest.js';
 import { head, rawExchange } from '../support/raw-http.js';
@@ -241,5 +246,27 @@ describe('splitting a request target', () => {
   ])('splits %s into its path and query without decoding either', (target, path, query) => {
     // Act / Assert
     expect(splitTarget(target)).toEqual({ path, query });
+  });
+});
+
+describe('the Lambda context the embedded gateway hands a handler', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('gives a function the memory and the time left it has when deployed, no more', () => {
+    // Arrange: only Date is faked, so the time left is exact.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-01T00:00:00Z'));
+
+    // Act
+    const kioskEvents = lambdaContext('kioskEvents');
+    const fleetSweep = lambdaContext('fleetSweep');
+    vi.setSystemTime(new Date('2026-12-01T00:00:04Z'));
+
+    // Assert: 256 MB and 10 s for a route's function, 60 s for a scheduled one (lib/stack.ts deploys the same).
+    expect(kioskEvents.memoryLimitInMB).toBe('256');
+    expect(kioskEvents.getRemainingTimeInMillis()).toBe(6_000);
+    expect(fleetSweep.getRemainingTimeInMillis()).toBe(56_000);
   });
 });

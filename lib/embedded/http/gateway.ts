@@ -4,6 +4,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import {
   bodyLimitBytes,
   type FunctionName,
+  functions,
+  lambdaSizing,
   type Role,
   type RouteDeclaration,
   routes,
@@ -68,7 +70,7 @@ interface CompiledRoute {
   readonly route: ControlRoute;
   readonly pattern: RegExp;
   readonly handler: LambdaHandler;
-  readonly functionName: string;
+  readonly functionName: FunctionName | 'local';
 }
 
 const patternOf = (path: string) => new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}/?$`);
@@ -92,15 +94,23 @@ function send(
   res.end(body);
 }
 
-/** The Lambda context a handler gets when the embedded runtime (or a bench) invokes it. */
-export function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + 30_000;
+/**
+ * The Lambda context a handler gets when the embedded runtime (or a bench) invokes it: the memory and
+ * the time left that the deployed function has, no more.
+ */
+export function lambdaContext(functionName: FunctionName | 'local'): Context {
+  // The embedded backend's own routes (the clock, faults) run in no Lambda: they keep no deadline.
+  const { memoryMb, timeoutSeconds } =
+    functionName === 'local'
+      ? { memoryMb: 0, timeoutSeconds: Number.POSITIVE_INFINITY }
+      : lambdaSizing(functions[functionName]);
+  const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
+    memoryLimitInMB: String(memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: `/local/${functionName}`,
     logStreamName: 'local',
@@ -198,13 +208,13 @@ export function createGateway(options: GatewayOptions): Server {
       route: route as ControlRoute,
       pattern: patternOf(route.path),
       handler: options.handlers[route.function],
-      functionName: route.function as string,
+      functionName: route.function,
     })),
     ...(options.controlRoutes ?? []).map(({ route, handler }) => ({
       route,
       pattern: patternOf(route.path),
       handler,
-      functionName: 'local',
+      functionName: 'local' as const,
     })),
   ];
   // Idle sockets: between requests Node's keep-alive timeout (5 s) closes them; while a body arrives,
