@@ -425,14 +425,17 @@ export const functions = {
 
 export type FunctionName = keyof typeof functions;
 
+/** What a function gets in AWS unless it says otherwise (`memoryMb`). */
+export const DEFAULT_MEMORY_MB = 256;
+
 /**
  * The memory and timeout a function gets: its own, else 256 MB and 10 s (60 s on a schedule). The
- * stack deploys them; the embedded runtime's Lambda context reports them; the cost model bills them.
+ * stack deploys them; the embedded runtime's Lambda context reports the memory; the cost model bills it.
  */
 export function lambdaSizing(declaration: FunctionDeclaration): { memoryMb: number; timeoutSeconds: number } {
   const scheduled = declaration.scheduleMinutes !== undefined;
   return {
-    memoryMb: declaration.memoryMb ?? 256,
+    memoryMb: declaration.memoryMb ?? DEFAULT_MEMORY_MB,
     timeoutSeconds: declaration.timeoutSeconds ?? (scheduled ? 60 : 10),
   };
 }

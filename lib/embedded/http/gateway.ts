@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import {
   bodyLimitBytes,
+  DEFAULT_MEMORY_MB,
   type FunctionName,
   functions,
   lambdaSizing,
@@ -95,16 +96,15 @@ function send(
 }
 
 /**
- * The Lambda context a handler gets when the embedded runtime (or a bench) invokes it: the memory and
- * the time left that the deployed function has, no more.
+ * The Lambda context a handler gets when the embedded runtime (or a bench) invokes it, with the memory
+ * the deployed function has. Not its timeout: middy cuts a handler short at the context's deadline, and
+ * embedded handlers run on machines of any speed, so the deployed 10 s would make an outcome depend
+ * on the machine; every handler gets 30 s, there to catch a hang.
  */
 export function lambdaContext(functionName: FunctionName | 'local'): Context {
-  // The embedded backend's own routes (the clock, faults) run in no Lambda: they keep no deadline.
-  const { memoryMb, timeoutSeconds } =
-    functionName === 'local'
-      ? { memoryMb: 0, timeoutSeconds: Number.POSITIVE_INFINITY }
-      : lambdaSizing(functions[functionName]);
-  const deadline = Date.now() + timeoutSeconds * 1000;
+  const memoryMb =
+    functionName === 'local' ? DEFAULT_MEMORY_MB : lambdaSizing(functions[functionName]).memoryMb;
+  const deadline = Date.now() + 30_000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
