@@ -399,6 +399,7 @@ export class BridgewayStack extends Stack implements BridgewayResources {
   private createFunction(name: FunctionName, declaration: FunctionDeclaration): NodejsFunction {
     const id = `${pascal(name)}Function`;
     const scheduled = declaration.scheduleMinutes !== undefined;
+    const sizing = lambdaSizing(declaration);
     const logGroup = this.createLogGroup(`${id}Logs`);
     const role = new ManagedPolicyRole(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -436,8 +437,8 @@ export class BridgewayStack extends Stack implements BridgewayResources {
       description: declaration.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: lambdaSizing(declaration).memoryMb,
-      timeout: Duration.seconds(lambdaSizing(declaration).timeoutSeconds),
+      memorySize: sizing.memoryMb,
+      timeout: Duration.seconds(sizing.timeoutSeconds),
       tracing: lambda.Tracing.ACTIVE,
       // Powertools Tracer, required on the first traced invocation only (functions/adapters/observability.ts).
       layers: [this.tracerLayer()],

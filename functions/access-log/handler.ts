@@ -1,12 +1,8 @@
-import * as z from 'zod/mini';
 import { auditEntries } from '../adapters/audit.js';
 import { getEnrollment } from '../adapters/moud/enrollment-store.js';
 import { notFound } from '../core/errors.js';
-import { keyId, once } from '../core/schemas.js';
+import { enrollmentIdParams } from '../core/schemas.js';
 import { type HttpRequest, json, routeGroup, validate } from '../http/route.js';
-
-// Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
-const pathSchema = /* @__PURE__ */ once(() => z.strictObject({ enrollmentId: keyId() }));
 
 /**
  * The accounting of disclosures of one enrollment (42 CFR Part 2 § 2.25): the consent recorded
@@ -14,7 +10,7 @@ const pathSchema = /* @__PURE__ */ once(() => z.strictObject({ enrollmentId: key
  * what — oldest first. Read only: the entries are written where the change or the read happens.
  */
 async function accessLog(request: HttpRequest) {
-  const { enrollmentId } = validate(pathSchema(), request.params);
+  const { enrollmentId } = validate(enrollmentIdParams(), request.params);
   const enrollment = await getEnrollment(enrollmentId);
   if (!enrollment) throw notFound('No such enrollment.');
   const entries = (await auditEntries(`enrollment:${enrollmentId}`)).map((entry) => ({

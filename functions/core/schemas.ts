@@ -73,6 +73,10 @@ export const keyId = /* @__PURE__ */ once(() =>
   ),
 );
 
+/** Path parameters that name a kiosk or an enrollment: any id that fits a key is looked up (`keyId`). */
+export const kioskIdParams = /* @__PURE__ */ once(() => z.strictObject({ kioskId: keyId() }));
+export const enrollmentIdParams = /* @__PURE__ */ once(() => z.strictObject({ enrollmentId: keyId() }));
+
 /** DynamoDB stores 0 and magnitudes from 1e-130 to below 1e126; it refuses others (underflow, overflow). */
 export function isStorableNumber(value: number): boolean {
   const magnitude = Math.abs(value);
@@ -245,7 +249,7 @@ const pageQueryFields = {
   ),
   next: /* @__PURE__ */ once(() => z.optional(z.string().check(z.minLength(1), z.maxLength(8192)))),
 };
-export const pageQuery = () => ({ limit: pageQueryFields.limit(), next: pageQueryFields.next() });
+const pageQuery = () => ({ limit: pageQueryFields.limit(), next: pageQueryFields.next() });
 export const DEFAULT_PAGE_LIMIT = 100;
 
 export const siteListQuerySchema = /* @__PURE__ */ once(() =>

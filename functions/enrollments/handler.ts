@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod/mini';
 import { now } from '../adapters/clock.js';
 import { writeOnce } from '../adapters/idempotent.js';
 import { idMac } from '../adapters/ids.js';
@@ -38,17 +37,13 @@ import {
   type Enrollment,
   type EnrollmentEvent,
   enrollmentEventSchema,
+  enrollmentIdParams,
   enrollmentSchema,
-  keyId,
   type Medication,
-  once,
 } from '../core/schemas.js';
 import { openedCounters, outreachCounterKey } from '../core/staff/outreach.js';
 import { messageKindOf } from '../core/staff/tasks.js';
 import { type HttpRequest, json, jsonBody, notAfterToday, routeGroup, validate } from '../http/route.js';
-
-// Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
-const pathSchema = /* @__PURE__ */ once(() => z.strictObject({ enrollmentId: keyId() }));
 
 // Contract: `invalid_event` for enrollment events, `invalid_request` for the enrollment itself.
 async function sameContact(stored: Record<string, unknown>, enrollment: Enrollment): Promise<boolean> {
@@ -125,7 +120,7 @@ async function enroll(request: HttpRequest) {
 const MAX_WRITE_ATTEMPTS = 12;
 
 async function recordEvent(request: HttpRequest) {
-  const { enrollmentId } = validate(pathSchema(), request.params);
+  const { enrollmentId } = validate(enrollmentIdParams(), request.params);
   const event = jsonBody(request, enrollmentEventSchema(), 'invalid_event');
   notAfterToday(event.occurredOn, 'occurredOn', 'invalid_event');
   let enrollment = await getEnrollment(enrollmentId);

@@ -4,7 +4,7 @@ import { getKiosk, listKiosks, lotRows } from '../adapters/fleet/fleet-store.js'
 import { invalid, notFound } from '../core/errors.js';
 import { kioskAnswer, lotAnswerOf } from '../core/fleet/fleet.js';
 import { decodeKeyCursor, encodeKeyCursor } from '../core/paging.js';
-import { DEFAULT_PAGE_LIMIT, keyId, kioskListQuerySchema, once } from '../core/schemas.js';
+import { DEFAULT_PAGE_LIMIT, keyId, kioskIdParams, kioskListQuerySchema, once } from '../core/schemas.js';
 import { type HttpRequest, json, routeGroup, validate } from '../http/route.js';
 
 /**
@@ -29,10 +29,8 @@ async function list(request: HttpRequest) {
   });
 }
 
-const kioskParams = /* @__PURE__ */ once(() => z.strictObject({ kioskId: keyId() }));
-
 async function show(request: HttpRequest) {
-  const { kioskId } = validate(kioskParams(), request.params);
+  const { kioskId } = validate(kioskIdParams(), request.params);
   const kiosk = await getKiosk(kioskId);
   if (!kiosk) throw notFound('No such kiosk.');
   const at = now();

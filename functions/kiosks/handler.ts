@@ -6,7 +6,7 @@ import { sealer } from '../adapters/sealer.js';
 import { conflict, notFound } from '../core/errors.js';
 import { SECRET_GRACE_MS } from '../core/fleet/fleet.js';
 import { newKioskSecret } from '../core/kiosk/signing.js';
-import { keyId, kioskRegistrationSchema, once, withMeta } from '../core/schemas.js';
+import { kioskIdParams, kioskRegistrationSchema, once, withMeta } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
 
 async function registerKiosk(request: HttpRequest) {
@@ -25,7 +25,6 @@ async function registerKiosk(request: HttpRequest) {
   return json(201, { kioskId: registration.kioskId, secret });
 }
 
-const kioskParams = /* @__PURE__ */ once(() => z.strictObject({ kioskId: keyId() }));
 /** The rotation takes no fields: an empty body or `{}`. */
 const rotationBody = /* @__PURE__ */ once(() => withMeta(z.strictObject({}), { id: 'SecretRotation' }));
 
@@ -35,7 +34,7 @@ const rotationBody = /* @__PURE__ */ once(() => withMeta(z.strictObject({}), { i
  * keeps the old one working (an answer lost on its way must not lock the kiosk out).
  */
 async function rotate(request: HttpRequest) {
-  const { kioskId } = validate(kioskParams(), request.params);
+  const { kioskId } = validate(kioskIdParams(), request.params);
   if (request.rawBody.length > 0) jsonBody(request, rotationBody());
   const secret = newKioskSecret();
   const at = now();
