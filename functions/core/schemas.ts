@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { canonicalUuid } from './canonical.js';
 import type { Issue } from './errors.js';
 import { knownLabelVersions } from './fleet/storage-catalogue.js';
 
@@ -76,6 +77,10 @@ export const keyId = /* @__PURE__ */ once(() =>
 /** Path parameters that name a kiosk or an enrollment: any id that fits a key is looked up (`keyId`). */
 export const kioskIdParams = /* @__PURE__ */ once(() => z.strictObject({ kioskId: keyId() }));
 export const enrollmentIdParams = /* @__PURE__ */ once(() => z.strictObject({ enrollmentId: keyId() }));
+/** A task's id, looked up like the others; a UUID in whatever case it was sent, by its lowercase form. */
+export const taskIdParams = /* @__PURE__ */ once(() =>
+  z.strictObject({ taskId: z.pipe(keyId(), z.transform(canonicalUuid)) }),
+);
 
 /** DynamoDB stores 0 and magnitudes from 1e-130 to below 1e126; it refuses others (underflow, overflow). */
 export function isStorableNumber(value: number): boolean {

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { counterUpdates } from '../adapters/aggregates-store.js';
 import { recordAudit } from '../adapters/audit.js';
 import { now } from '../adapters/clock.js';
@@ -6,9 +5,7 @@ import { logger } from '../adapters/logger.js';
 import { consentsNow, touchEnrollment } from '../adapters/moud/enrollment-store.js';
 import { workflows } from '../adapters/moud/workflows.js';
 import { sealer } from '../adapters/sealer.js';
-import { listColleagues } from '../adapters/staff/staff-directory.js';
 import {
-  changeHolder,
   completeTask,
   getContact,
   getTask,
@@ -16,26 +13,19 @@ import {
   type TaskFilter,
   taskStreams,
 } from '../adapters/staff/task-store.js';
-import { canonicalUuid } from '../core/canonical.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { decodeCursor, encodeCursor } from '../core/paging.js';
 import {
   DEFAULT_PAGE_LIMIT,
   emptyBodySchema,
-  keyId,
-  once,
   taskCompletionSchema,
-  taskHandoverSchema,
+  taskIdParams,
   taskListQuerySchema,
 } from '../core/schemas.js';
 import { completionCounters, countsInOutreach, outreachCounterKey } from '../core/staff/outreach.js';
-import { type HoldChange, listingScope, TASK_STATUSES } from '../core/staff/tasks.js';
+import { listingScope, TASK_STATUSES } from '../core/staff/tasks.js';
 import { type HttpRequest, json, jsonBody, routeGroup, validate } from '../http/route.js';
-
-// Any id that fits a DynamoDB key is looked up: an unknown one is a 404; one that cannot be a key is a 400.
-const taskIdSchema = /* @__PURE__ */ once(() =>
-  z.strictObject({ taskId: z.pipe(keyId(), z.transform(canonicalUuid)) }),
-);
+import { actorOf, hold } from './holds.js';
 
 async function list(request: HttpRequest) {
   const { status, limit, next, siteId, kind, overdue, mine } = validate(taskListQuerySchema(), request.query);
@@ -85,7 +75,7 @@ function doNotContact(
 }
 
 async function show(request: HttpRequest) {
-  const { taskId } = validate(taskIdSchema(), request.params);
+  const { taskId } = validate(taskIdParams(), request.params);
   const task = await getTask(taskId);
   if (!task) throw notFound('No such task.');
   const enrollmentId = typeof task.enrollmentId === 'string' ? task.enrollmentId : undefined;
@@ -107,7 +97,7 @@ async function show(request: HttpRequest) {
 }
 
 async function complete(request: HttpRequest) {
-  const { taskId } = validate(taskIdSchema(), request.params);
+  const { taskId } = validate(taskIdParams(), request.params);
   const { outcome } = jsonBody(request, taskCompletionSchema());
   const at = now();
   // The outcome goes into the reports' outreach figures with the completion (core/outreach.ts).
@@ -134,27 +124,9 @@ async function complete(request: HttpRequest) {
   return json(200, { ...withoutIndexKeys(result.task), contactId: undefined, pendingNotice: undefined });
 }
 
-function actorOf(request: HttpRequest) {
-  const actor = request.actor;
-  return { id: actor?.id ?? 'unknown', admin: actor?.roles.includes('admin') ?? false };
-}
-
 /** Claim and release take no body, or an empty object. */
 function noBody(request: HttpRequest): void {
   if (request.rawBody.length > 0) jsonBody(request, emptyBodySchema());
-}
-
-async function hold(request: HttpRequest, change: HoldChange) {
-  const { taskId } = validate(taskIdSchema(), request.params);
-  const result = await changeHolder(taskId, change, actorOf(request), now());
-  if (result.status === 'missing') throw notFound('No such task.');
-  if (result.status === 'completed')
-    throw conflict('task_already_completed', 'This task is completed; nobody can hold it any more.');
-  if (result.status === 'held')
-    throw conflict('task_held', `This task is held by ${String(result.task.heldBy)}.`);
-  // Staff names only, never contact details: who holds what may be logged.
-  if (result.status === 'changed') logger.info('task holder changed', { taskId, change: change.kind });
-  return json(200, result.task);
 }
 
 async function claim(request: HttpRequest) {
@@ -167,24 +139,10 @@ async function release(request: HttpRequest) {
   return hold(request, { kind: 'release' });
 }
 
-async function handover(request: HttpRequest) {
-  const { to } = jsonBody(request, taskHandoverSchema());
-  const colleagues = await listColleagues();
-  if (!colleagues.some((colleague) => colleague.username === to))
-    throw invalid('invalid_request', [{ path: 'to', message: 'is not a member of staff (GET /v1/staff)' }]);
-  return hold(request, { kind: 'handover', to });
-}
-
-async function staff() {
-  return json(200, { staff: await listColleagues() });
-}
-
 export const handler = routeGroup('tasks', {
   'GET /v1/outreach/tasks': list,
   'GET /v1/outreach/tasks/{taskId}': show,
   'POST /v1/outreach/tasks/{taskId}/complete': complete,
   'POST /v1/outreach/tasks/{taskId}/claim': claim,
-  'POST /v1/outreach/tasks/{taskId}/handover': handover,
   'POST /v1/outreach/tasks/{taskId}/release': release,
-  'GET /v1/staff': staff,
 });

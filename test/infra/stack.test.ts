@@ -764,6 +764,22 @@ describe('the permissions of each function', () => {
     expect(allows(grants, 'dynamodb:PutItem', tableId('audit'))).toBe(true);
   });
 
+  it('keep the staff directory and contact details in different functions: no function reads both', () => {
+    // Arrange
+    const tasks = grantsOf('tasks');
+    const staff = grantsOf('staff');
+
+    // Act / Assert
+    expect(tasks.some((g) => g.action.startsWith('cognito-idp:'))).toBe(false);
+    expect(allows(staff, 'cognito-idp:ListUsersInGroup', logicalId(stack.userPool))).toBe(true);
+    expect(allows(staff, 'dynamodb:GetItem', tableId('tasks'))).toBe(true);
+    expect(allows(staff, 'dynamodb:UpdateItem', tableId('tasks'))).toBe(true);
+    expect(allows(staff, 'dynamodb:PutItem', tableId('audit'))).toBe(true);
+    expect(allows(staff, 'dynamodb:GetItem', tableId('contacts'))).toBe(false);
+    expect(allows(staff, 'kms:Decrypt', logicalId(stack.sealingKey))).toBe(false);
+    expect(staff.some((g) => g.action.startsWith('states:') || g.action.startsWith('sns:'))).toBe(false);
+  });
+
   it('let the tasks function follow enrollments up and wake a parked follow-up, but not start one', () => {
     // Arrange
     const grants = grantsOf('tasks');

@@ -9,7 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useClock } from '../../../functions/adapters/clock.js';
 import { holdRefusal } from '../../../functions/core/staff/tasks.js';
-import { handler } from '../../../functions/tasks/handler.js';
+import { handler as staffHandler } from '../../../functions/staff/handler.js';
+import { handler as tasksHandler } from '../../../functions/tasks/handler.js';
 import { staffDirectory } from '../../../lib/manifest.js';
 import { apiEvent, invoke } from '../../support/events.js';
 import { silenceLogger, stubEnvironment, TABLE } from './fakes.js';
@@ -32,7 +33,7 @@ const task = (overrides: Item = {}): Item => ({
 
 function post(action: 'claim' | 'handover' | 'release', body?: object, email = 'Maria@Example.org') {
   return invoke(
-    handler,
+    action === 'handover' ? staffHandler : tasksHandler,
     apiEvent({
       method: 'POST',
       resource: `/v1/outreach/tasks/{taskId}/${action}`,
@@ -217,7 +218,7 @@ describe('listing colleagues in AWS', () => {
   it('lists the enabled members of both groups by e-mail, each with their groups', async () => {
     // Act
     const answer = await invoke(
-      handler,
+      staffHandler,
       apiEvent({ method: 'GET', resource: '/v1/staff', role: 'outreach', email: 'maria@example.org' }),
     );
 
