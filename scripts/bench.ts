@@ -73,13 +73,21 @@ export function sizes(mode: Mode) {
 
 export type Section = keyof ReturnType<typeof sizes>;
 
+/**
+ * What a section's process needs besides the bench's environment: the request types count the log lines
+ * CloudWatch would ingest, so the functions log at the deployed level and write their metrics' EMF lines.
+ */
+const SECTION_ENV: Partial<Record<Section, Record<string, string>>> = {
+  requests: { POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' },
+};
+
 function runSection(section: Section, options: unknown, dir: string): Promise<unknown> {
   const outFile = join(dir, `${section}.json`);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(ROOT, 'scripts/bench/section.ts'), section, JSON.stringify(options), outFile],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...SECTION_ENV[section] } },
     );
     child.on('error', reject);
     child.on('exit', (code) => {

@@ -25,6 +25,11 @@ export interface RequestCost {
   readonly notices: number;
   /** The handler's median time on the embedded backend, ms. */
   readonly medianMs: number;
+  /** Log lines the functions wrote for it (application and EMF metric lines), and their bytes. */
+  readonly logLines: number;
+  readonly logBytes: number;
+  /** Of those lines, the ones carrying the Lambda context, longer in AWS (`awsContextBytesPerLine`). */
+  readonly logContextLines: number;
 }
 
 export const ASSUMPTIONS = {
@@ -32,8 +37,19 @@ export const ASSUMPTIONS = {
   lambdaMemoryMb: lambdaSizing(functions.kioskEvents).memoryMb,
   /** In-region DynamoDB latency per round trip, added to the embedded time for Lambda's billed duration. */
   dynamoRoundTripMs: 10,
-  /** CloudWatch Logs per API request: access log line, Lambda START/END/REPORT lines, one app line. */
-  logBytesPerRequest: 1500,
+  /**
+   * What a measured log line that carries the Lambda context lacks here: CloudFormation names a function
+   * `<stack>-<logical id>-<suffix>`, about 55 characters against 11 embedded, in its name and its ARN,
+   * and Powertools adds the X-Ray trace id to every line (54 bytes).
+   */
+  awsContextBytesPerLine: 146,
+  /** Lambda's START, END and REPORT lines of an invocation (text format; REPORT with its X-Ray ids). */
+  lambdaPlatformLogBytes: 358,
+  lambdaPlatformLogEvents: 3,
+  /** API Gateway's access log line in the stack's format (lib/stack.ts `accessLogFormat`), a kiosk route. */
+  accessLogBytes: 242,
+  /** Each log event counted 26 bytes more, as PutLogEvents counts a batch: an upper bound of what is billed. */
+  logEventOverheadBytes: 26,
   /** Logs are kept a year (lib/stack.ts logRetention); storage billed on the ingested size (an upper bound). */
   logMonthsKept: 12,
   /** Share of staff requests X-Ray records: below one request a second, the default rule records every one. */
@@ -140,9 +156,29 @@ export function lambdaUsd(request: RequestCost, prices: Prices = PRICES): number
 export const dynamoUsd = (writeUnits: number, readUnits: number, prices: Prices = PRICES) =>
   (writeUnits * prices.dynamodb.perMillionWriteUnits + readUnits * prices.dynamodb.perMillionReadUnits) / 1e6;
 
+/**
+ * CloudWatch Logs bytes of one API request: the lines its functions wrote (measured, with what AWS adds
+ * to those carrying the Lambda context), Lambda's own three, and the access log line.
+ */
+export function logBytesPerRequest(request: RequestCost): number {
+  const events = request.logLines + ASSUMPTIONS.lambdaPlatformLogEvents + 1;
+  return (
+    request.logBytes +
+    request.logContextLines * ASSUMPTIONS.awsContextBytesPerLine +
+    ASSUMPTIONS.lambdaPlatformLogBytes +
+    ASSUMPTIONS.accessLogBytes +
+    events * ASSUMPTIONS.logEventOverheadBytes
+  );
+}
+
 /** Logs ingested and kept, X-Ray: what every API request costs besides its front, function and table. */
-function observabilityLines(requests: number, prices: Prices, tracedShare: number): CostLine[] {
-  const gb = (requests * ASSUMPTIONS.logBytesPerRequest) / 1e9;
+function observabilityLines(
+  requests: number,
+  request: RequestCost,
+  prices: Prices,
+  tracedShare: number,
+): CostLine[] {
+  const gb = (requests * logBytesPerRequest(request)) / 1e9;
   return [
     { item: 'CloudWatch Logs ingest', usd: gb * prices.cloudwatch.logsIngestPerGb },
     {
@@ -171,7 +207,7 @@ export function requestsCost(
     { item: 'DynamoDB writes', usd: dynamoUsd(requests * request.writeUnits, 0, prices) },
     { item: 'DynamoDB reads', usd: dynamoUsd(0, requests * request.readUnits, prices) },
     { item: 'SNS publishes', usd: (requests * request.notices * prices.sns.perMillionPublishes) / 1e6 },
-    ...observabilityLines(requests, prices, tracedShare),
+    ...observabilityLines(requests, request, prices, tracedShare),
   ]);
 }
 

@@ -8,6 +8,7 @@ import {
   countyMonthly,
   dispenseOptions,
   KIOSK_TRACED_SHARE,
+  logBytesPerRequest,
   perMillionDispenses,
   perThousandEnrollments,
   type RequestCost,
@@ -39,6 +40,9 @@ export interface BenchResults {
     notices: number;
     relayRoundTripsPerNotice?: number;
     medianMs: number;
+    logLines: number;
+    logBytes: number;
+    logContextLines: number;
     note?: string;
   }[];
   readonly bundles?: readonly {
@@ -164,6 +168,7 @@ export function renderMarkdown(results: BenchResults): string {
           'median ms',
           'n',
           'relay calls/notice',
+          'log lines (bytes)',
         ],
         results.requests.map((row) => [
           row.note ? `${row.request} (${row.note})` : row.request,
@@ -177,6 +182,7 @@ export function renderMarkdown(results: BenchResults): string {
           dec(row.medianMs, 1),
           String(row.samples),
           row.notices ? dec(row.relayRoundTripsPerNotice ?? 0, 2) : '-',
+          `${dec(row.logLines, Number.isInteger(row.logLines) ? 0 : 2)} (${dec(row.logBytes, 0)})`,
         ]),
       ),
       '',
@@ -372,7 +378,11 @@ function renderCost(results: BenchResults): string[] {
   const options = dispenseOptions(dispense.writeUnits);
   out.push(
     `Measured: ${dec(dispense.writeUnits, 2)} WRU and ${dec(dispense.readUnits, 2)} RRU a dispense, ` +
-      `${dec(dispense.roundTrips, 0)} round trip(s). DynamoDB alone: ` +
+      `${dec(dispense.roundTrips, 0)} round trip(s), ${dec(dispense.logLines, 0)} log line(s) of ` +
+      `${dec(dispense.logBytes, 0)} bytes (application and EMF metrics lines), ` +
+      `${dec(logBytesPerRequest(dispense), 0)} bytes of CloudWatch Logs a dispense with what AWS adds ` +
+      "(longer function names, the trace id, Lambda's START/END/REPORT lines, the access log line). " +
+      'DynamoDB alone: ' +
       options
         .map(
           (o) =>

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient } from '../../functions/adapters/dynamo.js';
+import { logger } from '../../functions/adapters/logger.js';
 import { countCapacity } from './capacity.js';
 import {
   ADMIN_TOKEN,
@@ -33,10 +34,49 @@ export interface RequestTypeFigures {
   readonly relayRoundTripsPerNotice?: number;
   /** Median wall time of the request on the embedded backend, ms (a proxy for Lambda duration). */
   readonly medianMs: number;
+  /**
+   * Log lines the functions wrote per request (what CloudWatch would ingest from them), the relay's
+   * for its notices included, and their bytes with the line ends.
+   */
+  readonly logLines: number;
+  readonly logBytes: number;
+  /** Of those lines, the ones that carry the Lambda context (Powertools Logger's; not the metrics' EMF lines). */
+  readonly logContextLines: number;
   readonly note?: string;
 }
 
 const SKU = 'naloxone-nasal-4mg';
+
+/**
+ * Counts what the process writes to stdout and stderr: the functions' log lines (Powertools Logger
+ * writes each as one JSON line). Nothing else of the bench writes there while a request is measured:
+ * progress goes through `progress`, the backend's own log is silenced.
+ */
+function countLogOutput() {
+  let lines = 0;
+  let bytes = 0;
+  let contextLines = 0;
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write);
+  streams.forEach((stream, index) => {
+    const original = originals[index] as typeof stream.write;
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      bytes += Buffer.byteLength(text);
+      lines += text.split('\n').length - 1;
+      contextLines += text.split('"function_arn":').length - 1;
+      return (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
+    }) as typeof stream.write;
+  });
+  return {
+    snapshot: () => ({ lines, bytes, contextLines }),
+    remove: () => {
+      streams.forEach((stream, index) => {
+        stream.write = originals[index] as typeof stream.write;
+      });
+    },
+  };
+}
 const THRESHOLD = 5;
 
 export async function measureRequestTypes(
@@ -47,6 +87,13 @@ export async function measureRequestTypes(
   // The manual clock starts at the real time: kiosk signatures are checked against the wall clock,
   // event times against the backend's.
   const start = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  // The log lines are counted as CloudWatch would ingest them in AWS: at the deployed level (the stack
+  // sets none: Powertools' default, INFO) and with the business metrics' EMF lines, which the embedded
+  // runtime and the other benches leave out. scripts/bench.ts starts this section so.
+  if (logger.getLevelName() !== 'INFO' || process.env.POWERTOOLS_METRICS_DISABLED !== 'false')
+    throw new Error(
+      'request types are measured with POWERTOOLS_LOG_LEVEL=INFO and POWERTOOLS_METRICS_DISABLED=false',
+    );
   const bench = await startBenchBackend({
     base: memoryBackedDir(),
     env: { TIME_SCALE: 'manual', CLOCK_START: start.toISOString() },
@@ -59,6 +106,7 @@ export async function measureRequestTypes(
   });
   (probe.config as { requestHandler: unknown }).requestHandler = backend.dynamo.requestHandler;
   const counter = countCapacity(dynamoClient, probe);
+  const logs = countLogOutput();
   const today = start.toISOString().slice(0, 10);
   const outboxLines = () => {
     try {
@@ -105,6 +153,7 @@ export async function measureRequestTypes(
     await counter.idle();
     counter.reset();
     const published = outboxLines();
+    const logsBefore = logs.snapshot();
     const times: number[] = [];
     // The outbox stream is held while the requests run: its relay publishes their notices after the
     // answers, off the request path, and is counted apart (relay round trips per notice).
@@ -127,6 +176,7 @@ export async function measureRequestTypes(
     await backend.streams.drained();
     await counter.idle();
     const relay = counter.snapshot().calls - total.calls;
+    const logsAfter = logs.snapshot();
     if (total.pricingFailures > 0)
       throw new Error(`${request}: ${total.pricingFailures} calls could not be priced`);
     times.sort((a, b) => a - b);
@@ -142,6 +192,9 @@ export async function measureRequestTypes(
       relayRoundTripsPerNotice:
         outboxLines() > published ? Math.round((relay / (outboxLines() - published)) * 100) / 100 : 0,
       medianMs: Math.round((times[Math.floor((times.length - 1) / 2)] ?? 0) * 10) / 10,
+      logLines: per(logsAfter.lines - logsBefore.lines),
+      logBytes: Math.round((logsAfter.bytes - logsBefore.bytes) / count),
+      logContextLines: per(logsAfter.contextLines - logsBefore.contextLines),
       note,
     };
   };
@@ -309,6 +362,7 @@ export async function measureRequestTypes(
     return rows;
   } finally {
     counter.remove();
+    logs.remove();
     probe.destroy();
     await bench.stop();
   }

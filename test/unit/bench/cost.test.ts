@@ -13,10 +13,23 @@ import {
   fixedMonthly,
   KIOSK_TRACED_SHARE,
   lambdaUsd,
+  logBytesPerRequest,
   requestsCost,
 } from '../../../scripts/bench/cost.js';
 
 // Every expected figure below is worked out by hand from scripts/bench/prices.ts (2026-11-30).
+/** A dispense as the bench measured one: an application line and an EMF metrics line, 714 bytes. */
+const dispense = {
+  medianMs: 10,
+  roundTrips: 1,
+  writeUnits: 6,
+  readUnits: 0,
+  notices: 0,
+  logLines: 2,
+  logBytes: 714,
+  logContextLines: 1,
+};
+
 describe('the cost model', () => {
   it('prices the three kiosk fronts per 1M requests', () => {
     const [rest, http, url] = apiFronts();
@@ -37,36 +50,30 @@ describe('the cost model', () => {
 
   it('bills Lambda per request and per GB-second (256 MB, embedded ms + 10 ms a round trip)', () => {
     // 10 + 10 = 20 ms; 0.25 GB × 0.02 s = 0.005 GB-s × $0.0000133334 + $0.0000002.
-    expect(lambdaUsd({ medianMs: 10, roundTrips: 1, writeUnits: 0, readUnits: 0, notices: 0 })).toBeCloseTo(
-      2.66667e-7,
-      11,
-    );
+    expect(lambdaUsd({ ...dispense, writeUnits: 0 })).toBeCloseTo(2.66667e-7, 11);
+  });
+
+  it('counts a request’s log bytes: its lines as measured, what AWS adds to them, Lambda’s three and the access line', () => {
+    // 714 + 146 (one line with the Lambda context) + 358 + 242 + 26 × (2 + 3 + 1 events) = 1,616
+    expect(logBytesPerRequest(dispense)).toBe(1616);
+    // A duplicate writes only its metrics line: 218 + 358 + 242 + 26 × 5 = 948
+    expect(logBytesPerRequest({ ...dispense, logLines: 1, logBytes: 218, logContextLines: 0 })).toBe(948);
   });
 
   it('adds up 1M dispenses through REST + WAF', () => {
-    const cost = requestsCost(
-      1e6,
-      { medianMs: 10, roundTrips: 1, writeUnits: 6, readUnits: 0, notices: 0 },
-      apiFronts()[0]!,
-    );
-    // 4.10 front + 0.2667 Lambda + 3.75 writes + 0.75 logs ingest (1.5 GB × 0.50)
-    // + 0.54 logs kept (1.5 GB × 0.03 × 12) + 5.00 X-Ray = 14.4067
-    expect(cost.total).toBeCloseTo(14.4067, 3);
+    const cost = requestsCost(1e6, dispense, apiFronts()[0]!);
+    // 4.10 front + 0.2667 Lambda + 3.75 writes + 0.808 logs ingest (1.616 GB × 0.50)
+    // + 0.5818 logs kept (1.616 GB × 0.03 × 12) + 5.00 X-Ray = 14.5064
+    expect(cost.total).toBeCloseTo(14.5064, 3);
     expect(cost.lines.find((line) => line.item === 'X-Ray traces (100 % recorded)')?.usd).toBe(5);
   });
 
   it('records 1 % of kiosk requests in X-Ray, as the kiosk route’s sampling rule says', () => {
-    const kiosk = requestsCost(
-      1e6,
-      { medianMs: 10, roundTrips: 1, writeUnits: 6, readUnits: 0, notices: 0 },
-      apiFronts()[0]!,
-      undefined,
-      KIOSK_TRACED_SHARE,
-    );
+    const kiosk = requestsCost(1e6, dispense, apiFronts()[0]!, undefined, KIOSK_TRACED_SHARE);
     // 1M × 1 % traced × $5 per million recorded = $0.05, where the default rule records every one ($5).
     expect(KIOSK_TRACED_SHARE).toBe(0.01);
     expect(kiosk.lines.find((line) => line.item === 'X-Ray traces (1 % recorded)')?.usd).toBeCloseTo(0.05, 6);
-    expect(kiosk.total).toBeCloseTo(14.4067 - 5 + 0.05, 3);
+    expect(kiosk.total).toBeCloseTo(14.5064 - 5 + 0.05, 3);
   });
 
   it('counts the fixed costs of a month', () => {

@@ -14,6 +14,9 @@ const request = (
   readUnits: 0,
   notices: 0,
   medianMs: 10,
+  logLines: 2,
+  logBytes: 714,
+  logContextLines: 1,
   ...extra,
 });
 
@@ -100,6 +103,14 @@ describe('docs/benchmarks.md', () => {
     expect(markdown).toContain('| REST API + WAF (today) | $4.10 | $7.00 | yes |');
     expect(markdown).toContain('as measured (3 items, transactional): 6.00 WRU = $3.75');
     expect(markdown).toContain('### A county program a month');
+  });
+
+  it('prices the logs from the lines the functions wrote for a request', () => {
+    expect(markdown).toContain(
+      '| new kiosk event (dispense) | 1 | TransactWriteItems 1 | 6 | 0 | 0 | 10.0 | 20 | - | 2 (714) |',
+    );
+    expect(markdown).toContain('2 log line(s) of 714 bytes');
+    expect(markdown).toContain('1,616 bytes of CloudWatch Logs a dispense');
   });
 
   it('uses measured transitions when there are some', () => {
