@@ -6,15 +6,18 @@ import { taskIdParams } from '../core/schemas.js';
 import type { HoldChange } from '../core/staff/tasks.js';
 import { type HttpRequest, json, validate } from '../http/route.js';
 
-/**
+/*
  * Who holds a task: claimed and released by the tasks function, handed over by the staff function
  * (the one that may read the staff directory).
  */
+
+/** The caller as a task's holder sees them: their name, and whether they may act for anyone. */
 export function actorOf(request: HttpRequest) {
   const actor = request.actor;
   return { id: actor?.id ?? 'unknown', admin: actor?.roles.includes('admin') ?? false };
 }
 
+/** Changes who holds the task of the path, or answers why not (404, 409). */
 export async function hold(request: HttpRequest, change: HoldChange) {
   const { taskId } = validate(taskIdParams(), request.params);
   const result = await changeHolder(taskId, change, actorOf(request), now());

@@ -46,11 +46,12 @@ export interface RequestTypeFigures {
 }
 
 const SKU = 'naloxone-nasal-4mg';
+const THRESHOLD = 5;
 
 /**
  * Counts what the process writes to stdout and stderr: the functions' log lines (Powertools Logger
- * writes each as one JSON line). Nothing else of the bench writes there while a request is measured:
- * progress goes through `progress`, the backend's own log is silenced.
+ * and Metrics each write one JSON line). Nothing else writes there while a request is measured: the
+ * backend's own log is silenced, and progress is reported before the counting starts.
  */
 function countLogOutput() {
   let lines = 0;
@@ -77,7 +78,6 @@ function countLogOutput() {
     },
   };
 }
-const THRESHOLD = 5;
 
 export async function measureRequestTypes(
   options: { samples?: number; progress?: (line: string) => void } = {},
