@@ -137,6 +137,14 @@ export async function measureRequestTypes(
       ...extra,
     });
 
+  const heartbeat = () =>
+    JSON.stringify({
+      eventId: randomUUID(),
+      type: 'heartbeat',
+      occurredAt: new Date(start.getTime() - 30_000).toISOString(),
+      temperatureC: 21,
+    });
+
   /** Sends `count` requests one at a time, each settled, and divides what they cost. */
   const measure = async (
     request: string,
@@ -210,8 +218,11 @@ export async function measureRequestTypes(
     const kiosk = await register('BENCH-RT-1', 100_000);
     const nearlyEmpty: Kiosk[] = [];
     for (let i = 0; i < samples; i += 1) nearlyEmpty.push(await register(`BENCH-RT-LOW-${i}`, THRESHOLD + 1));
-    // Warm-up: the kiosk's record in the container, module code paths. Not counted.
+    // Warm-up: the kiosks' records in the container, module code paths. Not counted. The nearly empty
+    // kiosks send a heartbeat (their stock stays): without it, their measured event would be the first
+    // the kiosk-events function sees of them, and its read of the record would be charged to the notice.
     for (let i = 0; i < 5; i += 1) await kioskSend(kiosk, dispense());
+    for (const lowKiosk of nearlyEmpty) await kioskSend(lowKiosk, heartbeat());
 
     const rows: RequestTypeFigures[] = [];
     const recorded: string[] = [];
@@ -238,17 +249,7 @@ export async function measureRequestTypes(
       ),
     );
     rows.push(
-      await measure('heartbeat', 201, samples, () =>
-        kioskSend(
-          kiosk,
-          JSON.stringify({
-            eventId: randomUUID(),
-            type: 'heartbeat',
-            occurredAt: new Date(start.getTime() - 30_000).toISOString(),
-            temperatureC: 21,
-          }),
-        ),
-      ),
+      await measure('heartbeat', 201, samples, () => kioskSend(kiosk, heartbeat())),
     );
     rows.push(
       await measure('use report', 201, samples, () =>
