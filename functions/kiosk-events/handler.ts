@@ -80,6 +80,15 @@ function remember(kiosk: KioskRecord | undefined): void {
   kiosks.set(kiosk.kioskId, { kiosk, readAt: Date.now() });
 }
 
+/**
+ * The kiosk as DynamoDB just handed it back from a refused write: the item as it is, whatever this
+ * container held. A copy newer than the table's can only be left from before the table was restored
+ * from a backup; kept, every write planned from it would be refused until the container ends.
+ */
+function trust(kiosk: KioskRecord): void {
+  kiosks.set(kiosk.kioskId, { kiosk, readAt: Date.now() });
+}
+
 const versionOf = (kiosk: KioskRecord) => (kiosk as { version?: number }).version ?? -1;
 
 /** The newest copy of a kiosk this container holds: `known`, or one a later write of this container left. */
@@ -261,12 +270,18 @@ async function recordInTurn(known: KioskRecord, accepted: AcceptedEvent): Promis
       logger.info('kiosk event recorded', { kioskId, eventId: event.eventId, type: event.type, attempt });
       return json(201, { eventId: event.eventId, status: 'recorded' });
     }
-    remember(outcome.kiosk);
-    // A transaction on the same kiosk or counters was in flight (a kiosk flushing a queue): back off.
-    // A version that moved on came back with the item: plan again at once, since waiting would only let it
-    // move on again. Either way plan from the newest copy held, not from one older than the wait.
-    if (outcome.contended) await backoff(attempt, 5, 1_000);
-    view = newest(outcome.kiosk);
+    if (outcome.contended) {
+      // A transaction on the same kiosk or counters was in flight (a kiosk flushing a queue): back off,
+      // then plan from the newest copy held, not from one older than the wait.
+      await backoff(attempt, 5, 1_000);
+      view = newest(outcome.kiosk);
+    } else {
+      // The version moved on and came back with the item: plan again from it at once, since waiting
+      // would only let it move on again. It is the kiosk as it is now, even when this container held a
+      // copy with a higher version (trust()); at worst a fresh read that raced it costs one more attempt.
+      trust(outcome.kiosk);
+      view = outcome.kiosk;
+    }
   }
   logger.warn('kiosk event gave up after repeated stock conflicts', { kioskId, eventId: event.eventId });
   throw unavailable('Too many concurrent changes to this kiosk; nothing was recorded, retry later.');

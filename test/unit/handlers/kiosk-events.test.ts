@@ -643,6 +643,38 @@ describe('retries and races', () => {
     expect(kiosks['K-0001'].version).toBe(13);
   });
 
+  it('plans from the item DynamoDB hands back even when it is older than the copy this container holds (a table restored from a backup)', async () => {
+    // Arrange: DynamoDB as it is, refusing a kiosk update planned from any version but the stored one. One
+    // event recorded at version 7 leaves this container holding version 8; then the table is restored
+    // from a backup taken at version 2.
+    kiosks['K-0001'] = kioskItem({ version: 7 });
+    ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+      const items = input.TransactItems ?? [];
+      const [kiosk] = updatesOf(items, TABLE.kiosks);
+      const stored = kiosks['K-0001'];
+      if (plannedFrom(kiosk) !== stored.version)
+        return cancelledAt(items.indexOf(items.find((item) => item.Update === kiosk)!), stored)(input);
+      calls.push('transactWrite');
+      kiosks['K-0001'] = { ...stored, version: (stored.version as number) + 1 };
+      return {};
+    });
+    expect((await invoke(handler, signed(dispense()))).status).toBe(201);
+    kiosks['K-0001'] = kioskItem({ version: 2 });
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+
+    // Act
+    const response = await invoke(
+      handler,
+      signed(dispense({ eventId: '9a1c2a9e-8b1d-4c6e-9f0a-1b2c3d4e5f62' })),
+    );
+
+    // Assert: one write refused (planned from 8), the next planned from the restored 2, and recorded.
+    expect(response.status).toBe(201);
+    const versionsPlannedFrom = [1, 2].map((n) => plannedFrom(updatesOf(transactItems(n), TABLE.kiosks)[0]));
+    expect(versionsPlannedFrom).toEqual([8, 2]);
+    expect(kiosks['K-0001'].version).toBe(3);
+  });
+
   it('gives up with 503 rather than retrying forever when the stock keeps changing', async () => {
     ddb.on(TransactWriteCommand).callsFake(cancelledAt(1, kioskItem({ stock: { [SKU]: 6 } })));
     // The backoff between attempts is random up to a bound; drawn at 0 here, so the test does not wait.
