@@ -248,9 +248,7 @@ export async function measureRequestTypes(
         kioskSend(kiosk, dispense({ contactRequest: { phone: '+15555550123', topic: 'treatment' } })),
       ),
     );
-    rows.push(
-      await measure('heartbeat', 201, samples, () => kioskSend(kiosk, heartbeat())),
-    );
+    rows.push(await measure('heartbeat', 201, samples, () => kioskSend(kiosk, heartbeat())));
     rows.push(
       await measure('use report', 201, samples, () =>
         call(
