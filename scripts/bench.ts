@@ -8,7 +8,7 @@
  *
  * --quick   small sizes, for a CI smoke run (under a minute on 2 cores)
  * (default) report population to 10,000 and 100,000 events
- * --full    also 1,000,000 events (40–50 minutes of population on 2 shared cores)
+ * --full    also 1,000,000 events (about 20 minutes of population on 2 shared cores)
  * --only    these sections alone (requests, bundles, ingest, store, reports, transitions); the
  *           document says the others were not measured in this run
  *
@@ -154,7 +154,7 @@ export async function runBench(
     notes.sizes =
       mode === 'quick'
         ? 'a --quick run (small sizes, a smoke test): the figures are not the ones to quote'
-        : 'report population ran to 100,000 events; the 1,000,000-event point takes 40–50 minutes here (about 400 events/s) and has a document of its own, docs/benchmarks-reports-1m.md (`npm run bench -- --full --only reports --out docs/benchmarks-reports-1m.md`)';
+        : 'report population ran to 100,000 events; the 1,000,000-event point takes about 20 minutes here (about 900 events/s) and has a document of its own, docs/benchmarks-reports-1m.md (`npm run bench -- --full --only reports --out docs/benchmarks-reports-1m.md`)';
   }
   const ingest = results.ingest as BenchResults['ingest'];
   return {
