@@ -76,16 +76,17 @@ function remember(kiosk: KioskRecord | undefined): void {
   // Requests of one container finish in any order: a copy never replaces a newer one.
   const held = kiosks.get(kiosk.kioskId)?.kiosk;
   if (held && versionOf(held) > versionOf(kiosk)) return;
-  if (kiosks.size > 10_000) kiosks.clear();
-  kiosks.set(kiosk.kioskId, { kiosk, readAt: Date.now() });
+  trust(kiosk);
 }
 
 /**
- * The kiosk as DynamoDB just handed it back from a refused write: the item as it is, whatever this
- * container held. A copy newer than the table's can only be left from before the table was restored
- * from a backup; kept, every write planned from it would be refused until the container ends.
+ * Keeps `kiosk` as this container's copy, whatever it held: what DynamoDB just handed back from a
+ * refused write is the item as it is. A held copy newer than the table's can only be left from before
+ * the table was restored from a backup; kept, every write planned from it would be refused until the
+ * container ends.
  */
 function trust(kiosk: KioskRecord): void {
+  if (kiosks.size > 10_000) kiosks.clear();
   kiosks.set(kiosk.kioskId, { kiosk, readAt: Date.now() });
 }
 

@@ -4,10 +4,12 @@ import { taskHandoverSchema } from '../core/schemas.js';
 import { type HttpRequest, json, jsonBody, routeGroup } from '../http/route.js';
 import { hold } from '../tasks/holds.js';
 
-/**
+/*
  * The routes that read the staff directory, apart from the tasks function: that one opens contact
  * details, this one can read who the staff are and change who holds a task, and neither can do both.
  */
+
+/** Hands an open task to a colleague named in the staff directory. */
 async function handover(request: HttpRequest) {
   const { to } = jsonBody(request, taskHandoverSchema());
   const colleagues = await listColleagues();
