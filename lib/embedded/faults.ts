@@ -47,16 +47,18 @@ export interface FaultSettings {
   readonly kinds: readonly FaultKind[];
 }
 
+interface Forced {
+  readonly kind: FaultKind;
+  readonly command?: string;
+  left: number;
+  readonly variant?: boolean;
+  readonly where?: (input: unknown) => boolean;
+}
+
 export class FaultInjector {
   private readonly random: Random;
   private readonly counts = new Map<FaultKind, number>();
-  private readonly forced: {
-    kind: FaultKind;
-    command?: string;
-    left: number;
-    variant?: boolean;
-    where?: (input: unknown) => boolean;
-  }[] = [];
+  private readonly forced: Forced[] = [];
   private forcedVariant: boolean | undefined;
 
   constructor(readonly settings: FaultSettings) {
@@ -108,15 +110,18 @@ export class FaultInjector {
     this.forced.length = 0;
   }
 
+  private matches(entry: Forced, kind: FaultKind, command?: string, input?: unknown): boolean {
+    return (
+      entry.kind === kind &&
+      entry.left > 0 &&
+      (!entry.command || entry.command === command) &&
+      (!entry.where || entry.where(input))
+    );
+  }
+
   /** Whether this call fails with `kind`; counted when it does. */
   roll(kind: FaultKind, command?: string, input?: unknown): boolean {
-    const forced = this.forced.find(
-      (entry) =>
-        entry.kind === kind &&
-        entry.left > 0 &&
-        (!entry.command || entry.command === command) &&
-        (!entry.where || entry.where(input)),
-    );
+    const forced = this.forced.find((entry) => this.matches(entry, kind, command, input));
     let fail = false;
     this.forcedVariant = undefined;
     if (forced) {
@@ -128,6 +133,24 @@ export class FaultInjector {
     }
     if (fail) this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
     return fail;
+  }
+
+  /**
+   * One roll for a call that could fail in several ways: it fails at the configured rate (not once per
+   * kind, which would fail a DynamoDB write about three times as often as FAULT_RATE says), with one of
+   * `kinds` that is turned on, chosen evenly. A forced fault of one of them comes first, in `kinds` order.
+   */
+  pick(kinds: readonly FaultKind[], command?: string, input?: unknown): FaultKind | undefined {
+    for (const kind of kinds) {
+      if (this.forced.some((entry) => this.matches(entry, kind, command, input)))
+        return this.roll(kind, command, input) ? kind : undefined;
+    }
+    const enabled = kinds.filter((kind) => this.settings.kinds.includes(kind));
+    this.forcedVariant = undefined;
+    if (enabled.length === 0 || this.random() >= this.settings.rate) return undefined;
+    const kind = enabled[Math.floor(this.random() * enabled.length)];
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    return kind;
   }
 
   /** A fair coin from the same seeded stream. */
@@ -232,35 +255,38 @@ const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteIte
 /** DynamoDB's documented failures, in front of the client's HTTP transport. */
 export function injectDynamoFaults(client: WithStack, faults: FaultInjector): void {
   addFaultMiddleware(client, async (command, input, next) => {
-    if (command === 'TransactWriteItems' || command === 'TransactGetItems') {
-      if (faults.roll('dynamodb-conflict', command, input)) {
-        const items = (input.TransactItems as unknown[]) ?? [];
-        const victim = Math.floor(faults.coin() ? 0 : items.length - 1);
-        throw new TransactionCanceledException({
-          message: 'Transaction cancelled, please refer cancellation reasons for specific reasons',
-          CancellationReasons: items.map((_, index) =>
-            index === victim
-              ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }
-              : { Code: 'None' },
-          ),
-          $metadata: metadata(400),
-        });
-      }
-    } else if (['PutItem', 'UpdateItem', 'DeleteItem'].includes(command)) {
-      if (faults.roll('dynamodb-conflict', command, input)) {
-        throw new TransactionConflictException({
-          message: 'Transaction is ongoing for the item',
-          $metadata: metadata(400),
-        });
-      }
+    const transaction = command === 'TransactWriteItems' || command === 'TransactGetItems';
+    const kinds: FaultKind[] =
+      transaction || ['PutItem', 'UpdateItem', 'DeleteItem'].includes(command)
+        ? ['dynamodb-conflict', 'dynamodb-throttle', 'dynamodb-internal']
+        : ['dynamodb-throttle', 'dynamodb-internal'];
+    const kind = faults.pick(kinds, command, input);
+    if (kind === 'dynamodb-conflict' && transaction) {
+      const items = (input.TransactItems as unknown[]) ?? [];
+      const victim = Math.floor(faults.coin() ? 0 : items.length - 1);
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled, please refer cancellation reasons for specific reasons',
+        CancellationReasons: items.map((_, index) =>
+          index === victim
+            ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }
+            : { Code: 'None' },
+        ),
+        $metadata: metadata(400),
+      });
     }
-    if (faults.roll('dynamodb-throttle', command, input)) {
+    if (kind === 'dynamodb-conflict') {
+      throw new TransactionConflictException({
+        message: 'Transaction is ongoing for the item',
+        $metadata: metadata(400),
+      });
+    }
+    if (kind === 'dynamodb-throttle') {
       throw new ProvisionedThroughputExceededException({
         message: 'The level of configured provisioned throughput for the table was exceeded.',
         $metadata: metadata(400),
       });
     }
-    if (faults.roll('dynamodb-internal', command, input)) {
+    if (kind === 'dynamodb-internal') {
       // A 500 may come after the write was applied: the answer is lost, the write is not.
       if (WRITES.has(command) && faults.variant()) await next();
       throw new InternalServerError({ message: 'Internal server error', $metadata: metadata(500) });

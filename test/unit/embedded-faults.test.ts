@@ -31,6 +31,22 @@ describe('FaultInjector', () => {
     expect(rolls(8)).not.toEqual(first);
   });
 
+  it('fails a call with a forced fault first, and only with the kinds turned on otherwise', () => {
+    // Arrange
+    const faults = new FaultInjector({ rate: 1, seed: 5, kinds: ['dynamodb-throttle'] });
+    faults.force('dynamodb-internal', { command: 'PutItem' });
+
+    // Act
+    const first = faults.pick(['dynamodb-conflict', 'dynamodb-internal', 'dynamodb-throttle'], 'PutItem');
+    const then = Array.from({ length: 20 }, () =>
+      faults.pick(['dynamodb-conflict', 'dynamodb-internal', 'dynamodb-throttle'], 'PutItem'),
+    );
+
+    // Assert
+    expect(first).toBe('dynamodb-internal');
+    expect(new Set(then)).toEqual(new Set(['dynamodb-throttle']));
+  });
+
   it('injects only the kinds it was given, and counts what it injected per kind', () => {
     const faults = new FaultInjector({ rate: 1, seed: 1, kinds: ['kms'] });
     const sns = faults.roll('sns');
@@ -96,6 +112,29 @@ describe('DynamoDB faults in front of the client', () => {
       { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' },
     ]);
     expect(await exists('F-1')).toBe(false);
+  });
+
+  it('fails a write that could fail in three ways at FAULT_RATE, not about three times as often', async () => {
+    // Arrange: every kind on at 30 %, one attempt per call so that each attempt is seen
+    const client = new DynamoDBClient({ endpoint: db.endpoint, maxAttempts: 1 });
+    const rated = new FaultInjector({ rate: 0.3, seed: 5, kinds: [...FAULT_KINDS] });
+    injectDynamoFaults(client, rated);
+    const ratedDoc = DynamoDBDocumentClient.from(client);
+
+    // Act
+    const answers = await Promise.allSettled(
+      Array.from({ length: 1_000 }, (_, index) =>
+        ratedDoc.send(new PutCommand({ TableName: table, Item: { kioskId: `R-${index}` } })),
+      ),
+    );
+
+    // Assert
+    const failed = answers.filter((answer) => answer.status === 'rejected').length;
+    expect(failed).toBeGreaterThan(240);
+    expect(failed).toBeLessThan(360);
+    const injected = rated.injected();
+    for (const kind of ['dynamodb-conflict', 'dynamodb-throttle', 'dynamodb-internal'] as const)
+      expect(injected[kind]).toBeGreaterThan(50);
   });
 
   it('lets the SDK retry a throttled write, which then lands once', async () => {
