@@ -89,6 +89,27 @@ export interface SimulationResult {
   readonly enrollmentIds: ReadonlyMap<string, string>;
 }
 
+/** Registers a kiosk and answers the secret it is to sign with. */
+async function registerKiosk(api: Api, kiosk: { kioskId: string }): Promise<string> {
+  const answer = await api.staff('kiosk-registration', 'admin', 'POST', '/v1/kiosks', kiosk);
+  if (answer.status === 201) return answer.body.secret;
+  if (answer.status === 409 && answer.afterFailure) {
+    // An earlier attempt registered it and its answer was lost, so its secret was never shown:
+    // rotate it, as the runbook tells an administrator to.
+    const path = `/v1/kiosks/${encodeURIComponent(kiosk.kioskId)}/secret`;
+    const rotated = await api.staff('kiosk-secret', 'admin', 'POST', path);
+    if (rotated.status === 200) return rotated.body.secret;
+    throw new Error(
+      `rotating the secret of kiosk ${kiosk.kioskId} answered ${rotated.status} ${rotated.text}`,
+    );
+  }
+  const hint =
+    answer.status === 409
+      ? ' (this seed already ran against this backend: use a fresh DATA_DIR or another --seed)'
+      : '';
+  throw new Error(`registering kiosk ${kiosk.kioskId} answered ${answer.status} ${answer.text}${hint}`);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Days the simulator may fall behind the backend before it warns (kiosk events older than 30 days are refused). */
@@ -143,6 +164,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   };
   const { now: first, real: firstReal } = await reading();
   const probe = await api.advanceClock(first);
+  // 200: a manual clock; 409 clock_not_manual, or 404 where the route does not exist (AWS): a running
+  // one. Anything else (a 503 that outlasted the retries) says nothing about the clock.
+  if (probe.status !== 200 && probe.status !== 409 && probe.status !== 404)
+    throw new Error(
+      `the backend's clock could not be probed: POST /local/clock answered ${probe.status} ${probe.text}`,
+    );
   const manual = probe.status === 200;
   let scale = Number.POSITIVE_INFINITY;
   if (!manual) {
@@ -183,15 +210,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   // Kiosks: registered by an administrator; each secret is shown once.
   const secrets = new Map<string, string>();
   await inPool(plan.kiosks, concurrency, async (kiosk) => {
-    const answer = await api.staff('kiosk-registration', 'admin', 'POST', '/v1/kiosks', kiosk);
-    if (answer.status !== 201) {
-      const hint =
-        answer.status === 409
-          ? ' (this seed already ran against this backend: use a fresh DATA_DIR or another --seed)'
-          : '';
-      throw new Error(`registering kiosk ${kiosk.kioskId} answered ${answer.status} ${answer.text}${hint}`);
-    }
-    secrets.set(kiosk.kioskId, answer.body.secret);
+    secrets.set(kiosk.kioskId, await registerKiosk(api, kiosk));
   });
 
   const slots = new Slots(concurrency);
