@@ -116,23 +116,20 @@ export class Scheduler {
   }
 
   private async settle(): Promise<void> {
-    let reason = '';
+    // What kept the last round from being quiet: the error names that, not a failure long since mended.
+    let reasons: string[] = [];
     for (let round = 0; round < MAX_SETTLE_ROUNDS; round += 1) {
       await this.idle();
-      let again = false;
+      reasons = [];
       for (const job of this.jobs) {
         const report = await this.runJob(job, true);
-        if (!report || report.incomplete) {
-          again = true;
-          reason = `${job.name} could not finish its work`;
-        } else if (report.busy) {
-          again = true;
-        }
+        if (!report || report.incomplete) reasons.push(`${job.name} could not finish its work`);
+        else if (report.busy) reasons.push(`${job.name} kept finding work`);
       }
       await this.idle();
-      if (!again) return;
+      if (reasons.length === 0) return;
     }
-    throw new NotQuietError(reason || 'scheduled work kept coming');
+    throw new NotQuietError(reasons.join('; '));
   }
 
   private async runJob(job: ScheduledJob, catchUp: boolean): Promise<JobReport | undefined> {
