@@ -7,12 +7,19 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { firstSteps } from '../lib/embedded/first-steps.js';
 import { startBackend } from '../lib/embedded/runtime.js';
+import { startupProblem } from '../lib/embedded/startup-error.js';
 
-const dataDir = process.env.DATA_DIR || '.data';
-const backend = await startBackend({
-  dataDir,
+const settings = {
+  dataDir: process.env.DATA_DIR || '.data',
   port: Number(process.env.PORT || 3000),
   host: process.env.HOST || '127.0.0.1',
+};
+const { dataDir } = settings;
+const backend = await startBackend(settings).catch((error: unknown) => {
+  const problem = startupProblem(error, { ...settings, port: process.env.PORT || settings.port });
+  console.error(problem.stack ? ((error as Error).stack ?? problem.line) : problem.line);
+  if (problem.stack) console.error(problem.line);
+  process.exit(1);
 });
 const { timeScale } = backend.clock.settings;
 console.log(

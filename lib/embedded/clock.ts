@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { StartupError } from './startup-error.js';
 
 /**
  * The backend's one clock (contract: "clock" and "manual clock").
@@ -150,10 +151,10 @@ export function openClock(
     const realStart = new Date(realNow()).toISOString();
     const clockStart = env.CLOCK_START ? new Date(env.CLOCK_START) : new Date(realStart);
     if (Number.isNaN(clockStart.getTime()))
-      throw new Error(`CLOCK_START is not an ISO 8601 time: ${env.CLOCK_START}`);
+      throw new StartupError(`CLOCK_START is not an ISO 8601 time: ${env.CLOCK_START}`);
     const timeScale = env.TIME_SCALE === 'manual' ? 'manual' : env.TIME_SCALE ? Number(env.TIME_SCALE) : 1;
     if (timeScale !== 'manual' && (!Number.isFinite(timeScale) || timeScale <= 0))
-      throw new Error(`TIME_SCALE must be a positive number or "manual": ${env.TIME_SCALE}`);
+      throw new StartupError(`TIME_SCALE must be a positive number or "manual": ${env.TIME_SCALE}`);
     settings = { clockStart: clockStart.toISOString(), timeScale, realStart };
     mkdirSync(dataDir, { recursive: true });
     writeSettings(file, settings);

@@ -9,6 +9,7 @@ import { KMSInternalException } from '@aws-sdk/client-kms';
 import { TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { InternalErrorException, ThrottledException } from '@aws-sdk/client-sns';
 import { mulberry32, type Random } from '../../scripts/sim/random.js';
+import { StartupError } from './startup-error.js';
 
 /**
  * Faults on demand (contract: "injected faults"): FAULT_RATE, FAULT_SEED, FAULT_KINDS.
@@ -69,16 +70,16 @@ export class FaultInjector {
   static fromEnv(env: Record<string, string | undefined>): FaultInjector | undefined {
     const rate = Number(env.FAULT_RATE ?? 0);
     if (!Number.isFinite(rate) || rate < 0 || rate > 1)
-      throw new Error(`FAULT_RATE must be 0 to 1: ${env.FAULT_RATE}`);
+      throw new StartupError(`FAULT_RATE must be 0 to 1: ${env.FAULT_RATE}`);
     if (rate === 0) return undefined;
     const seed = Number(env.FAULT_SEED ?? 1);
-    if (!Number.isInteger(seed)) throw new Error(`FAULT_SEED must be an integer: ${env.FAULT_SEED}`);
+    if (!Number.isInteger(seed)) throw new StartupError(`FAULT_SEED must be an integer: ${env.FAULT_SEED}`);
     const kinds = (
       env.FAULT_KINDS ? env.FAULT_KINDS.split(',').map((kind) => kind.trim()) : [...FAULT_KINDS]
     ) as FaultKind[];
     const unknown = kinds.filter((kind) => !FAULT_KINDS.includes(kind));
     if (unknown.length)
-      throw new Error(`FAULT_KINDS: unknown ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+      throw new StartupError(`FAULT_KINDS: unknown ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
     return new FaultInjector({ rate, seed, kinds });
   }
 

@@ -342,11 +342,18 @@ async function listen(server: Server, port: number, host: string, waitMs = 15_00
   for (;;) {
     try {
       await new Promise<void>((ready, fail) => {
-        server.once('error', fail);
-        server.listen(port, host, () => {
-          server.off('error', fail);
+        // Both listeners go whichever comes first: each attempt adds its own.
+        const failed = (error: Error) => {
+          server.off('listening', listening);
+          fail(error);
+        };
+        const listening = () => {
+          server.off('error', failed);
           ready();
-        });
+        };
+        server.once('error', failed);
+        server.once('listening', listening);
+        server.listen(port, host);
       });
       return;
     } catch (error) {

@@ -56,6 +56,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { takingTurns } from '../../../functions/core/in-turn.js';
 import { type TableDeclaration, type TableName, tables } from '../../manifest.js';
+import { StartupError } from '../startup-error.js';
 import {
   type ActionValidation,
   type AttributeMap,
@@ -1167,7 +1168,9 @@ async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
   const deadline = Date.now() + CLAIM_WAIT_MS;
   while (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
     if (Date.now() > deadline)
-      throw new Error(`Embedded DynamoDB: ${resolved} is in use by process ${holder}`);
+      throw new StartupError(
+        `DATA_DIR ${resolved} is in use by another backend (process ${holder}); stop it, or choose another DATA_DIR.`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await fs.writeFile(pidFile, String(process.pid));
