@@ -12,6 +12,7 @@ export const OUTREACH = 'test-outreach-token';
 
 export interface Answer {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of every route's shape; each test reads the fields it asserts.
   body: any;
   text: string;
   headers: Headers;
@@ -61,7 +62,7 @@ export function client(url: string, dataDir: string) {
   ) {
     const res = await fetch(`${url}${path}`, { method, body: init.body, headers: init.headers });
     const text = await res.text();
-    let body: any;
+    let body: Answer['body'];
     try {
       body = JSON.parse(text);
     } catch {
@@ -130,7 +131,7 @@ export function client(url: string, dataDir: string) {
 
   /** Every task of the list (`status` open, completed or both), following the pages. */
   async function allTasks(token: string, status?: 'open' | 'completed') {
-    const tasks: any[] = [];
+    const tasks: Answer['body'][] = [];
     let next: string | undefined;
     do {
       const query = [

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, dispense, OUTREACH, startTestBackend } from '../../support/backend.js';
+import { ADMIN, type Answer, dispense, OUTREACH, startTestBackend } from '../../support/backend.js';
 
 let api: Awaited<ReturnType<typeof startTestBackend>>;
 let kiosk: { kioskId: string; secret: string };
@@ -181,7 +181,7 @@ describe('a bad-input corpus sent by a correctly signing kiosk', () => {
 });
 
 describe('signature attacks', () => {
-  const attacks: [string, () => Promise<{ status: number; body: any }>][] = [
+  const attacks: [string, () => Promise<Pick<Answer, 'status' | 'body'>>][] = [
     ['a wrong secret', () => api.kioskPost(kiosk, base(), { secret: 'guess' })],
     ["another kiosk's secret", () => api.kioskPost(kiosk, base(), { secret: other.secret })],
     [
