@@ -1,3 +1,5 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+
 /**
  * Why `npm start` could not start, said in one line an operator can act on. Settings it refuses
  * (a malformed TIME_SCALE, a DATA_DIR another backend holds) are thrown as StartupError; what the
@@ -41,13 +43,22 @@ export function startupProblem(error: unknown, settings: StartupSettings): { lin
     case 'ENOSPC':
       if (failure.syscall === 'listen')
         return line(`this user may not listen on port ${settings.port}; set PORT to 1024 or above.`);
+      // Only a file of DATA_DIR is the operator's to fix; a file of the installation missing is a bug.
+      if (!isWithin(failure.path, settings.dataDir)) return unforeseen(error);
       return line(
         `DATA_DIR ${settings.dataDir} cannot be written (${failure.code} on ${failure.path ?? 'a file in it'}); choose a directory this user can write, with room to spare.`,
       );
     default:
-      return {
-        line: `Bridgeway could not start: ${(error as Error)?.message ?? String(error)}`,
-        stack: true,
-      };
+      return unforeseen(error);
   }
+}
+
+function unforeseen(error: unknown) {
+  return { line: `Bridgeway could not start: ${(error as Error)?.message ?? String(error)}`, stack: true };
+}
+
+function isWithin(path: string | undefined, directory: string): boolean {
+  if (!path) return false;
+  const from = relative(resolve(directory), resolve(path));
+  return from === '' || (!from.startsWith('..') && !isAbsolute(from));
 }

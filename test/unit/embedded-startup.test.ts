@@ -40,6 +40,16 @@ describe('why npm start could not start, in one line', () => {
     expect(badPort.line).toContain('PORT must be a port number from 0 to 65535, not abc');
   });
 
+  it('keeps the stack of a file missing outside the data directory: the installation, not a setting', () => {
+    const problem = startupProblem(
+      systemError('ENOENT', 'open', '/opt/bridgeway/web/dist/index.html'),
+      settings,
+    );
+
+    expect(problem.stack).toBe(true);
+    expect(problem.line).toBe('Bridgeway could not start: ENOENT: open');
+  });
+
   it('keeps the stack of an error nobody foresaw', () => {
     const problem = startupProblem(new TypeError('cannot read properties of undefined'), settings);
 
