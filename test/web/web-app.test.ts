@@ -11,6 +11,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient, tableName } from '../../functions/adapters/dynamo.js';
+import { FaultInjector } from '../../lib/embedded/faults.js';
 import { type Backend, startBackend } from '../../lib/embedded/runtime.js';
 import { buildWeb } from '../../scripts/build-web.js';
 import { ADMIN, client, OUTREACH } from '../support/backend.js';
@@ -25,6 +26,8 @@ let dataDir: string;
 let webRoot: string;
 const accessibility: Record<string, AxeViolation[]> = {};
 const measured: Record<string, number> = {};
+/** No faults unless a test forces one (an outage of DynamoDB, for the pages' failure paths). */
+const faults = new FaultInjector({ rate: 0, seed: 1, kinds: [] });
 
 beforeAll(async () => {
   webRoot = mkdtempSync(join(tmpdir(), 'bridgeway-web-'));
@@ -36,6 +39,7 @@ beforeAll(async () => {
         port: 0,
         webRoot,
         env: { ADMIN_TOKEN: ADMIN, OUTREACH_TOKEN: OUTREACH, TIME_SCALE: 'manual', CLOCK_START },
+        faults,
         log: () => undefined,
       }),
     ),
@@ -134,6 +138,28 @@ describe('signing in', () => {
 });
 
 describe('the work list', () => {
+  it('offers to try again when the tasks cannot be loaded, and shows them once the server answers', async () => {
+    // Arrange: signed in; then DynamoDB fails every query (an outage) until it is over
+    const { context, page, problems } = await newPage(browser, backend.url);
+    await signIn(page, seeded.maria);
+    faults.force('dynamodb-internal', { command: 'Query', times: 1_000 });
+
+    // Act
+    await page.reload();
+    const failure = page.getByRole('alert').filter({ hasText: 'The tasks could not be loaded' });
+    await failure.waitFor();
+    const offered = await failure.getByRole('button', { name: 'Try again' }).isVisible();
+    faults.clearForced();
+    await failure.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('list', { name: 'Open tasks' }).getByRole('listitem').first().waitFor();
+
+    // Assert
+    expect(offered).toBe(true);
+    expect(await failure.count()).toBe(0);
+    expect(problems.filter((problem) => !/status of 503/.test(problem))).toEqual([]);
+    await context.close();
+  });
+
   it('lets a person claim a task, find it under mine, open it, complete it, and see it leave the list', async () => {
     // Arrange
     const { context, page, problems } = await newPage(browser, backend.url);

@@ -57,7 +57,7 @@ export function Dashboard({ route }: { route: Route }) {
   const query = route.query;
   const raw = query.get('raw') === '1';
   const site = query.get('site') ?? '';
-  const [load] = useLoad(async () => {
+  const [load, reload] = useLoad(async () => {
     const health = await api.get<{ now?: string }>('/health');
     const today = dayOf(new Date(health.now ?? Date.now()));
     const to = isDay(query.get('to')) ? (query.get('to') as string) : today;
@@ -149,7 +149,7 @@ export function Dashboard({ route }: { route: Route }) {
       </form>
       <Status message={message} />
       {load.state === 'loading' && <p class="loading">Loading the reports…</p>}
-      {load.state === 'failed' && <Failure error={load.error} what="The reports" />}
+      {load.state === 'failed' && <Failure error={load.error} what="The reports" retry={reload} />}
       {load.state === 'ready' && (
         <>
           <p class="notice" role="note">

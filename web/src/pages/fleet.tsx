@@ -27,7 +27,7 @@ interface KioskPage {
 export function Fleet({ route }: { route: Route }) {
   const { api } = useApp();
   const only = route.query.get('status') ?? '';
-  const [load] = useLoad(async () => {
+  const [load, reload] = useLoad(async () => {
     const health = await api.get<{ now?: string }>('/health');
     const kiosks: { view: KioskView; raw: Record<string, unknown> }[] = [];
     let next: string | undefined;
@@ -81,7 +81,7 @@ export function Fleet({ route }: { route: Route }) {
         </div>
       </form>
       {load.state === 'loading' && <p class="loading">Loading the fleet…</p>}
-      {load.state === 'failed' && <Failure error={load.error} what="The kiosks" />}
+      {load.state === 'failed' && <Failure error={load.error} what="The kiosks" retry={reload} />}
       {load.state === 'ready' && kiosks.length === 0 && <p class="empty">No kiosk matches.</p>}
       {load.state === 'ready' && kiosks.length > 0 && (
         <ul class="kiosks" aria-label="Kiosks">

@@ -49,7 +49,7 @@ export function TaskPage({ taskId }: { taskId: string; route: Route }) {
   const [outcome, setOutcome] = useState('');
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ text: string; problem?: boolean } | undefined>();
-  const [load] = useLoad(async () => {
+  const [load, reload] = useLoad(async () => {
     const [task, health] = await Promise.all([
       api.get<TaskDetail>(`/v1/outreach/tasks/${encodeURIComponent(taskId)}`),
       api.get<{ now?: string }>('/health'),
@@ -64,7 +64,7 @@ export function TaskPage({ taskId }: { taskId: string; route: Route }) {
     return (
       <section>
         <h1>Task</h1>
-        <Failure error={load.error} what="This task" />
+        <Failure error={load.error} what="This task" retry={reload} />
         <p>
           <a href={hrefOf('/tasks')}>Back to the work list</a>
         </p>

@@ -153,7 +153,7 @@ export function WorkList({ route }: { route: Route }) {
       </form>
       <Status message={message} />
       {load.state === 'loading' && <p class="loading">Loading tasks…</p>}
-      {load.state === 'failed' && <Failure error={load.error} what="The tasks" />}
+      {load.state === 'failed' && <Failure error={load.error} what="The tasks" retry={reload} />}
       {load.state === 'ready' && tasks.length === 0 && <p class="empty">No open tasks match.</p>}
       {load.state === 'ready' && tasks.length > 0 && (
         <ul class="tasks" aria-label="Open tasks">
